@@ -1,0 +1,1 @@
+"""Cross-language conformance harness for TensorFlow training exports."""

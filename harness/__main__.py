@@ -1,0 +1,120 @@
+"""Command line: `python -m harness conformance` and `python -m harness check`.
+
+Exit status: 0 when every check passed or failed as listed in expectations/, 1 when a check
+failed unexpectedly or a listed failure passed, 2 on bad input (the message names the file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from .errors import HarnessError
+from .versions import TF_JAVA_MATRIX
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    conf = sub.add_parser("conformance", help="export the reference specs and check every runtime against Python")
+    conf.add_argument("--spec", action="append", help="spec name in specs/ (repeatable; default: all)")
+    conf.add_argument("--route", action="append", help="authoring route (repeatable; default: each spec's routes)")
+    check = sub.add_parser("check", help="certify an exported model: train it in every runtime and compare")
+    check.add_argument("saved_model", type=Path, help="SavedModel directory with train/predict signatures")
+    check.add_argument("--data", type=Path, required=True, help=".npz with 'train.<input>' [steps, batch, ...] and 'predict.<input>'")
+    check.add_argument("--steps", type=int, default=5, help="steps each runtime trains (default 5)")
+    check.add_argument("--resume-steps", type=int, default=3, help="steps Python trains after resuming (default 3)")
+    for p in (conf, check):
+        p.add_argument("--java", action="append", metavar="VERSION",
+                       help=f"TF Java version to run (repeatable; default: {', '.join(TF_JAVA_MATRIX)})")
+        p.add_argument("--out", type=Path, default=ROOT / "reports", help="reports and work files (default: reports/)")
+        p.add_argument("--cache-dir", type=Path, default=ROOT / ".cache", help="exports and classpaths (default: .cache/)")
+        p.add_argument("--threads", type=int, default=1, help="intra/inter-op threads in every runtime (default 1)")
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except HarnessError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def run(args) -> int:
+    started = time.monotonic()
+    # TensorFlow's C++ INFO/WARNING lines would bury the report; set before TF loads (the Java worker inherits it).
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from . import expectations, report, runner  # imports TensorFlow: after argument parsing
+
+    runner.configure_tensorflow(args.threads)
+    from .java_runtime import JavaRuntime
+    from .python_runtime import PythonRuntime
+
+    out = args.out.resolve()
+    work = out / "work"
+    shutil.rmtree(work, ignore_errors=True)  # our own scratch space from the previous run
+    exports = list(_exports(args))  # validates input before any runtime starts
+
+    runtimes = [PythonRuntime("python", args.threads), PythonRuntime("python-session", args.threads)]
+    runtimes += [JavaRuntime(v, args.cache_dir, work / "logs", args.threads) for v in (args.java or TF_JAVA_MATRIX)]
+    results, facts, ready = [], {}, []
+    for runtime in runtimes:
+        try:
+            facts[runtime.name] = runtime.start()
+            ready.append(runtime)
+        except HarnessError as e:
+            facts[runtime.name] = {"error": str(e)}
+            results.append(runner.Result(runtime.name, "", "setup", False, str(e)))
+    try:
+        for export in exports:
+            print(f"checking {export.name} ...", file=sys.stderr, flush=True)
+            ref = runner.reference(export, work / export.name / "reference")
+            for runtime in ready:
+                results += runner.check_runtime(runtime, export, ref, work / export.name / runtime.name)
+    finally:
+        for runtime in ready:
+            runtime.stop()
+
+    if args.command == "conformance":
+        for runtime in runtimes:
+            runner.classify([r for r in results if r.runtime == runtime.name], expectations.load(runtime.name))
+    else:  # a user's export: nothing is expected to fail
+        runner.classify(results, [])
+    env = report.environment(args.threads, facts)
+    json_path, junit_path = report.write(out, results, env, time.monotonic() - started)
+    print(report.table(results, [r.name for r in runtimes]))
+    print(f"reports: {json_path} {junit_path} ({time.monotonic() - started:.0f} s)")
+    return 1 if any(r.outcome in report.FAILING for r in results) else 0
+
+
+def _exports(args):
+    from . import bundle, spec, validate
+    from .runner import Export
+
+    if args.command == "check":
+        if args.steps <= 0 or args.resume_steps <= 0:
+            raise HarnessError("--steps and --resume-steps must be positive")
+        data = bundle.load_data(args.data)
+        signatures = validate.check_export(args.saved_model, data, args.data)
+        available = min((len(v) for k, v in data.items() if k.startswith("train.")), default=0)
+        if available < args.steps + args.resume_steps:
+            raise HarnessError(f"{args.data}: has {available} training steps, {args.steps} + {args.resume_steps} needed")
+        yield Export(args.saved_model.name, args.saved_model.resolve(), data, args.steps, args.resume_steps, signatures)
+        return
+    specs = [spec.find(name) for name in args.spec] if args.spec else spec.all_specs()
+    for s in specs:
+        for route in args.route or s.routes:
+            if route not in s.routes:
+                continue
+            b = bundle.build(s, route, args.cache_dir / "exports")
+            data = b.data()
+            signatures = validate.check_export(b.saved_model, data, b.data_path)
+            yield Export(b.name, b.saved_model, data, s.steps, s.resume_steps, signatures)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Numeric comparison of two runs: largest absolute, relative and ULP error, and a verdict.
+
+Tolerance, per dtype, in ULPs: 0 for float32 and float64 by default. Both sides execute the
+same exported graph with TensorFlow's CPU kernels, on one machine, with the same fixed thread
+counts (runner.py sets them); those kernels are deterministic under these conditions, so any
+difference is a behaviour difference (a variable not restored, a slot not updated, a step
+skipped), not rounding. The TF Java 1.1.0 runtime (TF 2.18 kernels) against TF 2.21 Python was
+measured bit-exact on every step and variable of the reference zoo. A pair that differs by
+rounding must state its own tolerance and reason in compare(); the default is never widened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+BIT_EXACT, WITHIN, DIVERGED = "bit-exact", "within-tolerance", "diverged"
+DEFAULT_ULPS = {"float16": 0, "float32": 0, "float64": 0}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    verdict: str
+    max_abs: float = 0.0
+    max_rel: float = 0.0
+    max_ulp: int = 0
+    tolerance_ulp: int = 0
+    compared: int = 0  # how many tensors (steps or variables) were compared
+    first_divergence: str | None = None  # which step/variable first exceeds the tolerance, and how
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict != DIVERGED
+
+    def summary(self) -> str:
+        text = (f"{self.verdict}: max|d|={self.max_abs:.3g} rel={self.max_rel:.3g} ulp={self.max_ulp} "
+                f"(tolerance {self.tolerance_ulp} ulp, {self.compared} tensors)")
+        return f"{text}; first: {self.first_divergence}" if self.first_divergence else text
+
+
+def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Elementwise distance in units in the last place; NaN vs NaN is 0, NaN vs number is huge."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype.kind != "f":
+        return np.abs(a.astype(np.int64) - b.astype(np.int64)) if a.dtype.kind in "iu" else (a != b).astype(np.int64)
+    ints = {2: np.int16, 4: np.int32, 8: np.int64}[a.dtype.itemsize]
+
+    def ordered(x):  # map float bits onto a line where adjacent floats differ by 1 (and -0 == +0)
+        i = x.view(ints).astype(np.int64)
+        return np.where(i < 0, np.int64(np.iinfo(ints).min) - i, i)
+
+    with np.errstate(over="ignore"):
+        d = np.abs(ordered(a) - ordered(b))
+    nan_a, nan_b = np.isnan(a), np.isnan(b)
+    d = np.where(nan_a & nan_b, 0, d)
+    return np.where(nan_a ^ nan_b, np.iinfo(np.int64).max, d)
+
+
+def compare(expected: dict[str, np.ndarray], actual: dict[str, np.ndarray], tolerance_ulp: dict[str, int] | None = None) -> Comparison:
+    """Compares named tensors (steps or variables) in the order of `expected`."""
+    tolerance = DEFAULT_ULPS | (tolerance_ulp or {})
+    missing = [k for k in expected if k not in actual]
+    extra = [k for k in actual if k not in expected]
+    if missing or extra:
+        what = f"missing {missing[:3]}" if missing else f"unexpected {extra[:3]}"
+        return Comparison(DIVERGED, compared=len(expected), first_divergence=f"{what} ({len(missing)} missing, {len(extra)} unexpected)")
+
+    max_abs = max_rel = 0.0
+    max_ulp = tol_used = 0
+    first = None
+    any_difference = False
+    for name, want in expected.items():
+        want, got = np.asarray(want), np.asarray(actual[name])
+        if want.shape != got.shape or want.dtype != got.dtype:
+            first = first or f"{name}: expected {want.dtype}{list(want.shape)}, got {got.dtype}{list(got.shape)}"
+            max_ulp = np.iinfo(np.int64).max
+            continue
+        if want.size == 0:
+            continue
+        tol = tolerance.get(want.dtype.name, 0)
+        tol_used = max(tol_used, tol)
+        ulps = ulp_distance(want, got)
+        worst = int(ulps.max())
+        if worst:
+            any_difference = True
+        if want.dtype.kind == "f":
+            diff = np.abs(want.astype(np.float64) - got.astype(np.float64))
+            finite = np.isfinite(diff)
+            if finite.any():
+                max_abs = max(max_abs, float(diff[finite].max()))
+            nonzero = finite & (want != 0)  # relative error is undefined where the expected value is 0
+            if nonzero.any():
+                max_rel = max(max_rel, float((diff[nonzero] / np.abs(want[nonzero].astype(np.float64))).max()))
+        max_ulp = max(max_ulp, worst)
+        if worst > tol and first is None:
+            index = np.unravel_index(int(ulps.argmax()), ulps.shape) if ulps.ndim else ()
+            at = f"[{','.join(map(str, index))}]" if index else ""
+            first = f"{name}{at}: expected {want[index]!r}, got {got[index]!r} ({worst} ulp)"
+    if first:
+        verdict = DIVERGED
+    else:
+        verdict = WITHIN if any_difference else BIT_EXACT
+    return Comparison(verdict, max_abs, max_rel, max_ulp, tol_used, len(expected), first)
+
+
+def steps(values: np.ndarray, first_step: int = 0) -> dict[str, np.ndarray]:
+    """Per-step values (losses) as named tensors, so a divergence names its step."""
+    return {f"step {first_step + i}": np.asarray(v) for i, v in enumerate(values)}

@@ -1,0 +1,2 @@
+class HarnessError(Exception):
+    """Bad input or environment. The message names the file (or tool) and what is wrong."""

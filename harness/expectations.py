@@ -1,0 +1,63 @@
+"""Expected failures, one file per runtime and version: expectations/<runtime>.toml.
+
+Each entry names a case glob ("<spec>.<route>.<check>", or "setup"), the error it must fail with
+(a regex), the reason and at least one upstream link. A failure must match its entry's error to
+count as expected; a listed case that passes is an error (XPASS) until its entry is removed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import HarnessError
+
+EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
+
+
+@dataclass(frozen=True)
+class Expectation:
+    case: str
+    error: str
+    reason: str
+    links: tuple[str, ...]
+    file: Path
+
+    def matches(self, test_id: str) -> bool:
+        return fnmatch.fnmatchcase(test_id, self.case)
+
+    def explains(self, detail: str) -> bool:
+        return re.search(self.error, detail) is not None
+
+
+def load(runtime: str, directory: Path = EXPECTATIONS_DIR) -> list[Expectation]:
+    path = directory / f"{runtime}.toml"
+    if not path.exists():
+        return []
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise HarnessError(f"{path}: not valid TOML: {e}") from None
+    unknown = set(raw) - {"runtime", "expected_failure"}
+    if unknown:
+        raise HarnessError(f"{path}: unknown keys {sorted(unknown)}")
+    if raw.get("runtime") != runtime:
+        raise HarnessError(f"{path}: 'runtime' must be {runtime!r}, got {raw.get('runtime')!r}")
+    out = []
+    for i, entry in enumerate(raw.get("expected_failure", [])):
+        where = f"{path}: expected_failure[{i}]"
+        for key in ("case", "error", "reason"):
+            if not isinstance(entry.get(key), str) or not entry[key].strip():
+                raise HarnessError(f"{where}: {key!r} must be a non-empty string")
+        links = entry.get("links")
+        if not links or not all(isinstance(l, str) and l.startswith("https://") for l in links):
+            raise HarnessError(f"{where}: 'links' must list at least one https:// link to the upstream issue")
+        try:
+            re.compile(entry["error"])
+        except re.error as e:
+            raise HarnessError(f"{where}: 'error' is not a valid regex: {e}") from None
+        out.append(Expectation(entry["case"], entry["error"], entry["reason"], tuple(links), path))
+    return out

@@ -1,0 +1,152 @@
+"""The TF Java runtime, in a process of its own: imports jpype and numpy, never tensorflow.
+
+Started once per harness session by java_runtime.JavaRuntime and reused for every case, so the
+JVM starts once; a native crash in TF Java kills only this process. Two TensorFlow builds (the
+Python wheel's and TF Java's) never share an address space.
+
+Messages (see ipc.py): {"op": "start", ...} -> versions; {"op": "run", ...} -> a Trajectory.
+Tensors cross as buffers: numpy memory is wrapped as a direct ByteBuffer and bulk-copied into
+a TF Java tensor (and back), never element by element.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from . import ipc
+from .trajectory import run
+
+STAGE_MARK = "harness-stage:"  # written to stderr before each stage: names the stage of a crash
+
+
+class Java:
+    """The TF Java classes this worker uses, imported once the JVM is up."""
+
+    def __init__(self, classpath: list[str]):
+        import jpype
+
+        jpype.startJVM(classpath=classpath, convertStrings=False)
+        # JClass, not `import java...`: the repository's java/ folder would shadow that package name.
+        J = jpype.JClass
+        self.jpype = jpype
+        self.System, self.LinkedHashMap = J("java.lang.System"), J("java.util.LinkedHashMap")
+        self.Pointer = J("org.bytedeco.javacpp.Pointer")
+        self.SavedModelBundle, self.Tensor = J("org.tensorflow.SavedModelBundle"), J("org.tensorflow.Tensor")
+        self.TensorFlow, self.Shape = J("org.tensorflow.TensorFlow"), J("org.tensorflow.ndarray.Shape")
+        self.DataBuffers = J("org.tensorflow.ndarray.buffer.DataBuffers")
+        self.ConfigProto, self.TString = J("org.tensorflow.proto.ConfigProto"), J("org.tensorflow.types.TString")
+        self.types = {np.dtype(t): J(f"org.tensorflow.types.{name}") for t, name in
+                      [(np.float32, "TFloat32"), (np.float64, "TFloat64"), (np.int32, "TInt32"), (np.int64, "TInt64"),
+                       (np.bool_, "TBool")]}
+        self.dtypes = {str(cls.class_.getName()): dtype for dtype, cls in self.types.items()}
+        # The first tensor TF Java ever creates leaves one native pointer alive for good (a lazy
+        # singleton, measured). Create it now so the per-call pointer accounting starts at rest.
+        self.to_tensor(np.zeros(1, np.float32)).close()
+
+    def to_tensor(self, array: np.ndarray):
+        if array.dtype.kind == "S":  # a scalar string, e.g. a checkpoint path
+            return self.TString.scalarOf(array.item().decode())
+        array = np.ascontiguousarray(array)
+        kind = self.types.get(array.dtype)
+        if kind is None:
+            raise TypeError(f"no TF Java type for numpy dtype {array.dtype}")
+        raw = self.DataBuffers.of(self.jpype.nio.convertToDirectBuffer(array.reshape(-1).view(np.uint8)))
+        return self.Tensor.of(kind.class_, self.Shape.of(*[int(d) for d in array.shape]), raw)
+
+    def to_numpy(self, tensor) -> np.ndarray | None:
+        dtype = self.dtypes.get(str(tensor.type().getName()))
+        if dtype is None:
+            return None  # strings and other non-numeric outputs are not compared
+        out = np.empty(tuple(int(d) for d in tensor.shape().asArray()), dtype)
+        target = self.DataBuffers.of(self.jpype.nio.convertToDirectBuffer(out.reshape(-1).view(np.uint8)))
+        tensor.asRawTensor().data().copyTo(target, out.nbytes)
+        return out
+
+
+class JavaSession:
+    """A SavedModelBundle driven through its signatures (SessionFunction) and Session.save."""
+
+    def __init__(self, java: Java, saved_model: Path, threads: int):
+        self.java = java
+        config = (java.ConfigProto.newBuilder().setIntraOpParallelismThreads(threads)
+                  .setInterOpParallelismThreads(threads).build())
+        self.bundle = java.SavedModelBundle.loader(str(saved_model)).withTags("serve").withConfigProto(config).load()
+        self.unreleased = 0  # native pointers (tensors) still alive after a call: must stay 0
+
+    def call(self, signature, feeds):
+        java = self.java
+        before = java.Pointer.totalCount()
+        function = self.bundle.function(signature)
+        arguments = java.LinkedHashMap()
+        tensors = []
+        try:
+            for key, value in feeds.items():
+                tensors.append(java.to_tensor(value))
+                arguments.put(key, tensors[-1])
+            with function.call(arguments) as result:
+                outputs = {str(entry.getKey()): java.to_numpy(entry.getValue()) for entry in result}
+        finally:
+            for tensor in tensors:
+                tensor.close()
+        self.unreleased += java.Pointer.totalCount() - before
+        return {k: v for k, v in outputs.items() if v is not None}
+
+    def save_variables(self, directory: Path) -> str:
+        directory.mkdir(parents=True, exist_ok=True)  # Session.save does not create it
+        prefix = str(directory / "variables")
+        self.bundle.session().save(prefix)
+        return prefix
+
+    def close(self):
+        self.bundle.close()
+
+
+def main() -> None:
+    # fd 1 carries the protocol; anything native code prints goes to stderr instead.
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    requests = sys.stdin.buffer
+    java = None
+    while True:
+        try:
+            message = ipc.receive(requests)
+        except EOFError:
+            return
+        try:
+            if message["op"] == "start":
+                java = Java(message["classpath"])
+                ipc.send(replies, {"tensorflow": str(java.TensorFlow.version()),
+                                   "java": str(java.System.getProperty("java.version")),
+                                   "jvm": str(java.System.getProperty("java.vm.name"))})
+            elif message["op"] == "run":
+                ipc.send(replies, run_plan(java, message))
+            else:
+                raise ValueError(f"unknown op {message['op']!r}")
+        except Exception as e:
+            ipc.send(replies, {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()})
+
+
+def run_plan(java: Java, message: dict):
+    sessions = []
+
+    def open_session():
+        sessions.append(JavaSession(java, Path(message["saved_model"]), message["threads"]))
+        return sessions[-1]
+
+    def on_stage(stage: str):
+        print(f"{STAGE_MARK}{stage}", file=sys.stderr, flush=True)
+
+    trajectory = run(open_session, message["data"], range(*message["steps"]), Path(message["workdir"]),
+                     message["save_signature"], on_stage)
+    if sessions:
+        trajectory.notes["unreleased_native_pointers"] = sessions[0].unreleased
+    return trajectory
+
+
+if __name__ == "__main__":
+    main()

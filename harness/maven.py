@@ -1,0 +1,39 @@
+"""The TF Java classpath, as Maven resolves it from java/pom.xml (cached per version and pom)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from .errors import HarnessError
+
+POM = Path(__file__).resolve().parent.parent / "java" / "pom.xml"
+
+
+def classpath(version: str, cache_dir: Path) -> list[str]:
+    digest = hashlib.sha256(POM.read_bytes()).hexdigest()[:12]
+    cached = cache_dir / f"classpath-{version}-{digest}.txt"
+    if cached.exists():
+        jars = cached.read_text().split(os.pathsep)
+        if all(Path(j).exists() for j in jars):
+            return jars
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise HarnessError(f"{POM}: cannot resolve the TF Java jars: `mvn` is not on PATH (install Maven)")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_name(cached.name + ".tmp")
+    # -U: re-ask Central for artifacts that were missing last time (an expected failure may start passing).
+    cmd = [mvn, "-B", "-q", "-U", "-Dstyle.color=never", "-f", str(POM), "dependency:build-classpath",
+           f"-Dmdep.outputFile={tmp}", f"-Dtensorflow-java.version={version}"]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0 or not tmp.exists():
+        output = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
+        lines = [l for l in output.splitlines() if "ERROR" in l][:1]
+        detail = " | ".join(" ".join(l.split()) for l in lines) or done.stderr.strip()[-500:]
+        raise HarnessError(f"{POM}: Maven could not resolve TF Java {version}: {detail[:900]}")
+    os.replace(tmp, cached)
+    return cached.read_text().split(os.pathsep)

@@ -1,0 +1,177 @@
+"""The conformance matrix: export x runtime -> checks, each compared with the Python reference.
+
+For each export, the reference is the Python TF2 loader training it `steps` steps, saving, then
+`resume_steps` more without interruption. Each runtime then trains the same first `steps` steps
+from the export and saves both ways; Python resumes from what it saved and must rejoin the
+reference trajectory.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import checkpoints, compare
+from .errors import HarnessError
+from .expectations import Expectation
+from .python_runtime import EagerSession
+from .trajectory import STAGES, Trajectory, execute, run
+
+CHECKS = ("load", "train.loss", "predict", "checkpoint.saver", "checkpoint.signature", "resume.loss", "resume.variables")
+STAGE_OF_CHECK = {"load": "load", "train.loss": "train", "predict": "predict", "checkpoint.saver": "save",
+                  "resume.loss": "save", "resume.variables": "save", "checkpoint.signature": "save_signature"}
+FIRST_CHECK_OF_STAGE = {stage: next(c for c in CHECKS if STAGE_OF_CHECK[c] == stage) for stage in STAGES}
+PASS, FAIL, XFAIL, XPASS, BLOCKED, NOT_APPLICABLE = "PASS", "FAIL", "XFAIL", "XPASS", "BLOCKED", "N/A"
+
+
+@dataclass
+class Result:
+    runtime: str
+    case: str  # "<spec>.<route>", or "" for a runtime-level check ("setup")
+    check: str
+    passed: bool | None  # None: the check could not run (blocked by an earlier failure, or not applicable)
+    detail: str = ""
+    comparison: compare.Comparison | None = None
+    outcome: str = ""
+    expectation: Expectation | None = None
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def test_id(self) -> str:
+        return f"{self.case}.{self.check}" if self.case else self.check
+
+
+@dataclass
+class Export:
+    """What the runner needs of an export: where it is, its data, how many steps to run."""
+    name: str
+    saved_model: Path
+    data: dict[str, np.ndarray]
+    steps: int
+    resume_steps: int
+    signatures: set[str]
+
+
+def configure_tensorflow(threads: int) -> None:
+    """Fixed thread counts, set before TensorFlow runs anything: part of what makes runs comparable.
+
+    Also quiets TensorFlow's Python warnings so the report stays readable (errors still show).
+    """
+    import logging
+
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
+    logging.getLogger("absl").setLevel(logging.ERROR)  # "Importing a function ... custom gradients", per load
+
+    config = tf.config.threading
+    if (config.get_intra_op_parallelism_threads(), config.get_inter_op_parallelism_threads()) == (threads, threads):
+        return
+    try:
+        config.set_intra_op_parallelism_threads(threads)
+        config.set_inter_op_parallelism_threads(threads)
+    except RuntimeError as e:
+        raise HarnessError(f"TensorFlow threads must be set to {threads} before it starts: {e}") from None
+
+
+def reference(export: Export, workdir: Path) -> tuple[Trajectory, Trajectory]:
+    """The uninterrupted Python trajectory: steps [0, k) then [k, k+m), saving after each part."""
+    session = EagerSession(export.saved_model)
+    has_save = "save" in export.signatures
+    first = execute(session, export.data, range(0, export.steps), workdir / "first", has_save)
+    second = execute(session, export.data, range(export.steps, export.steps + export.resume_steps), workdir / "second", has_save)
+    for part in (first, second):
+        if part.failure:
+            raise HarnessError(f"{export.saved_model}: the Python reference run failed at {part.failure.stage}: {part.failure.error}")
+    return first, second
+
+
+def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], workdir: Path) -> list[Result]:
+    """Runs `runtime` on `export` and returns one Result per check in CHECKS (plus tensors.closed for Java)."""
+    ref_first, ref_second = ref
+    has_save = "save" in export.signatures
+    got = runtime.run(export.saved_model, export.data, range(0, export.steps), workdir, has_save)
+    failed = got.failure.stage if got.failure else None
+    resumed: list[Trajectory] = []
+
+    def resumed_run() -> Trajectory:  # Python resuming from this runtime's checkpoint, run once
+        if not resumed:
+            resumed.append(resume(export, got.saver_checkpoint, workdir / "resume"))
+        if resumed[0].failure:
+            raise HarnessError(f"Python could not resume from {runtime.name}'s checkpoint "
+                               f"({resumed[0].failure.stage}): {resumed[0].failure.error}")
+        return resumed[0]
+
+    measures = {
+        "train.loss": lambda: compare.compare(compare.steps(ref_first.losses), compare.steps(got.losses)),
+        "predict": lambda: compare.compare(ref_first.predictions, got.predictions),
+        "checkpoint.saver": lambda: compare.compare(checkpoints.read(ref_first.saver_checkpoint),
+                                                    checkpoints.read(got.saver_checkpoint)),
+        "checkpoint.signature": lambda: compare.compare(checkpoints.read(ref_first.signature_checkpoint),
+                                                        checkpoints.read(got.signature_checkpoint)),
+        "resume.loss": lambda: compare.compare(compare.steps(ref_second.losses, export.steps),
+                                               compare.steps(resumed_run().losses, export.steps)),
+        "resume.variables": lambda: compare.compare(checkpoints.read(ref_second.saver_checkpoint),
+                                                    checkpoints.read(resumed_run().saver_checkpoint)),
+    }
+    out = []
+    for check in CHECKS:
+        stage = STAGE_OF_CHECK[check]
+        result = Result(runtime.name, export.name, check, None)
+        if check == "checkpoint.signature" and not has_save:
+            result.detail, result.outcome = "export has no 'save' signature", NOT_APPLICABLE
+        elif stage == failed and check == FIRST_CHECK_OF_STAGE[stage]:
+            result.passed, result.detail = False, f"failed at {failed}: {got.failure.error}"
+        elif failed and STAGES.index(stage) >= STAGES.index(failed):
+            result.detail, result.outcome = f"blocked by {export.name}.{FIRST_CHECK_OF_STAGE[failed]}", BLOCKED
+        elif check == "load":
+            result.passed, result.detail = True, "ok"
+        else:
+            try:
+                result.comparison = measures[check]()
+                result.passed, result.detail = result.comparison.ok, result.comparison.summary()
+            except HarnessError as e:  # e.g. a checkpoint that cannot be read: this check fails, by name
+                result.passed, result.detail = False, str(e)
+        out.append(result)
+    unreleased = got.notes.get("unreleased_native_pointers")
+    if unreleased is not None:
+        out.append(Result(runtime.name, export.name, "tensors.closed", unreleased == 0,
+                          f"{unreleased} native TF Java pointers still alive after the calls returned"))
+    return out
+
+
+def resume(export: Export, prefix: str, workdir: Path) -> Trajectory:
+    """Python loads the export with the variables another runtime saved and trains the remaining steps.
+
+    The variables are placed into a copy of the export (the export itself is never written).
+    """
+    copy = workdir / "export"
+    if copy.exists():
+        shutil.rmtree(copy)
+    shutil.copytree(export.saved_model, copy, ignore=shutil.ignore_patterns("variables", "fingerprint.pb"))
+    (copy / "variables").mkdir()
+    source = Path(prefix)
+    for file in source.parent.glob(source.name + ".*"):
+        shutil.copyfile(file, copy / "variables" / ("variables" + file.name[len(source.name):]))
+    steps = range(export.steps, export.steps + export.resume_steps)
+    return run(lambda: EagerSession(copy), export.data, steps, workdir / "run", "save" in export.signatures)
+
+
+def classify(results: list[Result], expectations: list[Expectation]) -> None:
+    """Sets each result's outcome: PASS, FAIL, XFAIL (listed and failed as listed) or XPASS (listed, passed)."""
+    for result in results:
+        if result.outcome in (BLOCKED, NOT_APPLICABLE):
+            continue
+        match = next((e for e in expectations if e.matches(result.test_id)), None)
+        result.expectation = match
+        if result.passed:
+            result.outcome = XPASS if match else PASS
+        elif match and match.explains(result.detail):
+            result.outcome = XFAIL
+        else:
+            result.outcome = FAIL
+            if match:
+                result.detail += f" [listed in {match.file.name}, but its error does not match /{match.error}/]"

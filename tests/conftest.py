@@ -1,0 +1,56 @@
+"""Shared, session-scoped state: TensorFlow configured once, exports built once, one TF Java worker."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from harness import bundle, runner, spec
+from harness.versions import TF_JAVA
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache"  # shared with `nox -s conformance`: exports and classpaths are content-keyed
+
+# Hypothesis profiles: "ci" is derandomized (same examples every run) and bounded in time;
+# "dev" (local default) and "thorough" (release validation) search wider.
+common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.register_profile("ci", max_examples=6, derandomize=True, print_blob=True, **common)
+settings.register_profile("dev", max_examples=15, **common)
+settings.register_profile("thorough", max_examples=100, **common)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+runner.configure_tensorflow(threads=1)
+
+
+@pytest.fixture(scope="session")
+def mlp_spec():
+    return spec.find("mlp_regression")
+
+
+@pytest.fixture(scope="session")
+def bundles(mlp_spec):
+    """route -> Bundle for the first spec (exported once, reused from .cache/ when unchanged)."""
+    return {route: bundle.build(mlp_spec, route, CACHE / "exports") for route in mlp_spec.routes}
+
+
+@pytest.fixture(scope="session")
+def java(tmp_path_factory):
+    """One TF Java worker for the whole test session. Starting it must succeed: CI runs the Java side."""
+    from harness.java_runtime import JavaRuntime
+
+    runtime = JavaRuntime(TF_JAVA, CACHE, tmp_path_factory.mktemp("java-logs"), threads=1)
+    runtime.start()
+    yield runtime
+    runtime.stop()
+
+
+def export_of(b: bundle.Bundle, s: spec.Spec) -> runner.Export:
+    from harness import validate
+
+    data = b.data()
+    return runner.Export(b.name, b.saved_model, data, s.steps, s.resume_steps,
+                         validate.check_export(b.saved_model, data, b.data_path))
