@@ -21,9 +21,27 @@ def read(prefix: str | Path) -> dict[str, np.ndarray]:
         raise HarnessError(f"{index}: checkpoint index does not exist")
     try:
         reader = tf.train.load_checkpoint(prefix)
-        keys = sorted(k for k in reader.get_variable_to_dtype_map() if k != OBJECT_GRAPH_KEY)
-        return {key: np.asarray(reader.get_tensor(key)) for key in keys}
-    except (tf.errors.OpError, ValueError, RuntimeError) as e:
+        # Every stored tensor is read, the object graph too: a truncated shard fails here, not later.
+        values = {key: np.asarray(reader.get_tensor(key)) for key in sorted(reader.get_variable_to_dtype_map())}
+        values.pop(OBJECT_GRAPH_KEY, None)
+        return values
+    except (tf.errors.OpError, ValueError, RuntimeError, IndexError) as e:  # IndexError: "Read less bytes than requested"
         shards = sorted(p.name for p in index.parent.glob(Path(prefix).name + ".data-*"))
         raise HarnessError(f"{index.parent}/{shards or Path(prefix).name}: checkpoint cannot be read "
                            f"(truncated or corrupt?): {' '.join(str(e).split())[:300]}") from None
+
+
+def variable_names(prefix: str | Path) -> dict[str, str]:
+    """Checkpoint key -> the variable's own name (e.g. "m/dense/kernel"), from the stored object graph.
+
+    Object-graph keys such as "optimizer/_variables/3/..." say little; reports show both.
+    """
+    import tensorflow as tf
+    from tensorflow.core.protobuf import trackable_object_graph_pb2
+
+    reader = tf.train.load_checkpoint(str(prefix))
+    if not reader.has_tensor(OBJECT_GRAPH_KEY):
+        return {}
+    graph = trackable_object_graph_pb2.TrackableObjectGraph()
+    graph.ParseFromString(reader.get_tensor(OBJECT_GRAPH_KEY))
+    return {t.checkpoint_key: t.full_name.split(":")[0] for node in graph.nodes for t in node.attributes if t.full_name}

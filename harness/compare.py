@@ -57,8 +57,13 @@ def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(nan_a ^ nan_b, np.iinfo(np.int64).max, d)
 
 
-def compare(expected: dict[str, np.ndarray], actual: dict[str, np.ndarray], tolerance_ulp: dict[str, int] | None = None) -> Comparison:
-    """Compares named tensors (steps or variables) in the order of `expected`."""
+def compare(expected: dict[str, np.ndarray], actual: dict[str, np.ndarray], tolerance_ulp: dict[str, int] | None = None,
+            labels: dict[str, str] | None = None) -> Comparison:
+    """Compares named tensors (steps or variables) in the order of `expected`.
+
+    `labels` gives a readable name for a key (a checkpoint key's variable name) in the report.
+    """
+    labels = labels or {}
     tolerance = DEFAULT_ULPS | (tolerance_ulp or {})
     missing = [k for k in expected if k not in actual]
     extra = [k for k in actual if k not in expected]
@@ -96,7 +101,8 @@ def compare(expected: dict[str, np.ndarray], actual: dict[str, np.ndarray], tole
         if worst > tol and first is None:
             index = np.unravel_index(int(ulps.argmax()), ulps.shape) if ulps.ndim else ()
             at = f"[{','.join(map(str, index))}]" if index else ""
-            first = f"{name}{at}: expected {want[index]!r}, got {got[index]!r} ({worst} ulp)"
+            label = f" ({labels[name]})" if name in labels else ""
+            first = f"{name}{at}{label}: expected {want[index]!r}, got {got[index]!r} ({worst} ulp)"
     if first:
         verdict = DIVERGED
     else:

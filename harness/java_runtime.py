@@ -42,8 +42,7 @@ class JavaRuntime:
                 raise HarnessError(f"{self.name}: the worker died while starting the JVM; see {self.log}") from None
             if "error" in reply:
                 self.stop()
-                raise HarnessError(f"{self.name}: the JVM cannot start (JAVA_HOME={os.environ.get('JAVA_HOME', 'unset')}): "
-                                   f"{reply['error']}")
+                raise HarnessError(f"{self.name}: the JVM cannot start: {reply['error']}")
             self.facts = reply
         return self.facts
 
@@ -64,6 +63,14 @@ class JavaRuntime:
             return trajectory
         if isinstance(reply, dict):  # the worker could not run the plan at all: a harness bug, not a finding
             raise HarnessError(f"{self.name}: worker error: {reply['error']}\n{reply.get('traceback', '')}")
+        return reply
+
+    def echo(self, array: np.ndarray) -> np.ndarray:
+        """The array after a round trip through a TF Java tensor (transfer tests and benchmarks)."""
+        self.start()
+        reply = self._request({"op": "echo", "array": array})
+        if isinstance(reply, dict):
+            raise HarnessError(f"{self.name}: worker error: {reply['error']}")
         return reply
 
     def stop(self) -> None:

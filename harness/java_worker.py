@@ -4,7 +4,8 @@ Started once per harness session by java_runtime.JavaRuntime and reused for ever
 JVM starts once; a native crash in TF Java kills only this process. Two TensorFlow builds (the
 Python wheel's and TF Java's) never share an address space.
 
-Messages (see ipc.py): {"op": "start", ...} -> versions; {"op": "run", ...} -> a Trajectory.
+Messages (see ipc.py): {"op": "start", ...} -> versions; {"op": "run", ...} -> a Trajectory;
+{"op": "echo", "array": ...} -> the array, after a trip through a TF Java tensor.
 Tensors cross as buffers: numpy memory is wrapped as a direct ByteBuffer and bulk-copied into
 a TF Java tensor (and back), never element by element.
 """
@@ -30,7 +31,7 @@ class Java:
     def __init__(self, classpath: list[str]):
         import jpype
 
-        jpype.startJVM(classpath=classpath, convertStrings=False)
+        jpype.startJVM(jvm_path(), classpath=classpath, convertStrings=False)
         # JClass, not `import java...`: the repository's java/ folder would shadow that package name.
         J = jpype.JClass
         self.jpype = jpype
@@ -51,7 +52,7 @@ class Java:
     def to_tensor(self, array: np.ndarray):
         if array.dtype.kind == "S":  # a scalar string, e.g. a checkpoint path
             return self.TString.scalarOf(array.item().decode())
-        array = np.ascontiguousarray(array)
+        array = np.require(array, requirements="C")  # not ascontiguousarray: that turns a 0-d array into 1-d
         kind = self.types.get(array.dtype)
         if kind is None:
             raise TypeError(f"no TF Java type for numpy dtype {array.dtype}")
@@ -66,6 +67,19 @@ class Java:
         target = self.DataBuffers.of(self.jpype.nio.convertToDirectBuffer(out.reshape(-1).view(np.uint8)))
         tensor.asRawTensor().data().copyTo(target, out.nbytes)
         return out
+
+
+def jvm_path() -> str:
+    """The JDK in JAVA_HOME when it is set (and it must then be a JDK), else the one JPype finds."""
+    import jpype
+
+    home = os.environ.get("JAVA_HOME")
+    if not home:
+        return jpype.getDefaultJVMPath()
+    path = Path(home) / "lib" / "server" / "libjvm.so"
+    if not path.exists():
+        raise FileNotFoundError(f"JAVA_HOME={home} is not a JDK: {path} does not exist")
+    return str(path)
 
 
 class JavaSession:
@@ -125,6 +139,12 @@ def main() -> None:
                                    "jvm": str(java.System.getProperty("java.vm.name"))})
             elif message["op"] == "run":
                 ipc.send(replies, run_plan(java, message))
+            elif message["op"] == "echo":  # numpy -> TF Java tensor -> numpy: tests and benchmarks the transfer
+                tensor = java.to_tensor(message["array"])
+                try:
+                    ipc.send(replies, java.to_numpy(tensor))
+                finally:
+                    tensor.close()
             else:
                 raise ValueError(f"unknown op {message['op']!r}")
         except Exception as e:

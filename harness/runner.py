@@ -105,17 +105,18 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
                                f"({resumed[0].failure.stage}): {resumed[0].failure.error}")
         return resumed[0]
 
+    def variables(expected_prefix: str, actual_prefix: str) -> compare.Comparison:
+        return compare.compare(checkpoints.read(expected_prefix), checkpoints.read(actual_prefix),
+                               labels=checkpoints.variable_names(expected_prefix))
+
     measures = {
         "train.loss": lambda: compare.compare(compare.steps(ref_first.losses), compare.steps(got.losses)),
         "predict": lambda: compare.compare(ref_first.predictions, got.predictions),
-        "checkpoint.saver": lambda: compare.compare(checkpoints.read(ref_first.saver_checkpoint),
-                                                    checkpoints.read(got.saver_checkpoint)),
-        "checkpoint.signature": lambda: compare.compare(checkpoints.read(ref_first.signature_checkpoint),
-                                                        checkpoints.read(got.signature_checkpoint)),
+        "checkpoint.saver": lambda: variables(ref_first.saver_checkpoint, got.saver_checkpoint),
+        "checkpoint.signature": lambda: variables(ref_first.signature_checkpoint, got.signature_checkpoint),
         "resume.loss": lambda: compare.compare(compare.steps(ref_second.losses, export.steps),
                                                compare.steps(resumed_run().losses, export.steps)),
-        "resume.variables": lambda: compare.compare(checkpoints.read(ref_second.saver_checkpoint),
-                                                    checkpoints.read(resumed_run().saver_checkpoint)),
+        "resume.variables": lambda: variables(ref_second.saver_checkpoint, resumed_run().saver_checkpoint),
     }
     out = []
     for check in CHECKS:

@@ -32,7 +32,7 @@ def check_export(saved_model: Path, data: dict[str, np.ndarray], data_path: Path
     metas = [m for m in proto.meta_graphs if "serve" in m.meta_info_def.tags]
     if not metas:
         raise HarnessError(f"{pb}: no meta graph tagged 'serve'")
-    signatures = metas[0].signature_def
+    signatures = {k: v for k, v in metas[0].signature_def.items() if not k.startswith("__")}  # not __saved_model_init_op
     for name, output in REQUIRED.items():
         if name not in signatures:
             raise HarnessError(f"{pb}: no {name!r} signature (it has: {', '.join(sorted(signatures)) or 'none'})")

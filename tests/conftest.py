@@ -46,11 +46,3 @@ def java(tmp_path_factory):
     runtime.start()
     yield runtime
     runtime.stop()
-
-
-def export_of(b: bundle.Bundle, s: spec.Spec) -> runner.Export:
-    from harness import validate
-
-    data = b.data()
-    return runner.Export(b.name, b.saved_model, data, s.steps, s.resume_steps,
-                         validate.check_export(b.saved_model, data, b.data_path))

@@ -1,0 +1,129 @@
+"""The command line, end to end: `conformance` on the reference zoo, `check` on a user's export, bad input."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from .conftest import CACHE, ROOT
+from .helpers import fingerprint
+
+
+def harness(*args, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness", *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=900)
+
+
+@pytest.mark.java
+def test_conformance_end_to_end(bundles, tmp_path):
+    before = {route: fingerprint(b.root) for route, b in bundles.items()}
+    done = harness("conformance", "--out", tmp_path, "--cache-dir", CACHE)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    report = json.loads((tmp_path / "conformance.json").read_text())
+    outcome = {r["id"]: r for r in report["results"]}
+
+    java = "java-1.1.0/mlp_regression"
+    for route in ("tf_keras", "keras3_archive"):  # trained in Java, step for step as in Python
+        for check in ("train.loss", "predict", "checkpoint.signature"):
+            result = outcome[f"{java}.{route}.{check}"]
+            assert result["outcome"] == "PASS" and result["comparison"]["verdict"] == "bit-exact", result
+        assert outcome[f"{java}.{route}.tensors.closed"]["outcome"] == "PASS"
+    for check in ("checkpoint.saver", "resume.loss", "resume.variables"):  # Adam slots and iteration included
+        assert outcome[f"{java}.tf_keras.{check}"]["comparison"]["verdict"] == "bit-exact"
+        assert outcome[f"{java}.keras3_archive.{check}"]["outcome"] == "XFAIL"  # keras-team/keras#23553
+    assert outcome[f"{java}.keras3_module.train.loss"]["outcome"] == "XFAIL"
+    assert "Could not find variable" in outcome[f"{java}.keras3_module.train.loss"]["detail"]
+    assert outcome["java-1.2.0/setup"]["outcome"] == "XFAIL"
+
+    env = report["environment"]
+    assert env["runtimes"]["java-1.1.0"]["tensorflow"] == "2.18.0"  # the TF the JVM really runs
+    assert env["tensorflow_python"] == tf.__version__ and env["threads"] == {"intra_op": 1, "inter_op": 1}
+    suites = ET.parse(tmp_path / "junit.xml").getroot()
+    assert {s.get("name") for s in suites} >= {"java-1.1.0", "python-2.21.0"}
+    assert sum(int(s.get("failures")) for s in suites) == 0
+    assert "0 failed" in done.stdout
+    assert {route: fingerprint(b.root) for route, b in bundles.items()} == before  # exports never written
+
+
+@pytest.mark.java
+def test_check_certifies_a_user_export_without_writing_into_it(bundles, tmp_path):
+    user = tmp_path / "user_export"
+    shutil.copytree(bundles["tf_keras"].saved_model, user)
+    before = fingerprint(user)
+    done = harness("check", user, "--data", bundles["tf_keras"].data_path, "--java", "1.1.0", "--out", tmp_path / "out",
+                   "--cache-dir", CACHE)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert fingerprint(user) == before
+    report = json.loads((tmp_path / "out" / "conformance.json").read_text())
+    assert {r["outcome"] for r in report["results"]} == {"PASS"}
+
+
+@pytest.fixture(scope="module")
+def predict_only_export(tmp_path_factory):
+    module = tf.Module()
+    module.w = tf.Variable(tf.ones([8, 1]))
+    module.predict = tf.function(lambda x: {"prediction": x @ module.w}, input_signature=[tf.TensorSpec([None, 8], tf.float32, name="x")])
+    path = tmp_path_factory.mktemp("predict_only") / "saved_model"
+    tf.saved_model.save(module, str(path), signatures={"predict": module.predict})
+    return path
+
+
+def test_missing_export_directory(tmp_path, bundles):
+    done = harness("check", tmp_path / "nope", "--data", bundles["tf_keras"].data_path)
+    assert done.returncode == 2
+    assert f"{tmp_path / 'nope'}: export directory does not exist" in done.stderr
+
+
+def test_export_without_train_signature(predict_only_export, bundles):
+    done = harness("check", predict_only_export, "--data", bundles["tf_keras"].data_path)
+    assert done.returncode == 2
+    assert f"{predict_only_export / 'saved_model.pb'}: no 'train' signature (it has: predict)" in done.stderr
+
+
+def test_data_that_does_not_match_the_signature(bundles, tmp_path):
+    data = bundles["tf_keras"].data()
+    data["train.x"] = data["train.x"][..., :7]
+    path = tmp_path / "data.npz"
+    np.savez(path, **data)
+    done = harness("check", bundles["tf_keras"].saved_model, "--data", path)
+    assert done.returncode == 2
+    assert f"{path}: 'train.x' is float32[16, 7] per step, but signature 'train'" in done.stderr
+    assert "expects float32[-1, 8]" in done.stderr
+
+
+def test_truncated_variables_file(bundles, tmp_path):
+    export = tmp_path / "export"
+    shutil.copytree(bundles["tf_keras"].saved_model, export)
+    (shard,) = (export / "variables").glob("variables.data-*")
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
+    before = fingerprint(export)
+    done = harness("check", export, "--data", bundles["tf_keras"].data_path)
+    assert done.returncode == 2
+    assert f"{export / 'variables'}/['{shard.name}']: checkpoint cannot be read (truncated or corrupt?)" in done.stderr
+    assert fingerprint(export) == before
+
+
+@pytest.mark.java
+def test_jvm_that_cannot_start(bundles, tmp_path):
+    done = harness("check", bundles["tf_keras"].saved_model, "--data", bundles["tf_keras"].data_path, "--java", "1.1.0",
+                   "--out", tmp_path / "out", "--cache-dir", CACHE, env={"JAVA_HOME": str(tmp_path)})
+    assert done.returncode == 1
+    assert f"java-1.1.0: the JVM cannot start: FileNotFoundError: JAVA_HOME={tmp_path} is not a JDK" in done.stdout
+
+
+@pytest.mark.java
+def test_jars_that_cannot_be_resolved(bundles, tmp_path):
+    no_maven = tmp_path / "bin"
+    no_maven.mkdir()
+    (no_maven / "python3").symlink_to(sys.executable)
+    done = harness("check", bundles["tf_keras"].saved_model, "--data", bundles["tf_keras"].data_path, "--java", "1.1.0",
+                   "--out", tmp_path / "out", "--cache-dir", tmp_path / "empty-cache", env={"PATH": str(no_maven)})
+    assert done.returncode == 1
+    assert "java/pom.xml: cannot resolve the TF Java jars: `mvn` is not on PATH" in done.stdout
