@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,7 @@ from .spec import Spec
 
 # Bump when the bundle layout or the export code changes meaning; the source hash below catches the rest.
 FORMAT = 1
-_EXPORT_SOURCES = ("authoring.py", "data.py", "bundle.py")
+_EXPORT_SOURCES = ("data.py", "bundle.py", "spec.py", "export_worker.py", "routes/*.py")
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ def build(spec: Spec, route: str, cache_dir: Path) -> Bundle:
     """The bundle for (spec, route), exported now or reused from the cache when its key matches."""
     import tensorflow as tf
 
-    from . import authoring
+    from . import routes
 
     manifest = {
         "format": FORMAT,
@@ -72,10 +74,14 @@ def build(spec: Spec, route: str, cache_dir: Path) -> Bundle:
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=cache_dir))
     try:
-        names = authoring.export(spec, route, tmp / "saved_model")
-        np.savez(tmp / "data.npz", **data_mod.generate(spec))
+        data = data_mod.generate(spec)
+        np.savez(tmp / "data.npz", **data)
+        if spec.replicas:  # needs its own logical CPU devices: export in a process of its own
+            names = _export_in_subprocess(spec, route, tmp)
+        else:
+            names = routes.export(spec, route, tmp / "saved_model", data)
         manifest |= {
-            "signatures": list(authoring.SIGNATURES),
+            "signatures": list(routes.SIGNATURES),
             "save_signature_variables": names,
             "steps": spec.steps,
             "resume_steps": spec.resume_steps,
@@ -86,6 +92,17 @@ def build(spec: Spec, route: str, cache_dir: Path) -> Bundle:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return open_bundle(root)
+
+
+def _export_in_subprocess(spec: Spec, route: str, tmp: Path) -> list[str]:
+    """Runs the export in `python -m harness.export_worker`, so the devices a distributed export
+    needs (several logical CPUs) never exist in the process that runs and compares the exports."""
+    request = json.dumps({"raw": spec.raw, "route": route, "bundle": str(tmp)})
+    done = subprocess.run([sys.executable, "-m", "harness.export_worker"], input=request, capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    if done.returncode != 0:
+        raise HarnessError(f"exporting {spec.name} by {route} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.splitlines()[-1])
 
 
 def open_bundle(root: Path) -> Bundle:
@@ -124,6 +141,7 @@ def package_version(package: str) -> str | None:
 def _source_digest() -> str:
     here = Path(__file__).parent
     h = hashlib.sha256()
-    for name in _EXPORT_SOURCES:
-        h.update((here / name).read_bytes())
+    for pattern in _EXPORT_SOURCES:
+        for path in sorted(here.glob(pattern)):
+            h.update(path.read_bytes())
     return h.hexdigest()[:16]

@@ -45,3 +45,30 @@ def variable_names(prefix: str | Path) -> dict[str, str]:
     graph = trackable_object_graph_pb2.TrackableObjectGraph()
     graph.ParseFromString(reader.get_tensor(OBJECT_GRAPH_KEY))
     return {t.checkpoint_key: t.full_name.split(":")[0] for node in graph.nodes for t in node.attributes if t.full_name}
+
+
+def comparable(expected_prefix: str | Path, actual_prefix: str | Path) -> tuple[dict, dict]:
+    """Both checkpoints' variables, keyed alike.
+
+    Keyed by checkpoint key; but when the two use different key layouts (a TF1 name-based
+    checkpoint against an object-based one, after a TF2 re-export), by variable name instead.
+    """
+    expected, actual = read(expected_prefix), read(actual_prefix)
+    if expected.keys() == actual.keys():
+        return expected, actual
+    renamed = [_by_name(values, variable_names(prefix)) for values, prefix in
+               ((expected, expected_prefix), (actual, actual_prefix))]
+    if all(r is not None for r in renamed) and renamed[0].keys() == renamed[1].keys():
+        return renamed[0], renamed[1]
+    return expected, actual
+
+
+def _by_name(values: dict, names: dict) -> dict | None:
+    """Re-keyed by variable name (a key without a name in the object graph keeps its own); None if names repeat."""
+    out = {}
+    for key, value in values.items():
+        name = names.get(key, key)
+        if name in out:
+            return None
+        out[name] = value
+    return out

@@ -1,8 +1,12 @@
-"""Expected failures, one file per runtime and version: expectations/<runtime>.toml.
+"""What is expected of each runtime and version: expectations/<runtime>.toml.
 
-Each entry names a case glob ("<spec>.<route>.<check>", or "setup"), the error it must fail with
-(a regex), the reason and at least one upstream link. A failure must match its entry's error to
-count as expected; a listed case that passes is an error (XPASS) until its entry is removed.
+[[expected_failure]] entries name a case glob ("<spec>.<route>.<check>", or "setup"), the
+error it must fail with (a regex), the reason and at least one upstream link. A failure must
+match its entry's error to count as expected; a listed case that passes is an error (XPASS)
+until its entry is removed.
+
+[[tolerance]] entries give cases that differ by rounding their own norm-wise relative tolerance
+(see compare.py), with the reason; everything else must be bit-exact.
 """
 
 from __future__ import annotations
@@ -33,15 +37,32 @@ class Expectation:
         return re.search(self.error, detail) is not None
 
 
-def load(runtime: str, directory: Path = EXPECTATIONS_DIR) -> list[Expectation]:
+@dataclass(frozen=True)
+class Tolerance:
+    case: str
+    relative: float
+    reason: str
+    file: Path
+
+
+@dataclass(frozen=True)
+class Expectations:
+    failures: tuple[Expectation, ...] = ()
+    tolerances: tuple[Tolerance, ...] = ()
+
+    def relative_tolerance(self, test_id: str) -> float:
+        return next((t.relative for t in self.tolerances if fnmatch.fnmatchcase(test_id, t.case)), 0.0)
+
+
+def load(runtime: str, directory: Path = EXPECTATIONS_DIR) -> Expectations:
     path = directory / f"{runtime}.toml"
     if not path.exists():
-        return []
+        return Expectations()
     try:
         raw = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as e:
         raise HarnessError(f"{path}: not valid TOML: {e}") from None
-    unknown = set(raw) - {"runtime", "expected_failure"}
+    unknown = set(raw) - {"runtime", "expected_failure", "tolerance"}
     if unknown:
         raise HarnessError(f"{path}: unknown keys {sorted(unknown)}")
     if raw.get("runtime") != runtime:
@@ -60,4 +81,13 @@ def load(runtime: str, directory: Path = EXPECTATIONS_DIR) -> list[Expectation]:
         except re.error as e:
             raise HarnessError(f"{where}: 'error' is not a valid regex: {e}") from None
         out.append(Expectation(entry["case"], entry["error"], entry["reason"], tuple(links), path))
-    return out
+    tolerances = []
+    for i, entry in enumerate(raw.get("tolerance", [])):
+        where = f"{path}: tolerance[{i}]"
+        if not isinstance(entry.get("case"), str) or not isinstance(entry.get("reason"), str) or not entry["reason"].strip():
+            raise HarnessError(f"{where}: needs a 'case' glob and a 'reason'")
+        relative = entry.get("relative")
+        if not isinstance(relative, float) or not 0 < relative < 1e-2:
+            raise HarnessError(f"{where}: 'relative' must be a float in (0, 0.01), got {relative!r}")
+        tolerances.append(Tolerance(entry["case"], relative, entry["reason"], path))
+    return Expectations(tuple(out), tuple(tolerances))

@@ -42,8 +42,8 @@ class Java:
         self.DataBuffers = J("org.tensorflow.ndarray.buffer.DataBuffers")
         self.ConfigProto, self.TString = J("org.tensorflow.proto.ConfigProto"), J("org.tensorflow.types.TString")
         self.types = {np.dtype(t): J(f"org.tensorflow.types.{name}") for t, name in
-                      [(np.float32, "TFloat32"), (np.float64, "TFloat64"), (np.int32, "TInt32"), (np.int64, "TInt64"),
-                       (np.bool_, "TBool")]}
+                      [(np.float16, "TFloat16"), (np.float32, "TFloat32"), (np.float64, "TFloat64"), (np.int32, "TInt32"),
+                       (np.int64, "TInt64"), (np.bool_, "TBool")]}
         self.dtypes = {str(cls.class_.getName()): dtype for dtype, cls in self.types.items()}
         # The first tensor TF Java ever creates leaves one native pointer alive for good (a lazy
         # singleton, measured). Create it now so the per-call pointer accounting starts at rest.

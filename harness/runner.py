@@ -74,22 +74,59 @@ def configure_tensorflow(threads: int) -> None:
         config.set_intra_op_parallelism_threads(threads)
         config.set_inter_op_parallelism_threads(threads)
     except RuntimeError as e:
-        raise HarnessError(f"TensorFlow threads must be set to {threads} before it starts: {e}") from None
+        raise HarnessError(f"TensorFlow must be configured before it starts: {e}") from None
 
 
 def reference(export: Export, workdir: Path) -> tuple[Trajectory, Trajectory]:
-    """The uninterrupted Python trajectory: steps [0, k) then [k, k+m), saving after each part."""
+    """The uninterrupted Python trajectory: steps [0, k) then [k, k+m), saving after each part.
+
+    Raises HarnessError when Python itself cannot train the export: nothing can be compared then.
+    """
     session = EagerSession(export.saved_model)
     has_save = "save" in export.signatures
     first = execute(session, export.data, range(0, export.steps), workdir / "first", has_save)
     second = execute(session, export.data, range(export.steps, export.steps + export.resume_steps), workdir / "second", has_save)
     for part in (first, second):
         if part.failure:
-            raise HarnessError(f"{export.saved_model}: the Python reference run failed at {part.failure.stage}: {part.failure.error}")
+            raise HarnessError(f"the Python reference run failed at {part.failure.stage}: {part.failure.error}")
     return first, second
 
 
-def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], workdir: Path) -> list[Result]:
+def check_export(export: Export, runtimes: list, workdir: Path, reference_runtime: str,
+                 tolerance=lambda runtime, test_id: 0.0) -> list[Result]:
+    """All checks of one export: the reference's own (it trains, and trains the same twice), then each runtime.
+
+    tolerance(runtime name, test id) -> the case's relative tolerance (0: bit-exact required).
+    """
+    def own(check: str, passed: bool, detail: str) -> Result:
+        return Result(reference_runtime, export.name, check, passed, detail)
+
+    try:
+        ref = reference(export, workdir / "reference")
+        again = execute(EagerSession(export.saved_model), export.data, range(0, export.steps), workdir / "reference-again",
+                        "save" in export.signatures)
+    except HarnessError as e:
+        return [own("reference", False, str(e))] + _blocked(export, runtimes, "reference")
+    repeat = compare.compare({**compare.steps(ref[0].losses), **ref[0].predictions},
+                             {**compare.steps(again.losses), **again.predictions})
+    if again.failure or not repeat.ok:
+        detail = f"two Python runs of the same steps differ: {again.failure.error if again.failure else repeat.summary()}"
+        return [own("reference", True, "ok"), own("reference.deterministic", False, detail)] + \
+            _blocked(export, runtimes, "reference.deterministic")
+    out = [own("reference", True, "ok"), own("reference.deterministic", True, repeat.summary())]
+    for runtime in runtimes:
+        out += check_runtime(runtime, export, ref, workdir / runtime.name,
+                             lambda check, name=runtime.name: tolerance(name, f"{export.name}.{check}"))
+    return out
+
+
+def _blocked(export: Export, runtimes: list, cause: str) -> list[Result]:
+    return [Result(r.name, export.name, check, None, f"blocked by {export.name}.{cause}", outcome=BLOCKED)
+            for r in runtimes for check in CHECKS]
+
+
+def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], workdir: Path,
+                  tolerance=lambda check: 0.0) -> list[Result]:
     """Runs `runtime` on `export` and returns one Result per check in CHECKS (plus tensors.closed for Java)."""
     ref_first, ref_second = ref
     has_save = "save" in export.signatures
@@ -97,7 +134,7 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
     failed = got.failure.stage if got.failure else None
     resumed: list[Trajectory] = []
 
-    def resumed_run() -> Trajectory:  # Python resuming from this runtime's checkpoint, run once
+    def resumed_run() -> Trajectory:  # Python resuming from what this runtime saved, run once
         if not resumed:
             resumed.append(resume(export, got.saver_checkpoint, workdir / "resume"))
         if resumed[0].failure:
@@ -105,18 +142,23 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
                                f"({resumed[0].failure.stage}): {resumed[0].failure.error}")
         return resumed[0]
 
-    def variables(expected_prefix: str, actual_prefix: str) -> compare.Comparison:
-        return compare.compare(checkpoints.read(expected_prefix), checkpoints.read(actual_prefix),
-                               labels=checkpoints.variable_names(expected_prefix))
+    def variables(check: str, expected_prefix: str, actual_prefix: str) -> compare.Comparison:
+        expected, actual = checkpoints.comparable(expected_prefix, actual_prefix)
+        return compare.compare(expected, actual, tolerance(check), checkpoints.variable_names(expected_prefix))
+
+    def trajectory(check: str, expected: dict, actual: dict) -> compare.Comparison:
+        return compare.compare(expected, actual, tolerance(check))
 
     measures = {
-        "train.loss": lambda: compare.compare(compare.steps(ref_first.losses), compare.steps(got.losses)),
-        "predict": lambda: compare.compare(ref_first.predictions, got.predictions),
-        "checkpoint.saver": lambda: variables(ref_first.saver_checkpoint, got.saver_checkpoint),
-        "checkpoint.signature": lambda: variables(ref_first.signature_checkpoint, got.signature_checkpoint),
-        "resume.loss": lambda: compare.compare(compare.steps(ref_second.losses, export.steps),
-                                               compare.steps(resumed_run().losses, export.steps)),
-        "resume.variables": lambda: variables(ref_second.saver_checkpoint, resumed_run().saver_checkpoint),
+        "train.loss": lambda: trajectory("train.loss", compare.steps(ref_first.losses), compare.steps(got.losses)),
+        "predict": lambda: trajectory("predict", ref_first.predictions, got.predictions),
+        "checkpoint.saver": lambda: variables("checkpoint.saver", ref_first.saver_checkpoint, got.saver_checkpoint),
+        "checkpoint.signature": lambda: variables("checkpoint.signature", ref_first.signature_checkpoint,
+                                                  got.signature_checkpoint),
+        "resume.loss": lambda: trajectory("resume.loss", compare.steps(ref_second.losses, export.steps),
+                                          compare.steps(resumed_run().losses, export.steps)),
+        "resume.variables": lambda: variables("resume.variables", ref_second.saver_checkpoint,
+                                              resumed_run().saver_checkpoint),
     }
     out = []
     for check in CHECKS:
@@ -145,10 +187,16 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
 
 
 def resume(export: Export, prefix: str, workdir: Path) -> Trajectory:
-    """Python loads the export with the variables another runtime saved and trains the remaining steps.
+    """Python loads what a runtime saved and trains the remaining steps.
 
-    The variables are placed into a copy of the export (the export itself is never written).
+    A checkpoint inside a SavedModel (Python's re-export) is resumed by loading that SavedModel;
+    a bare checkpoint (Session.save) is placed into a copy of the export: the export itself is
+    never written.
     """
+    steps = range(export.steps, export.steps + export.resume_steps)
+    saved_model = Path(prefix).parent.parent
+    if (saved_model / "saved_model.pb").exists():
+        return run(lambda: EagerSession(saved_model), export.data, steps, workdir / "run", "save" in export.signatures)
     copy = workdir / "export"
     if copy.exists():
         shutil.rmtree(copy)
@@ -157,11 +205,10 @@ def resume(export: Export, prefix: str, workdir: Path) -> Trajectory:
     source = Path(prefix)
     for file in source.parent.glob(source.name + ".*"):
         shutil.copyfile(file, copy / "variables" / ("variables" + file.name[len(source.name):]))
-    steps = range(export.steps, export.steps + export.resume_steps)
     return run(lambda: EagerSession(copy), export.data, steps, workdir / "run", "save" in export.signatures)
 
 
-def classify(results: list[Result], expectations: list[Expectation]) -> None:
+def classify(results: list[Result], expectations: tuple[Expectation, ...]) -> None:
     """Sets each result's outcome: PASS, FAIL, XFAIL (listed and failed as listed) or XPASS (listed, passed)."""
     for result in results:
         if result.outcome in (BLOCKED, NOT_APPLICABLE):

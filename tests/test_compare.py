@@ -35,7 +35,8 @@ def test_verdicts_name_where_it_diverged():
     result = compare(a, nudged)
     assert result.verdict == DIVERGED and result.max_ulp == 1
     assert result.first_divergence.startswith("w[1]")
-    assert compare(a, nudged, {"float32": 1}).verdict == WITHIN
+    assert compare(a, nudged, relative=1e-6).verdict == WITHIN  # 1 ulp of 2.0 is 1.2e-7 of max|w|
+    assert compare(a, nudged, relative=1e-8).verdict == DIVERGED
 
 
 def test_missing_variables_and_changed_dtypes_diverge():

@@ -8,7 +8,7 @@ from hypothesis.extra.numpy import array_shapes, arrays
 
 pytestmark = pytest.mark.java
 
-DTYPES = [np.float32, np.float64, np.int32, np.int64, np.bool_]
+DTYPES = [np.float16, np.float32, np.float64, np.int32, np.int64, np.bool_]
 
 
 @given(st.sampled_from(DTYPES).flatmap(lambda d: arrays(d, array_shapes(min_dims=0, max_dims=4, max_side=5))))

@@ -4,9 +4,12 @@ from harness import spec
 from harness.errors import HarnessError
 
 
-def test_every_spec_in_specs_loads():
-    loaded = spec.all_specs()
-    assert [s.name for s in loaded] == sorted(p.stem for p in spec.SPECS_DIR.glob("*.toml"))
+def test_every_spec_file_loads_and_is_named_after_its_file():
+    for path in spec.SPECS_DIR.glob("*.toml"):
+        base, *variants = spec.load(path)
+        assert base.name == path.stem
+        assert all(v.name.startswith(f"{path.stem}_") for v in variants)
+    assert len({s.name for s in spec.all_specs()}) == len(spec.all_specs())
 
 
 def test_optimizer_override_changes_the_digest(mlp_spec):
@@ -20,7 +23,9 @@ def test_optimizer_override_changes_the_digest(mlp_spec):
     (lambda t: t.replace('type = "feature_scale"', 'type = "attention"'), "layers[0].type 'attention'"),
     (lambda t: t.replace('name = "adam"', 'name = "lamb"'), "optimizer.name 'lamb'"),
     (lambda t: t.replace('batch_size = 16', 'batch_size = 0'), "training.batch_size must be positive"),
-    (lambda t: t.replace('[labels.y]', '[labels.y]\nextra = 1\n[labels.z]'), "exactly one tensor"),
+    (lambda t: t.replace('[labels.y]', '[labels.z]\nshape = [1]\ndtype = "float32"\n[labels.y]'), "'loss' names one loss"),
+    (lambda t: t.replace('name = "adam"', 'name = "sgd"'), "optimizer (sgd) has unknown keys ['beta_1', 'beta_2', 'epsilon']"),
+    (lambda t: t.replace('ci_routes = ["keras3_archive"]', 'ci_routes = ["raw_module"]', 1), "[variants.amsgrad]: ci_routes"),
     (lambda t: t + "\n[broken", "not valid TOML"),
 ])
 def test_bad_spec_names_the_file_and_the_problem(tmp_path, edit, message):
