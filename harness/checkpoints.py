@@ -34,16 +34,24 @@ def read(prefix: str | Path) -> dict[str, np.ndarray]:
 def variable_names(prefix: str | Path) -> dict[str, str]:
     """Checkpoint key -> the variable's own name (e.g. "m/dense/kernel"), from the stored object graph.
 
-    Object-graph keys such as "optimizer/_variables/3/..." say little; reports show both.
+    Object-graph keys such as "optimizer/_variables/3/..." say little; reports show both. A
+    name-based (TF1) checkpoint has no object graph: its keys are the names already.
     """
     import tensorflow as tf
-    from tensorflow.core.protobuf import trackable_object_graph_pb2
 
     reader = tf.train.load_checkpoint(str(prefix))
     if not reader.has_tensor(OBJECT_GRAPH_KEY):
         return {}
-    graph = trackable_object_graph_pb2.TrackableObjectGraph()
-    graph.ParseFromString(reader.get_tensor(OBJECT_GRAPH_KEY))
+    return variable_names_in({OBJECT_GRAPH_KEY: reader.get_tensor(OBJECT_GRAPH_KEY)})
+
+
+def variable_names_in(values: dict) -> dict[str, str]:
+    """variable_names() for tensors already read (with the object graph among them)."""
+    from tensorflow.core.protobuf import trackable_object_graph_pb2
+
+    if OBJECT_GRAPH_KEY not in values:
+        return {}
+    graph = trackable_object_graph_pb2.TrackableObjectGraph.FromString(values[OBJECT_GRAPH_KEY])
     return {t.checkpoint_key: t.full_name.split(":")[0] for node in graph.nodes for t in node.attributes if t.full_name}
 
 

@@ -107,7 +107,9 @@ class JavaSession:
         finally:
             for tensor in tensors:
                 tensor.close()
-        self.unreleased += java.Pointer.totalCount() - before
+        # Closing is synchronous, so what this call left alive shows as growth; a drop is only
+        # JavaCPP's collector freeing older garbage meanwhile, and is not counted against the call.
+        self.unreleased += max(0, java.Pointer.totalCount() - before)
         return {k: v for k, v in outputs.items() if v is not None}
 
     def save_variables(self, directory: Path) -> str:
