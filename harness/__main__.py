@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from .errors import HarnessError
+from .faults import PLANTED
 from .versions import TF_JAVA_MATRIX
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--data", type=Path, required=True, help=".npz with 'train.<input>' [steps, batch, ...] and 'predict.<input>'")
     check.add_argument("--steps", type=int, default=5, help="steps each runtime trains (default 5)")
     check.add_argument("--resume-steps", type=int, default=3, help="steps Python trains after resuming (default 3)")
+    replay = sub.add_parser("replay", help="replay a reproduction folder written by the stateful tests, in Python and TF Java")
+    replay.add_argument("folder", type=Path, help="folder with bundle/, story.json")
+    replay.add_argument("--plant-fault", choices=sorted(PLANTED),
+                        help="re-plant the fault the story was found with (test-only)")
+    replay.add_argument("--java", default=None, metavar="VERSION", help="TF Java version (default: the pinned one)")
+    replay.add_argument("--cache-dir", type=Path, default=ROOT / ".cache")
     for p in (conf, check):
         p.add_argument("--java", action="append", metavar="VERSION",
                        help=f"TF Java version to run (repeatable; default: {', '.join(TF_JAVA_MATRIX)})")
@@ -39,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--threads", type=int, default=1, help="intra/inter-op threads in every runtime (default 1)")
     args = parser.parse_args(argv)
     try:
-        return run(args)
+        return run_replay(args) if args.command == "replay" else run(args)
     except HarnessError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -89,6 +96,39 @@ def run(args) -> int:
     print(report.table(results, [r.name for r in runtimes]))
     print(f"reports: {json_path} {junit_path} ({time.monotonic() - started:.0f} s)")
     return 1 if any(r.outcome in report.FAILING for r in results) else 0
+
+
+def run_replay(args) -> int:
+    """Plays a stored story; prints each step and where the trajectories part (exit 1), if they do."""
+    import tempfile
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from . import bundle, interleave, runner, validate
+    from .java_runtime import JavaRuntime
+    from .versions import TF_JAVA
+
+    runner.configure_tensorflow(1)
+    story, _ = interleave.read_story(args.folder)
+    b = bundle.open_bundle(args.folder / "bundle")
+    data = b.data()
+    export = runner.Export(b.name, b.saved_model, data, b.manifest["steps"], b.manifest["resume_steps"],
+                           validate.check_export(b.saved_model, data, b.data_path))
+    work = Path(tempfile.mkdtemp(prefix="replay-"))
+    reference = interleave.Reference.compute(export, work / "reference", export.steps + export.resume_steps)
+    java = JavaRuntime(args.java or TF_JAVA, args.cache_dir, work / "logs", threads=1)
+    player = interleave.Player(export, java, reference, work / "story", args.plant_fault)
+    try:
+        for step in story:
+            print(f"step {len(player.story) + 1}: {step} (model at step {player.n}, held by {player.holder})")
+            player.play(step)
+        player.close()
+    except interleave.Divergence as e:
+        print(f"the trajectories part: {e}")
+        return 1
+    finally:
+        java.stop()
+    print(f"the story stays on the reference trajectory ({len(story)} steps; work files in {work})")
+    return 0
 
 
 def _exports(args):

@@ -80,3 +80,21 @@ def _by_name(values: dict, names: dict) -> dict | None:
             return None
         out[name] = value
     return out
+
+
+def rewrite(prefix: str | Path, change) -> None:
+    """Applies change(values) to every tensor under `prefix` (object graph included), in place.
+
+    For planted faults only (tests, and `replay --plant-fault`): the harness never rewrites a
+    checkpoint it did not write itself.
+    """
+    import tensorflow as tf
+
+    prefix = str(prefix)
+    reader = tf.train.load_checkpoint(prefix)
+    values = {key: reader.get_tensor(key) for key in reader.get_variable_to_dtype_map()}
+    change(values)
+    for old in Path(prefix).parent.glob(Path(prefix).name + ".*"):
+        old.unlink()
+    tf.raw_ops.SaveV2(prefix=prefix, tensor_names=list(values), shape_and_slices=[""] * len(values),
+                      tensors=[tf.constant(v) for v in values.values()])

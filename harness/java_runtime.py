@@ -65,6 +65,24 @@ class JavaRuntime:
             raise HarnessError(f"{self.name}: worker error: {reply['error']}\n{reply.get('traceback', '')}")
         return reply
 
+    def open_session(self, saved_model: Path) -> "JavaSessionProxy":
+        """A live TF Java session on `saved_model`, driven call by call (see JavaSessionProxy)."""
+        self.start()
+        return JavaSessionProxy(self, self._session("open", None, str(saved_model)))
+
+    def _session(self, action: str, key: int | None, *args):
+        try:
+            reply = self._request({"op": "session", "action": action, "id": key, "args": args, "threads": self.threads})
+        except (EOFError, BrokenPipeError):
+            self.process.wait()
+            self.process = None
+            raise JavaFailure(f"TF Java worker died during {action}; see {self.log}") from None
+        if "error" in reply:
+            raise HarnessError(f"{self.name}: worker error: {reply['error']}")
+        if "failure" in reply:
+            raise JavaFailure(reply["failure"])
+        return reply["value"]
+
     def echo(self, array: np.ndarray) -> np.ndarray:
         """The array after a round trip through a TF Java tensor (transfer tests and benchmarks)."""
         self.start()
@@ -90,3 +108,30 @@ class JavaRuntime:
         stages = [l[len(STAGE_MARK):] for l in lines if l.startswith(STAGE_MARK)]
         tail = " | ".join(l for l in lines[-5:] if not l.startswith(STAGE_MARK))
         return (stages[-1] if stages else "load"), tail[-800:]
+
+
+class JavaFailure(Exception):
+    """TF Java failed at something it was asked to do: a finding, not a harness error."""
+
+
+class JavaSessionProxy:
+    """The SignatureSession protocol (trajectory.py) for a session living in the Java worker."""
+
+    def __init__(self, runtime: JavaRuntime, key: int):
+        self.runtime, self.key = runtime, key
+
+    def call(self, signature: str, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return self.runtime._session("call", self.key, signature, feeds)
+
+    def save_variables(self, directory: Path) -> str:
+        return self.runtime._session("save_variables", self.key, directory)
+
+    def restore_variables(self, prefix: str) -> None:
+        self.runtime._session("restore_variables", self.key, prefix)
+
+    def export(self, directory: Path) -> str:
+        return self.runtime._session("export", self.key, directory)
+
+    def close(self) -> int:
+        """Closes the session; returns how many native pointers its calls left alive (must be 0)."""
+        return self.runtime._session("close", self.key)

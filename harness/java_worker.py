@@ -118,6 +118,16 @@ class JavaSession:
         self.bundle.session().save(prefix)
         return prefix
 
+    def restore_variables(self, prefix: str) -> None:
+        self.bundle.session().restore(prefix)
+
+    def export(self, directory: Path) -> str:
+        """A whole new SavedModel of the current state (SavedModelBundle.exporter)."""
+        functions = [f for f in self.bundle.functions() if not str(f.signature().key()).startswith("__")]
+        exporter = self.java.SavedModelBundle.exporter(str(directory)).withSession(self.bundle.session())
+        exporter.withFunctions(*functions).export()
+        return str(directory)
+
     def close(self):
         self.bundle.close()
 
@@ -128,6 +138,7 @@ def main() -> None:
     os.dup2(2, 1)
     requests = sys.stdin.buffer
     java = None
+    live: dict[int, JavaSession] = {}
     while True:
         try:
             message = ipc.receive(requests)
@@ -141,6 +152,8 @@ def main() -> None:
                                    "jvm": str(java.System.getProperty("java.vm.name"))})
             elif message["op"] == "run":
                 ipc.send(replies, run_plan(java, message))
+            elif message["op"] == "session":  # a live session driven call by call (stateful tests)
+                ipc.send(replies, session_request(java, live, message))
             elif message["op"] == "echo":  # numpy -> TF Java tensor -> numpy: tests and benchmarks the transfer
                 tensor = java.to_tensor(message["array"])
                 try:
@@ -151,6 +164,28 @@ def main() -> None:
                 raise ValueError(f"unknown op {message['op']!r}")
         except Exception as e:
             ipc.send(replies, {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()})
+
+
+def session_request(java: Java, live: dict, message: dict) -> dict:
+    """open / call / save_variables / restore_variables / export / close on a live session.
+
+    A TF Java failure is the result under test: it comes back as {"failure": ...}, not raised.
+    """
+    action, args = message["action"], message.get("args", ())
+    try:
+        if action == "open":
+            key = max(live, default=0) + 1
+            live[key] = JavaSession(java, Path(args[0]), message["threads"])
+            return {"value": key}
+        session = live[message["id"]]
+        if action == "close":
+            live.pop(message["id"]).close()
+            return {"value": session.unreleased}
+        return {"value": getattr(session, action)(*args)}
+    except Exception as e:  # reported to the caller with its type and message
+        from .trajectory import describe
+
+        return {"failure": describe(e)}
 
 
 def run_plan(java: Java, message: dict):

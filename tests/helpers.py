@@ -1,22 +1,9 @@
-"""Test helpers: rewriting a checkpoint the way a faulty runtime would, and fingerprinting a directory."""
+"""Test helpers: fingerprinting a directory, and an export as the runner takes it."""
 
 import hashlib
 from pathlib import Path
 
-import tensorflow as tf
-
 from harness import bundle, runner, spec, validate
-
-
-def rewrite_checkpoint(prefix: str, change) -> None:
-    """Applies change(values: dict[key, ndarray]) to every tensor stored under `prefix`, in place."""
-    reader = tf.train.load_checkpoint(prefix)
-    values = {key: reader.get_tensor(key) for key in reader.get_variable_to_dtype_map()}
-    change(values)
-    for old in Path(prefix).parent.glob(Path(prefix).name + ".*"):
-        old.unlink()
-    tf.raw_ops.SaveV2(prefix=prefix, tensor_names=list(values), shape_and_slices=[""] * len(values),
-                      tensors=[tf.constant(v) for v in values.values()])
 
 
 def fingerprint(directory: Path) -> dict[str, str]:

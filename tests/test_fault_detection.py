@@ -11,7 +11,7 @@ from harness import bundle, checkpoints, expectations, runner, spec
 from harness.compare import BIT_EXACT, DIVERGED
 
 from .conftest import CACHE
-from .helpers import export_of, rewrite_checkpoint
+from .helpers import export_of
 
 pytestmark = pytest.mark.java
 
@@ -24,7 +24,7 @@ class Faulty:
 
     def run(self, *args, **kwargs):
         trajectory = self.inner.run(*args, **kwargs)
-        rewrite_checkpoint(trajectory.saver_checkpoint, self.fault)
+        checkpoints.rewrite(trajectory.saver_checkpoint, self.fault)
         return trajectory
 
 
