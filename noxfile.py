@@ -47,6 +47,18 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, default=False)
+def stateful(session: nox.Session) -> None:
+    """The cross-language state machine alone, with a hypothesis profile: `nox -s stateful -- thorough`.
+
+    Profiles: ci (derandomized, what CI runs), dev (default here), thorough (nightly / release validation).
+    The example database (.hypothesis/) is kept between local runs.
+    """
+    install(session)
+    profile = session.posargs[0] if session.posargs else "dev"
+    session.run("pytest", "tests/test_interleavings.py", *session.posargs[1:], env={"HYPOTHESIS_PROFILE": profile})
+
+
+@nox.session(python=PYTHON, default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks (pytest-benchmark): tensor transfer to and from TF Java, and one conformance case."""
     install(session)
