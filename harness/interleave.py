@@ -29,7 +29,8 @@ import numpy as np
 from . import checkpoints, compare, faults
 from .data import batch
 from .python_runtime import EagerSession
-from .runner import Export
+from .runner import Export, with_variables
+from .trajectory import describe
 
 RUNTIMES = ("python", "java")
 WAYS = {"python": ("signature", "saver"), "java": ("signature", "saver", "exporter")}
@@ -107,8 +108,6 @@ class Player:
         except Divergence:
             raise
         except Exception as e:  # a runtime could not take this path: a finding, reported as such
-            from .trajectory import describe
-
             raise Divergence(f"after {self._told()}: {self.holder} could not do it: {describe(e)}") from None
         self.check(where)
 
@@ -160,7 +159,7 @@ class Player:
                 self._replace(self._open("java", self.export.saved_model))
                 self.session.restore_variables(prefix)
             else:
-                self._replace(self._open("python", _with_variables(self.export.saved_model, prefix, where / "export")))
+                self._replace(self._open("python", with_variables(self.export.saved_model, prefix, where / "export")))
         self.holder, self.from_java_exporter = step.to, False
 
     def _open(self, runtime: str, saved_model: Path):
@@ -171,16 +170,6 @@ class Player:
         unreleased = old.close()
         if unreleased:
             raise Divergence(f"after {self._told()}: {unreleased} TF Java pointers left alive")
-
-
-def _with_variables(saved_model: Path, prefix: str, directory: Path) -> Path:
-    """A copy of the export with the variables under `prefix` (the export itself is never written)."""
-    shutil.copytree(saved_model, directory, ignore=shutil.ignore_patterns("variables", "fingerprint.pb"))
-    (directory / "variables").mkdir()
-    source = Path(prefix)
-    for file in source.parent.glob(source.name + ".*"):
-        shutil.copyfile(file, directory / "variables" / ("variables" + file.name[len(source.name):]))
-    return directory
 
 
 def write_reproduction(folder: Path, bundle_root: Path, story: list[Step], error: str, fault: str | None) -> None:

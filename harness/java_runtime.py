@@ -68,9 +68,9 @@ class JavaRuntime:
     def open_session(self, saved_model: Path) -> "JavaSessionProxy":
         """A live TF Java session on `saved_model`, driven call by call (see JavaSessionProxy)."""
         self.start()
-        return JavaSessionProxy(self, self._session("open", None, str(saved_model)))
+        return JavaSessionProxy(self, self.session_request("open", None, str(saved_model)))
 
-    def _session(self, action: str, key: int | None, *args):
+    def session_request(self, action: str, key: int | None, *args):
         try:
             reply = self._request({"op": "session", "action": action, "id": key, "args": args, "threads": self.threads})
         except (EOFError, BrokenPipeError):
@@ -121,17 +121,17 @@ class JavaSessionProxy:
         self.runtime, self.key = runtime, key
 
     def call(self, signature: str, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return self.runtime._session("call", self.key, signature, feeds)
+        return self.runtime.session_request("call", self.key, signature, feeds)
 
     def save_variables(self, directory: Path) -> str:
-        return self.runtime._session("save_variables", self.key, directory)
+        return self.runtime.session_request("save_variables", self.key, directory)
 
     def restore_variables(self, prefix: str) -> None:
-        self.runtime._session("restore_variables", self.key, prefix)
+        self.runtime.session_request("restore_variables", self.key, prefix)
 
     def export(self, directory: Path) -> str:
-        return self.runtime._session("export", self.key, directory)
+        return self.runtime.session_request("export", self.key, directory)
 
     def close(self) -> int:
         """Closes the session; returns how many native pointers its calls left alive (must be 0)."""
-        return self.runtime._session("close", self.key)
+        return self.runtime.session_request("close", self.key)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import ipc
-from .trajectory import run
+from .trajectory import describe, run
 
 STAGE_MARK = "harness-stage:"  # written to stderr before each stage: names the stage of a crash
 
@@ -183,8 +183,6 @@ def session_request(java: Java, live: dict, message: dict) -> dict:
             return {"value": session.unreleased}
         return {"value": getattr(session, action)(*args)}
     except Exception as e:  # reported to the caller with its type and message
-        from .trajectory import describe
-
         return {"failure": describe(e)}
 
 

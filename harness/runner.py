@@ -195,17 +195,21 @@ def resume(export: Export, prefix: str, workdir: Path) -> Trajectory:
     """
     steps = range(export.steps, export.steps + export.resume_steps)
     saved_model = Path(prefix).parent.parent
-    if (saved_model / "saved_model.pb").exists():
-        return run(lambda: EagerSession(saved_model), export.data, steps, workdir / "run", "save" in export.signatures)
-    copy = workdir / "export"
-    if copy.exists():
-        shutil.rmtree(copy)
-    shutil.copytree(export.saved_model, copy, ignore=shutil.ignore_patterns("variables", "fingerprint.pb"))
-    (copy / "variables").mkdir()
+    if not (saved_model / "saved_model.pb").exists():
+        saved_model = with_variables(export.saved_model, prefix, workdir / "export")
+    return run(lambda: EagerSession(saved_model), export.data, steps, workdir / "run", "save" in export.signatures)
+
+
+def with_variables(saved_model: Path, prefix: str, directory: Path) -> Path:
+    """A copy of `saved_model` whose variables are the checkpoint under `prefix` (the original is never written)."""
+    if directory.exists():
+        shutil.rmtree(directory)
+    shutil.copytree(saved_model, directory, ignore=shutil.ignore_patterns("variables", "fingerprint.pb"))
+    (directory / "variables").mkdir()
     source = Path(prefix)
     for file in source.parent.glob(source.name + ".*"):
-        shutil.copyfile(file, copy / "variables" / ("variables" + file.name[len(source.name):]))
-    return run(lambda: EagerSession(copy), export.data, steps, workdir / "run", "save" in export.signatures)
+        shutil.copyfile(file, directory / "variables" / ("variables" + file.name[len(source.name):]))
+    return directory
 
 
 def classify(results: list[Result], expectations: tuple[Expectation, ...]) -> None:

@@ -18,7 +18,7 @@ CACHE = ROOT / ".cache"  # shared with `nox -s conformance`: exports and classpa
 # Hypothesis profiles: "ci" is derandomized (same examples every run) and bounded in time;
 # "dev" (local default) and "thorough" (release validation) search wider.
 common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-settings.register_profile("ci", max_examples=6, derandomize=True, print_blob=True, **common)
+settings.register_profile("ci", max_examples=10, derandomize=True, print_blob=True, **common)
 settings.register_profile("dev", max_examples=15, **common)
 settings.register_profile("thorough", max_examples=100, **common)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
