@@ -62,7 +62,7 @@ def machine(java, workdir, repro, fault=None, model_strategy=None):
     class Interleavings(RuleBasedStateMachine):
         player = None
 
-        @initialize(model=model_strategy or models())
+        @initialize(model=models() if model_strategy is None else model_strategy)
         def load_the_export_in_python(self, model):
             if model.digest not in prepared:
                 b = bundle.build(model, model.routes[0], CACHE / "exports")
