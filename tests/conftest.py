@@ -7,7 +7,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from harness import bundle, runner, spec
 from harness.versions import TF_JAVA
@@ -18,7 +18,10 @@ CACHE = ROOT / ".cache"  # shared with `nox -s conformance`: exports and classpa
 # Hypothesis profiles: "ci" is derandomized (same examples every run) and bounded in time;
 # "dev" (local default) and "thorough" (release validation) search wider.
 common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-settings.register_profile("ci", max_examples=10, derandomize=True, print_blob=True, **common)
+# CI skips the "explain" phase: it re-runs a failing example many times over, and a story across
+# two runtimes costs seconds (the shrunk story and its replay folder are the explanation).
+settings.register_profile("ci", max_examples=10, derandomize=True, print_blob=True,
+                          phases=[p for p in Phase if p is not Phase.explain], **common)
 settings.register_profile("dev", max_examples=15, **common)
 settings.register_profile("thorough", max_examples=100, **common)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
