@@ -72,12 +72,12 @@ def test_check_certifies_a_user_export_without_writing_into_it(bundles, tmp_path
     user = tmp_path / "user_export"
     shutil.copytree(bundles["tf_keras"].saved_model, user)
     before = fingerprint(user)
-    done = harness("check", user, "--data", bundles["tf_keras"].data_path, "--java", "1.1.0", "--out", tmp_path / "out",
-                   "--cache-dir", CACHE)
+    done = harness("check", user, "--data", bundles["tf_keras"].data_path, "--out", tmp_path / "out", "--cache-dir", CACHE)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert fingerprint(user) == before
     report = json.loads((tmp_path / "out" / "conformance.json").read_text())
     assert {r["outcome"] for r in report["results"]} == {"PASS"}
+    assert {r["runtime"] for r in report["results"]} == {"python-2.21.0", "python-session-2.21.0", "java-1.1.0"}
 
 
 @pytest.fixture(scope="module")
