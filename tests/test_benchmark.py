@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from harness import runner
 
 from .helpers import export_of
 
