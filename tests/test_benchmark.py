@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-
 from .helpers import export_of
 
 pytestmark = pytest.mark.java
