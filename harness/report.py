@@ -69,15 +69,22 @@ def table(results: list[Result], runtimes: list[str]) -> str:
     lines += [fmt.format(*row) for row in rows]
     lines.append("")
     lines.append("'=' bit-exact; 'Nulp' largest distance in units in the last place (tolerance: 0 ulp, see harness/compare.py)")
-    notable = [r for r in results if r.outcome in (FAIL, XPASS, XFAIL)]
-    if notable:
-        lines += ["", "Details:"]
-    for r in notable:
+    unexpected = [r for r in results if r.outcome in FAILING]
+    if unexpected:
+        lines += ["", "Unexpected results:"]
+    for r in unexpected:
         lines.append(f"  {r.outcome:5} {r.runtime}/{r.test_id}: {r.detail}")
         if r.outcome == XPASS:
             lines.append(f"        listed as expected failure in {r.expectation.file}: it passes now; remove the entry")
-        elif r.expectation is not None and r.outcome == XFAIL:
-            lines.append(f"        expected: {r.expectation.reason} {' '.join(r.expectation.links)}")
+    expected: dict = {}  # one paragraph per expectation entry, however many cases it covers
+    for r in results:
+        if r.outcome == XFAIL:
+            expected.setdefault((r.runtime, r.expectation), []).append(r)
+    if expected:
+        lines += ["", "Expected failures (expectations/<runtime>.toml):"]
+    for (runtime, entry), hits in expected.items():
+        lines.append(f"  XFAIL {runtime}/{entry.case} x{len(hits)}: {entry.reason} {' '.join(entry.links)}")
+        lines.append(f"        e.g. {hits[0].test_id}: {hits[0].detail[:300]}")
     lines += ["", summary_line(results)]
     return "\n".join(lines)
 
