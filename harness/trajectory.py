@@ -63,7 +63,8 @@ def run(open_session: Callable[[], SignatureSession], data: dict[str, np.ndarray
 
 def execute(session: SignatureSession, data: dict[str, np.ndarray], steps: range, workdir: Path,
             save_signature: bool = True, trajectory: Trajectory | None = None,
-            on_stage: Callable[[str], None] = lambda stage: None) -> Trajectory:
+            on_stage: Callable[[str], None] = lambda stage: None, save: bool = True) -> Trajectory:
+    """Trains `steps`, predicts, then (unless `save` is False) saves both ways."""
     trajectory = trajectory or Trajectory(steps.start)
     workdir.mkdir(parents=True, exist_ok=True)
     stage = "train"
@@ -74,6 +75,8 @@ def execute(session: SignatureSession, data: dict[str, np.ndarray], steps: range
         stage = "predict"
         on_stage(stage)
         trajectory.predictions = session.call("predict", batch(data, "predict"))
+        if not save:
+            return trajectory
         stage = "save"
         on_stage(stage)
         trajectory.saver_checkpoint = session.save_variables(workdir / "saver")

@@ -39,3 +39,9 @@ def test_bad_spec_names_the_file_and_the_problem(tmp_path, edit, message):
 def test_unknown_spec_lists_the_known_ones():
     with pytest.raises(HarnessError, match="known: .*mlp_regression"):
         spec.find("nope")
+
+
+def test_the_routes_a_spec_may_name_are_the_routes_that_exist():
+    from harness import routes
+
+    assert spec.ROUTES == set(routes.ROUTES)
