@@ -1,0 +1,30 @@
+"""Which signatures of an export the plan calls, and by which input and output names.
+
+The zoo's exports all use ZOO (train/predict/save/restore, output "loss", input
+"checkpoint_path"); a user's export gets its own Interface from discovery (certify) or flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Interface:
+    train: str = "train"  # the signature that runs one optimizer step
+    loss: str = "loss"  # its scalar output
+    predict: str | None = "predict"  # inference; None: the export has none
+    save: str | None = "save"  # save(<path>) writes every variable; None: none
+    save_path: str = "checkpoint_path"  # the save signature's string input
+    restore: str | None = "restore"  # restore(<path>); None: none
+    restore_path: str = "checkpoint_path"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "Interface":
+        return cls(**raw)
+
+
+ZOO = Interface()
