@@ -7,6 +7,7 @@ failed unexpectedly or a listed failure passed, 2 on bad input (the message name
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from .errors import HarnessError
 from .faults import PLANTED
-from .versions import TF_JAVA, TF_JAVA_MATRIX
+from .versions import TF_JAVA, TF_JAVA_MATRIX, TF_PYTHON
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     conf.add_argument("--spec", action="append", help="spec name in specs/ (repeatable; default: all)")
     conf.add_argument("--route", action="append", help="authoring route (repeatable; default: each spec's routes)")
     conf.add_argument("--all", action="store_true", help="every route of every spec (default: the CI subset, `ci_routes`)")
+    conf.add_argument("--tf", action="append", metavar="VERSION",
+                      help=f"TF Python version that exports the zoo and trains it (repeatable; default {TF_PYTHON})")
+    conf.add_argument("--shard", type=_shard, metavar="K/N", help="run the K-th of N deterministic slices of the cases")
     check = sub.add_parser("check", help="certify an exported model: train it in every runtime and compare")
     check.add_argument("saved_model", type=Path, help="SavedModel directory with train/predict signatures")
     check.add_argument("--data", type=Path, required=True, help=".npz with 'train.<input>' [steps, batch, ...] and 'predict.<input>'")
@@ -44,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--out", type=Path, default=ROOT / "reports", help="reports and work files (default: reports/)")
         p.add_argument("--cache-dir", type=Path, default=ROOT / ".cache", help="exports and classpaths (default: .cache/)")
         p.add_argument("--threads", type=int, default=1, help="intra/inter-op threads in every runtime (default 1)")
+        p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+                       help="cases run in parallel, each on its own worker processes (default: the number of cores)")
+        p.add_argument("--call-timeout", type=float, default=None, metavar="SECONDS",
+                       help="end a runtime's worker when one request takes longer (default 900), report a timeout")
     args = parser.parse_args(argv)
     try:
         return run_replay(args) if args.command == "replay" else run(args)
@@ -54,50 +62,49 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args) -> int:
     started = time.monotonic()
-    # TensorFlow's C++ INFO/WARNING lines would bury the report; set before TF loads (the Java worker inherits it).
+    # TensorFlow's C++ INFO/WARNING lines would bury the report; set before TF loads (workers inherit it).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from . import expectations, report, runner  # imports TensorFlow: after argument parsing
+    from . import expectations, matrix, report, runner, runtimes  # imports TensorFlow: after argument parsing
 
     runner.configure_tensorflow(args.threads)
-    from .java_runtime import JavaRuntime
-    from .python_runtime import PythonRuntime
-
+    if args.jobs < 1:
+        raise HarnessError(f"-j must be at least 1, got {args.jobs}")
     out = args.out.resolve()
     work = out / "work"
     shutil.rmtree(work, ignore_errors=True)  # our own scratch space from the previous run
-    exports = list(_exports(args))  # validates input before any runtime starts
-
-    runtimes = [PythonRuntime("python", args.threads), PythonRuntime("python-session", args.threads)]
+    conformance = args.command == "conformance"
+    tf_versions = list(dict.fromkeys(args.tf or [TF_PYTHON])) if conformance else [TF_PYTHON]
     # conformance runs the whole TF Java matrix (expected failures included); check, the pinned version.
-    versions = args.java or (TF_JAVA_MATRIX if args.command == "conformance" else (TF_JAVA,))
-    runtimes += [JavaRuntime(v, args.cache_dir, work / "logs", args.threads) for v in versions]
-    results, facts, ready = [], {}, []
-    for runtime in runtimes:
-        try:
-            facts[runtime.name] = runtime.start()
-            ready.append(runtime)
-        except HarnessError as e:
-            facts[runtime.name] = {"error": str(e)}
-            results.append(runner.Result(runtime.name, "", "setup", False, str(e)))
+    java_versions = list(dict.fromkeys(args.java or (TF_JAVA_MATRIX if conformance else (TF_JAVA,))))
+    names = runtimes.names(tf_versions, java_versions)
+    exports = list(_exports(args, tf_versions))  # validates input before any runtime starts
     # A user's export (`check`) expects nothing: every failure counts, every check is bit-exact.
-    expected = {r.name: expectations.load(r.name) if args.command == "conformance" else expectations.Expectations()
-                for r in runtimes}
-    try:
-        for export in exports:
-            print(f"checking {export.name} ...", file=sys.stderr, flush=True)
-            results += runner.check_export(export, ready, work / export.name, runtimes[0].name,
-                                           lambda runtime, test_id: expected[runtime].relative_tolerance(test_id))
-    finally:
-        for runtime in ready:
-            runtime.stop()
+    expected = {name: expectations.load(name) if conformance else expectations.Expectations() for name in names}
 
-    for runtime in runtimes:
-        runner.classify([r for r in results if r.runtime == runtime.name], expected[runtime.name].failures)
+    def progress(export):
+        print(f"checking {export.exporter}/{export.name} ...", file=sys.stderr, flush=True)
+
+    results, facts = matrix.run(
+        exports, names, jobs=args.jobs, cache_dir=args.cache_dir, workdir=work, threads=args.threads,
+        call_timeout=args.call_timeout or runtimes.DEFAULT_CALL_TIMEOUT, on_started=progress,
+        tolerance=lambda runtime, test_id, exporter: expected[runtime].relative_tolerance(test_id, exporter))
+    for name in names:
+        runner.classify([r for r in results if r.runtime == name], expected[name].failures)
     env = report.environment(args.threads, facts)
     json_path, junit_path = report.write(out, results, env, time.monotonic() - started)
-    print(report.table(results, [r.name for r in runtimes]))
+    print(report.table(results, names))
     print(f"reports: {json_path} {junit_path} ({time.monotonic() - started:.0f} s)")
     return 1 if any(r.outcome in report.FAILING for r in results) else 0
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        k, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shard takes K/N (e.g. 2/4), got {text!r}") from None
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"--shard K/N needs 1 <= K <= N, got {text!r}")
+    return k, n
 
 
 def run_replay(args) -> int:
@@ -105,18 +112,17 @@ def run_replay(args) -> int:
     import tempfile
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from . import bundle, interleave, runner, validate
-    from .java_runtime import JavaRuntime
+    from . import bundle, interleave, runner, runtimes, validate
 
     runner.configure_tensorflow(1)
     story, _ = interleave.read_story(args.folder)
     b = bundle.open_bundle(args.folder / "bundle")
     data = b.data()
-    export = runner.Export(b.name, b.saved_model, data, b.manifest["steps"], b.manifest["resume_steps"],
-                           validate.check_export(b.saved_model, data, b.data_path))
+    validate.check_export(b.saved_model, data, b.data_path)
+    export = runner.Export(b.name, b.saved_model, data, b.manifest["steps"], b.manifest["resume_steps"], TF_PYTHON)
     work = Path(tempfile.mkdtemp(prefix="replay-"))
     reference = interleave.Reference.compute(export, work / "reference", export.steps + export.resume_steps)
-    java = JavaRuntime(args.java or TF_JAVA, args.cache_dir, work / "logs", threads=1)
+    java = runtimes.single(f"java-{args.java or TF_JAVA}", args.cache_dir, work / "logs")
     player = interleave.Player(export, java, reference, work / "story", args.plant_fault)
     try:
         for step in story:
@@ -132,8 +138,9 @@ def run_replay(args) -> int:
     return 0
 
 
-def _exports(args):
+def _exports(args, tf_versions: list[str]):
     from . import bundle, spec, validate
+    from .interface import ZOO
     from .runner import Export
 
     if args.command == "check":
@@ -144,17 +151,21 @@ def _exports(args):
         available = min((len(v) for k, v in data.items() if k.startswith("train.")), default=0)
         if available < args.steps + args.resume_steps:
             raise HarnessError(f"{args.data}: has {available} training steps, {args.steps} + {args.resume_steps} needed")
-        yield Export(args.saved_model.name, args.saved_model.resolve(), data, args.steps, args.resume_steps, signatures)
+        interface = ZOO if "save" in signatures else dataclasses.replace(ZOO, save=None)
+        yield Export(args.saved_model.name, args.saved_model.resolve(), data, args.steps, args.resume_steps,
+                     TF_PYTHON, interface)
         return
     specs = [spec.find(name) for name in args.spec] if args.spec else spec.all_specs()
-    for s in specs:
-        for route in s.routes if args.all else s.ci_routes:
-            if args.route and route not in args.route:
-                continue
-            b = bundle.build(s, route, args.cache_dir / "exports")
-            data = b.data()
-            signatures = validate.check_export(b.saved_model, data, b.data_path)
-            yield Export(b.name, b.saved_model, data, s.steps, s.resume_steps, signatures)
+    cases = [(exporter, s, route) for exporter in tf_versions for s in specs
+             for route in (s.routes if args.all else s.ci_routes) if not args.route or route in args.route]
+    if args.shard:  # deterministic: the case list does not depend on the machine or on earlier runs
+        k, n = args.shard
+        cases = cases[k - 1::n]
+    for exporter, s, route in cases:
+        b = bundle.build(s, route, args.cache_dir / "exports")
+        data = b.data()
+        validate.check_export(b.saved_model, data, b.data_path)
+        yield Export(b.name, b.saved_model, data, s.steps, s.resume_steps, exporter)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """What is expected of each runtime and version: expectations/<runtime>.toml.
 
 [[expected_failure]] entries name a case glob ("<spec>.<route>.<check>", or "setup"), the
-error it must fail with (a regex), the reason and at least one upstream link. A failure must
+error it must fail with (a regex), the reason and at least one upstream link; `exporter`, a glob
+on the TF version that wrote the export (default "*": any), makes an entry per (exporter,
+runtime) pair. A failure must
 match its entry's error to count as expected; a listed case that passes is an error (XPASS)
 until its entry is removed.
 
@@ -29,9 +31,10 @@ class Expectation:
     reason: str
     links: tuple[str, ...]
     file: Path
+    exporter: str = "*"
 
-    def matches(self, test_id: str) -> bool:
-        return fnmatch.fnmatchcase(test_id, self.case)
+    def matches(self, test_id: str, exporter: str = "") -> bool:
+        return fnmatch.fnmatchcase(test_id, self.case) and fnmatch.fnmatchcase(exporter, self.exporter)
 
     def explains(self, detail: str) -> bool:
         return re.search(self.error, detail) is not None
@@ -43,6 +46,7 @@ class Tolerance:
     relative: float
     reason: str
     file: Path
+    exporter: str = "*"
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,9 @@ class Expectations:
     failures: tuple[Expectation, ...] = ()
     tolerances: tuple[Tolerance, ...] = ()
 
-    def relative_tolerance(self, test_id: str) -> float:
-        return next((t.relative for t in self.tolerances if fnmatch.fnmatchcase(test_id, t.case)), 0.0)
+    def relative_tolerance(self, test_id: str, exporter: str = "") -> float:
+        return next((t.relative for t in self.tolerances if fnmatch.fnmatchcase(test_id, t.case)
+                     and fnmatch.fnmatchcase(exporter, t.exporter)), 0.0)
 
 
 def load(runtime: str, directory: Path = EXPECTATIONS_DIR) -> Expectations:
@@ -80,7 +85,8 @@ def load(runtime: str, directory: Path = EXPECTATIONS_DIR) -> Expectations:
             re.compile(entry["error"])
         except re.error as e:
             raise HarnessError(f"{where}: 'error' is not a valid regex: {e}") from None
-        out.append(Expectation(entry["case"], entry["error"], entry["reason"], tuple(links), path))
+        out.append(Expectation(entry["case"], entry["error"], entry["reason"], tuple(links), path,
+                               _exporter(entry, where)))
     tolerances = []
     for i, entry in enumerate(raw.get("tolerance", [])):
         where = f"{path}: tolerance[{i}]"
@@ -89,5 +95,15 @@ def load(runtime: str, directory: Path = EXPECTATIONS_DIR) -> Expectations:
         relative = entry.get("relative")
         if not isinstance(relative, float) or not 0 < relative < 1e-2:
             raise HarnessError(f"{where}: 'relative' must be a float in (0, 0.01), got {relative!r}")
-        tolerances.append(Tolerance(entry["case"], relative, entry["reason"], path))
+        tolerances.append(Tolerance(entry["case"], relative, entry["reason"], path, _exporter(entry, where)))
     return Expectations(tuple(out), tuple(tolerances))
+
+
+def _exporter(entry: dict, where: str) -> str:
+    exporter = entry.get("exporter", "*")
+    if not isinstance(exporter, str) or not exporter:
+        raise HarnessError(f"{where}: 'exporter' must be a TF version glob such as \"2.15.*\"")
+    unknown = set(entry) - {"case", "error", "reason", "links", "exporter", "relative"}
+    if unknown:
+        raise HarnessError(f"{where}: unknown keys {sorted(unknown)}")
+    return exporter

@@ -1,28 +1,18 @@
-"""The TF Java runtime, in a process of its own: imports jpype and numpy, never tensorflow.
+"""The TF Java runtime's worker process: imports jpype and numpy, never tensorflow.
 
-Started once per harness session by java_runtime.JavaRuntime and reused for every case, so the
-JVM starts once; a native crash in TF Java kills only this process. Two TensorFlow builds (the
-Python wheel's and TF Java's) never share an address space.
-
-Messages (see ipc.py): {"op": "start", ...} -> versions; {"op": "run", ...} -> a Trajectory;
-{"op": "echo", "array": ...} -> the array, after a trip through a TF Java tensor.
-Tensors cross as buffers: numpy memory is wrapped as a direct ByteBuffer and bulk-copied into
-a TF Java tensor (and back), never element by element.
+Served by worker.serve (the protocol is there). Two TensorFlow builds (a Python wheel's and TF
+Java's) never share an address space. Tensors cross as buffers: numpy memory is wrapped as a
+direct ByteBuffer and bulk-copied into a TF Java tensor (and back), never element by element.
 """
 
 from __future__ import annotations
 
 import os
-import sys
-import traceback
 from pathlib import Path
 
 import numpy as np
 
-from . import ipc
-from .trajectory import describe, run
-
-STAGE_MARK = "harness-stage:"  # written to stderr before each stage: names the stage of a crash
+from . import worker
 
 
 class Java:
@@ -132,76 +122,25 @@ class JavaSession:
         self.bundle.close()
 
 
-def main() -> None:
-    # fd 1 carries the protocol; anything native code prints goes to stderr instead.
-    replies = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
-    requests = sys.stdin.buffer
-    java = None
-    live: dict[int, JavaSession] = {}
-    while True:
+class JavaHost(worker.Host):
+    java: Java
+
+    def start(self, message: dict) -> dict:
+        self.java = Java(message["classpath"])
+        return {"tensorflow": str(self.java.TensorFlow.version()),
+                "java": str(self.java.System.getProperty("java.version")),
+                "jvm": str(self.java.System.getProperty("java.vm.name"))}
+
+    def open(self, saved_model: Path, message: dict) -> JavaSession:
+        return JavaSession(self.java, saved_model, message["threads"])
+
+    def echo(self, array: np.ndarray) -> np.ndarray:
+        tensor = self.java.to_tensor(array)
         try:
-            message = ipc.receive(requests)
-        except EOFError:
-            return
-        try:
-            if message["op"] == "start":
-                java = Java(message["classpath"])
-                ipc.send(replies, {"tensorflow": str(java.TensorFlow.version()),
-                                   "java": str(java.System.getProperty("java.version")),
-                                   "jvm": str(java.System.getProperty("java.vm.name"))})
-            elif message["op"] == "run":
-                ipc.send(replies, run_plan(java, message))
-            elif message["op"] == "session":  # a live session driven call by call (stateful tests)
-                ipc.send(replies, session_request(java, live, message))
-            elif message["op"] == "echo":  # numpy -> TF Java tensor -> numpy: tests and benchmarks the transfer
-                tensor = java.to_tensor(message["array"])
-                try:
-                    ipc.send(replies, java.to_numpy(tensor))
-                finally:
-                    tensor.close()
-            else:
-                raise ValueError(f"unknown op {message['op']!r}")
-        except Exception as e:
-            ipc.send(replies, {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()})
-
-
-def session_request(java: Java, live: dict, message: dict) -> dict:
-    """open / call / save_variables / restore_variables / export / close on a live session.
-
-    A TF Java failure is the result under test: it comes back as {"failure": ...}, not raised.
-    """
-    action, args = message["action"], message.get("args", ())
-    try:
-        if action == "open":
-            key = max(live, default=0) + 1
-            live[key] = JavaSession(java, Path(args[0]), message["threads"])
-            return {"value": key}
-        session = live[message["id"]]
-        if action == "close":
-            live.pop(message["id"]).close()
-            return {"value": session.unreleased}
-        return {"value": getattr(session, action)(*args)}
-    except Exception as e:  # reported to the caller with its type and message
-        return {"failure": describe(e)}
-
-
-def run_plan(java: Java, message: dict):
-    sessions = []
-
-    def open_session():
-        sessions.append(JavaSession(java, Path(message["saved_model"]), message["threads"]))
-        return sessions[-1]
-
-    def on_stage(stage: str):
-        print(f"{STAGE_MARK}{stage}", file=sys.stderr, flush=True)
-
-    trajectory = run(open_session, message["data"], range(*message["steps"]), Path(message["workdir"]),
-                     message["save_signature"], on_stage)
-    if sessions:
-        trajectory.notes["unreleased_native_pointers"] = sessions[0].unreleased
-    return trajectory
+            return self.java.to_numpy(tensor)
+        finally:
+            tensor.close()
 
 
 if __name__ == "__main__":
-    main()
+    worker.serve(JavaHost())

@@ -1,4 +1,8 @@
-"""The two Python runtimes: the TF2 object loader and the TF1 session loader."""
+"""The two Python loaders as sessions: the TF2 object loader and the TF1 session loader.
+
+Run inside a Python worker (python_worker.py) for the TF version under test; the stateful tests
+also use EagerSession in the harness process itself (the pinned TF).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-
-from . import trajectory
-
 
 
 class EagerSession:
@@ -52,33 +53,8 @@ class GraphSession:
         self.session.run(self.saver.save_tensor_name, {self.saver.filename_tensor_name: np.array(prefix.encode())})
         return prefix
 
+    def restore_variables(self, prefix: str) -> None:
+        self.session.run(self.saver.restore_op_name, {self.saver.filename_tensor_name: np.array(prefix.encode())})
+
     def close(self):
         self.session.close()
-
-
-def runtime_name(kind: str) -> str:
-    """"python-2.21.0", "python-session-2.21.0": the expectations file of each is named after it."""
-    return f"{kind}-{tf.__version__}"
-
-
-class PythonRuntime:
-    """A runtime of the harness process itself: "python" (TF2 loader) or "python-session" (TF1 loader)."""
-
-    def __init__(self, kind: str, threads: int):
-        if kind not in ("python", "python-session"):
-            raise ValueError(kind)
-        self.kind, self.threads = kind, threads
-        self.name = runtime_name(kind)
-
-    def start(self) -> dict:
-        return {"tensorflow": tf.__version__}
-
-    def run(self, saved_model: Path, data, steps: range, workdir: Path, save_signature: bool = True):
-        if self.kind == "python":
-            opener = lambda: EagerSession(saved_model)  # noqa: E731
-        else:
-            opener = lambda: GraphSession(saved_model, self.threads)  # noqa: E731
-        return trajectory.run(opener, data, steps, workdir, save_signature)
-
-    def stop(self) -> None:
-        pass

@@ -92,7 +92,8 @@ def table(results: list[Result], runtimes: list[str]) -> str:
 def to_json(results: list[Result], env: dict, seconds: float) -> dict:
     def one(r: Result) -> dict:
         return {
-            "id": f"{r.runtime}/{r.test_id}",
+            "id": r.id,
+            "exporter": r.exporter,
             "runtime": r.runtime,
             "case": r.case,
             "check": r.check,

@@ -1,9 +1,10 @@
 """The conformance matrix: export x runtime -> checks, each compared with the Python reference.
 
-For each export, the reference is the Python TF2 loader training it `steps` steps, saving, then
-`resume_steps` more without interruption. Each runtime then trains the same first `steps` steps
-from the export and saves both ways; Python resumes from what it saved and must rejoin the
-reference trajectory.
+For each export, the reference is the TF2 loader of its exporter's TF version (runtime
+"python-<exporter>") training it `steps` steps, saving, then `resume_steps` more without
+interruption. Each runtime then trains the same first `steps` steps from the export and saves
+both ways; the reference runtime resumes from what it saved and must rejoin the reference
+trajectory.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import numpy as np
 from . import checkpoints, compare
 from .errors import HarnessError
 from .expectations import Expectation
-from .python_runtime import EagerSession
-from .trajectory import STAGES, Trajectory, execute, run
+from .interface import ZOO, Interface
+from .trajectory import STAGES, Failure, RuntimeFailure, Trajectory, execute
 
 CHECKS = ("load", "train.loss", "predict", "checkpoint.saver", "checkpoint.signature", "resume.loss", "resume.variables")
 STAGE_OF_CHECK = {"load": "load", "train.loss": "train", "predict": "predict", "checkpoint.saver": "save",
@@ -37,22 +38,33 @@ class Result:
     comparison: compare.Comparison | None = None
     outcome: str = ""
     expectation: Expectation | None = None
-    notes: dict = field(default_factory=dict)
+    notes: dict = field(default_factory=dict)  # e.g. "losses": the per-step losses behind train.loss
+    exporter: str = ""  # TF version that wrote the export ("" for a runtime-level check)
 
     @property
     def test_id(self) -> str:
         return f"{self.case}.{self.check}" if self.case else self.check
 
+    @property
+    def id(self) -> str:
+        """"2.21.0/java-1.1.0/mlp_regression.tf_keras.train.loss"; "java-1.2.0/setup"."""
+        return "/".join(p for p in (self.exporter, self.runtime, self.test_id) if p)
+
 
 @dataclass
 class Export:
-    """What the runner needs of an export: where it is, its data, how many steps to run."""
-    name: str
+    """What the runner needs of an export: where it is, its data, how many steps to run, who wrote it."""
+    name: str  # "<spec>.<route>", or the folder name of a user's export
     saved_model: Path
     data: dict[str, np.ndarray]
     steps: int
     resume_steps: int
-    signatures: set[str]
+    exporter: str  # TF version whose Python is this export's reference (the one that wrote it, for the zoo)
+    interface: Interface = ZOO
+
+    @property
+    def reference_runtime(self) -> str:
+        return f"python-{self.exporter}"
 
 
 def configure_tensorflow(threads: int) -> None:
@@ -77,48 +89,85 @@ def configure_tensorflow(threads: int) -> None:
         raise HarnessError(f"TensorFlow must be configured before it starts: {e}") from None
 
 
-def reference(export: Export, workdir: Path) -> tuple[Trajectory, Trajectory]:
-    """The uninterrupted Python trajectory: steps [0, k) then [k, k+m), saving after each part.
+def reference(export: Export, python, workdir: Path) -> tuple[Trajectory, Trajectory]:
+    """The uninterrupted trajectory in `python` (the exporter's TF2 loader): steps [0, k) then [k, k+m),
+    saving after each part, in one session.
 
     Raises HarnessError when Python itself cannot train the export: nothing can be compared then.
     """
-    session = EagerSession(export.saved_model)
-    has_save = "save" in export.signatures
-    first = execute(session, export.data, range(0, export.steps), workdir / "first", has_save)
-    second = execute(session, export.data, range(export.steps, export.steps + export.resume_steps), workdir / "second", has_save)
+    first, second = Trajectory(0), Trajectory(export.steps)
+    try:
+        session = python.open_session(export.saved_model)
+    except RuntimeFailure as e:
+        raise HarnessError(f"the Python reference run failed at load: {e}") from None
+    try:
+        execute(session, export.data, range(0, export.steps), workdir / "first", export.interface, first)
+        if not first.failure:
+            execute(session, export.data, range(export.steps, export.steps + export.resume_steps), workdir / "second",
+                    export.interface, second)
+    finally:
+        _close(session)
     for part in (first, second):
         if part.failure:
             raise HarnessError(f"the Python reference run failed at {part.failure.stage}: {part.failure.error}")
     return first, second
 
 
-def check_export(export: Export, runtimes: list, workdir: Path, reference_runtime: str,
-                 tolerance=lambda runtime, test_id: 0.0) -> list[Result]:
+def _close(session) -> None:
+    try:
+        session.close()
+    except RuntimeFailure:  # the worker is gone; the failure that ended it is already recorded
+        pass
+
+
+def repeat(export: Export, python, workdir: Path) -> Trajectory:
+    """The first steps again in a fresh session, saving nothing: two Python runs must agree."""
+    again = Trajectory(0)
+    try:
+        session = python.open_session(export.saved_model)
+    except RuntimeFailure as e:
+        again.failure = Failure("load", str(e))
+        return again
+    try:
+        return execute(session, export.data, range(0, export.steps), workdir, export.interface, again, save=False)
+    finally:
+        _close(session)
+
+
+def check_export(export: Export, runtimes: list, python, workdir: Path,
+                 tolerance=lambda runtime, test_id, exporter: 0.0) -> list[Result]:
     """All checks of one export: the reference's own (it trains, and trains the same twice), then each runtime.
 
-    tolerance(runtime name, test id) -> the case's relative tolerance (0: bit-exact required).
+    `python` is the reference runtime (python-<exporter>); tolerance(runtime name, test id, exporter)
+    -> the case's relative tolerance (0: bit-exact required).
     """
-    def own(check: str, passed: bool, detail: str) -> Result:
-        return Result(reference_runtime, export.name, check, passed, detail)
+    def own(check: str, passed: bool, detail: str, **notes) -> Result:
+        return Result(python.name, export.name, check, passed, detail, notes=notes, exporter=export.exporter)
 
     try:
-        ref = reference(export, workdir / "reference")
+        ref = reference(export, python, workdir / "reference")
         # Losses and predictions suffice to see nondeterminism: the repeat saves nothing.
-        again = execute(EagerSession(export.saved_model), export.data, range(0, export.steps), workdir / "reference-again",
-                        save=False)
+        again = repeat(export, python, workdir / "reference-again")
     except HarnessError as e:
-        return [own("reference", False, str(e))] + _blocked(export, runtimes, "reference")
-    repeat = compare.compare({**compare.steps(ref[0].losses), **ref[0].predictions},
-                             {**compare.steps(again.losses), **again.predictions})
-    if again.failure or not repeat.ok:
-        detail = f"two Python runs of the same steps differ: {again.failure.error if again.failure else repeat.summary()}"
-        return [own("reference", True, "ok"), own("reference.deterministic", False, detail)] + \
-            _blocked(export, runtimes, "reference.deterministic")
-    out = [own("reference", True, "ok"), own("reference.deterministic", True, repeat.summary())]
+        return _stamp([own("reference", False, str(e))] + _blocked(export, runtimes, "reference"), export)
+    repeated = compare.compare({**compare.steps(ref[0].losses), **ref[0].predictions},
+                               {**compare.steps(again.losses), **again.predictions})
+    losses = ref[0].losses + ref[1].losses
+    if again.failure or not repeated.ok:
+        detail = f"two Python runs of the same steps differ: {again.failure.error if again.failure else repeated.summary()}"
+        return _stamp([own("reference", True, "ok", losses=losses), own("reference.deterministic", False, detail)]
+                      + _blocked(export, runtimes, "reference.deterministic"), export)
+    out = [own("reference", True, "ok", losses=losses), own("reference.deterministic", True, repeated.summary())]
     for runtime in runtimes:
-        out += check_runtime(runtime, export, ref, workdir / runtime.name,
-                             lambda check, name=runtime.name: tolerance(name, f"{export.name}.{check}"))
-    return out
+        out += check_runtime(runtime, export, ref, workdir / runtime.name, python,
+                             lambda check, name=runtime.name: tolerance(name, f"{export.name}.{check}", export.exporter))
+    return _stamp(out, export)
+
+
+def _stamp(results: list[Result], export: Export) -> list[Result]:
+    for r in results:
+        r.exporter = export.exporter
+    return results
 
 
 def _blocked(export: Export, runtimes: list, cause: str) -> list[Result]:
@@ -126,20 +175,22 @@ def _blocked(export: Export, runtimes: list, cause: str) -> list[Result]:
             for r in runtimes for check in CHECKS]
 
 
-def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], workdir: Path,
+def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], workdir: Path, python,
                   tolerance=lambda check: 0.0) -> list[Result]:
-    """Runs `runtime` on `export` and returns one Result per check in CHECKS (plus tensors.closed for Java)."""
+    """Runs `runtime` on `export` and returns one Result per check in CHECKS (plus tensors.closed for Java).
+
+    `python` (the reference runtime) resumes from what `runtime` saved.
+    """
     ref_first, ref_second = ref
-    has_save = "save" in export.signatures
-    got = runtime.run(export.saved_model, export.data, range(0, export.steps), workdir, has_save)
+    got = runtime.run(export.saved_model, export.data, range(0, export.steps), workdir, export.interface)
     failed = got.failure.stage if got.failure else None
     resumed: list[Trajectory] = []
 
     def resumed_run() -> Trajectory:  # Python resuming from what this runtime saved, run once
         if not resumed:
-            resumed.append(resume(export, got.saver_checkpoint, workdir / "resume"))
+            resumed.append(resume(export, got.saver_checkpoint, workdir / "resume", python))
         if resumed[0].failure:
-            raise HarnessError(f"Python could not resume from {runtime.name}'s checkpoint "
+            raise HarnessError(f"{python.name} could not resume from {runtime.name}'s checkpoint "
                                f"({resumed[0].failure.stage}): {resumed[0].failure.error}")
         return resumed[0]
 
@@ -165,14 +216,20 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
     for check in CHECKS:
         stage = STAGE_OF_CHECK[check]
         result = Result(runtime.name, export.name, check, None)
-        if check == "checkpoint.signature" and not has_save:
-            result.detail, result.outcome = "export has no 'save' signature", NOT_APPLICABLE
+        if check == "checkpoint.signature" and not export.interface.save:
+            result.detail, result.outcome = "export has no save signature", NOT_APPLICABLE
+        elif check == "predict" and not export.interface.predict:
+            result.detail, result.outcome = "export has no inference signature", NOT_APPLICABLE
         elif stage == failed and check == FIRST_CHECK_OF_STAGE[stage]:
             result.passed, result.detail = False, f"failed at {failed}: {got.failure.error}"
         elif failed and STAGES.index(stage) >= STAGES.index(failed):
             result.detail, result.outcome = f"blocked by {export.name}.{FIRST_CHECK_OF_STAGE[failed]}", BLOCKED
         elif check == "load":
             result.passed, result.detail = True, "ok"
+        elif check == "train.loss":
+            result.comparison = measures[check]()
+            result.passed, result.detail = result.comparison.ok, result.comparison.summary()
+            result.notes["losses"] = got.losses
         else:
             try:
                 result.comparison = measures[check]()
@@ -187,8 +244,8 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
     return out
 
 
-def resume(export: Export, prefix: str, workdir: Path) -> Trajectory:
-    """Python loads what a runtime saved and trains the remaining steps.
+def resume(export: Export, prefix: str, workdir: Path, python) -> Trajectory:
+    """`python` (the reference runtime) loads what a runtime saved and trains the remaining steps.
 
     A checkpoint inside a SavedModel (Python's re-export) is resumed by loading that SavedModel;
     a bare checkpoint (Session.save) is placed into a copy of the export: the export itself is
@@ -198,7 +255,7 @@ def resume(export: Export, prefix: str, workdir: Path) -> Trajectory:
     saved_model = Path(prefix).parent.parent
     if not (saved_model / "saved_model.pb").exists():
         saved_model = with_variables(export.saved_model, prefix, workdir / "export")
-    return run(lambda: EagerSession(saved_model), export.data, steps, workdir / "run", "save" in export.signatures)
+    return python.run(saved_model, export.data, steps, workdir / "run", export.interface)
 
 
 def with_variables(saved_model: Path, prefix: str, directory: Path) -> Path:
@@ -218,7 +275,7 @@ def classify(results: list[Result], expectations: tuple[Expectation, ...]) -> No
     for result in results:
         if result.outcome in (BLOCKED, NOT_APPLICABLE):
             continue
-        match = next((e for e in expectations if e.matches(result.test_id)), None)
+        match = next((e for e in expectations if e.matches(result.test_id, result.exporter)), None)
         result.expectation = match
         if result.passed:
             result.outcome = XPASS if match else PASS

@@ -13,6 +13,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from .data import batch
+from .interface import ZOO, Interface
 
 STAGES = ("load", "train", "predict", "save", "save_signature")
 
@@ -25,6 +26,10 @@ class SignatureSession(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class RuntimeFailure(Exception):
+    """A runtime failed at something it was asked to do, or its worker died: a finding, not a harness error."""
 
 
 @dataclass
@@ -45,7 +50,7 @@ class Trajectory:
 
 
 def run(open_session: Callable[[], SignatureSession], data: dict[str, np.ndarray], steps: range, workdir: Path,
-        save_signature: bool = True, on_stage: Callable[[str], None] = lambda stage: None) -> Trajectory:
+        interface: Interface = ZOO, on_stage: Callable[[str], None] = lambda stage: None) -> Trajectory:
     """Opens a session, executes the plan, closes it. A failure is recorded with its stage, not raised."""
     trajectory = Trajectory(steps.start)
     on_stage("load")
@@ -55,38 +60,43 @@ def run(open_session: Callable[[], SignatureSession], data: dict[str, np.ndarray
         trajectory.failure = Failure("load", describe(e))
         return trajectory
     try:
-        execute(session, data, steps, workdir, save_signature, trajectory, on_stage)
+        execute(session, data, steps, workdir, interface, trajectory, on_stage)
     finally:
         session.close()
     return trajectory
 
 
 def execute(session: SignatureSession, data: dict[str, np.ndarray], steps: range, workdir: Path,
-            save_signature: bool = True, trajectory: Trajectory | None = None,
+            interface: Interface = ZOO, trajectory: Trajectory | None = None,
             on_stage: Callable[[str], None] = lambda stage: None, save: bool = True) -> Trajectory:
-    """Trains `steps`, predicts, then (unless `save` is False) saves both ways."""
+    """Trains `steps`, predicts, then (unless `save` is False) saves both ways.
+
+    Data is in the harness layout ("train.<input>", "predict.<input>", see data.py), whatever
+    the signatures of `interface` are called.
+    """
     trajectory = trajectory or Trajectory(steps.start)
     workdir.mkdir(parents=True, exist_ok=True)
     stage = "train"
     try:
         on_stage(stage)
         for step in steps:
-            trajectory.losses.append(np.asarray(session.call("train", batch(data, "train", step))["loss"]))
+            trajectory.losses.append(np.asarray(session.call(interface.train, batch(data, "train", step))[interface.loss]))
         stage = "predict"
-        on_stage(stage)
-        trajectory.predictions = session.call("predict", batch(data, "predict"))
+        if interface.predict:
+            on_stage(stage)
+            trajectory.predictions = session.call(interface.predict, batch(data, "predict"))
         if not save:
             return trajectory
         stage = "save"
         on_stage(stage)
         trajectory.saver_checkpoint = session.save_variables(workdir / "saver")
-        if not save_signature:
+        if not interface.save:
             return trajectory
         stage = "save_signature"
         on_stage(stage)
         prefix = workdir / "signature" / "checkpoint"
         prefix.parent.mkdir(parents=True, exist_ok=True)
-        session.call("save", {"checkpoint_path": np.array(str(prefix).encode())})
+        session.call(interface.save, {interface.save_path: np.array(str(prefix).encode())})
         trajectory.signature_checkpoint = str(prefix)
     except Exception as e:  # recorded with its stage; the report shows it
         trajectory.failure = Failure(stage, describe(e))
@@ -95,6 +105,8 @@ def execute(session: SignatureSession, data: dict[str, np.ndarray], steps: range
 
 def describe(error: BaseException) -> str:
     """One line naming the error type and message (Java exceptions included, via JPype)."""
+    if isinstance(error, RuntimeFailure):  # already described where it happened (in a worker)
+        return " ".join(str(error).split())[:800]
     kind, message = type(error).__name__, str(error)
     if callable(getattr(error, "getClass", None)):  # a Java exception
         kind, message = str(error.getClass().getName()), str(error.getMessage())

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from harness import bundle, runner, spec
-from harness.versions import TF_JAVA
+from harness import bundle, runner, runtimes, spec
+from harness.versions import TF_JAVA, TF_PYTHON
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache"  # shared with `nox -s conformance`: exports and classpaths are content-keyed
@@ -43,9 +43,16 @@ def bundles(mlp_spec):
 @pytest.fixture(scope="session")
 def java(tmp_path_factory):
     """One TF Java worker for the whole test session. Starting it must succeed: CI runs the Java side."""
-    from harness.java_runtime import JavaRuntime
+    runtime = runtimes.single(f"java-{TF_JAVA}", CACHE, tmp_path_factory.mktemp("java-logs"))
+    runtime.start()
+    yield runtime
+    runtime.stop()
 
-    runtime = JavaRuntime(TF_JAVA, CACHE, tmp_path_factory.mktemp("java-logs"), threads=1)
+
+@pytest.fixture(scope="session")
+def python(tmp_path_factory):
+    """The reference runtime (the pinned TF's TF2 loader) on a worker of its own, for the whole test session."""
+    runtime = runtimes.single(f"python-{TF_PYTHON}", CACHE, tmp_path_factory.mktemp("python-logs"))
     runtime.start()
     yield runtime
     runtime.stop()

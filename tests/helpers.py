@@ -4,6 +4,7 @@ import hashlib
 from pathlib import Path
 
 from harness import bundle, runner, spec, validate
+from harness.versions import TF_PYTHON
 
 
 def fingerprint(directory: Path) -> dict[str, str]:
@@ -15,5 +16,5 @@ def fingerprint(directory: Path) -> dict[str, str]:
 def export_of(b: bundle.Bundle, s: spec.Spec) -> runner.Export:
     """What the runner needs of a bundle, validated as the CLI does."""
     data = b.data()
-    return runner.Export(b.name, b.saved_model, data, s.steps, s.resume_steps,
-                         validate.check_export(b.saved_model, data, b.data_path))
+    validate.check_export(b.saved_model, data, b.data_path)
+    return runner.Export(b.name, b.saved_model, data, s.steps, s.resume_steps, TF_PYTHON)

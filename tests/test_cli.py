@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from harness import spec
+from harness.versions import TF_PYTHON
 
 from .conftest import CACHE, ROOT
 from .helpers import fingerprint
@@ -30,7 +31,7 @@ def test_conformance_end_to_end(bundles, tmp_path):
     report = json.loads((tmp_path / "conformance.json").read_text())
     outcome = {r["id"]: r for r in report["results"]}
 
-    java = "java-1.1.0/mlp_regression"
+    java = f"{TF_PYTHON}/java-1.1.0/mlp_regression"
     for route in ("tf_keras", "keras3_archive"):  # trained in Java, step for step as in Python
         for check in ("train.loss", "predict", "checkpoint.signature"):
             result = outcome[f"{java}.{route}.{check}"]
@@ -51,9 +52,9 @@ def test_conformance_end_to_end(bundles, tmp_path):
     for case in ("embedding.tf_keras", "cnn.tf_keras", "batchnorm.tf_keras", "tf1_graph.tf1_graph", "dropout.raw_module",
                  "mlp_regression_mixed_precision.tf_keras", "mlp_regression_float64.raw_module", "multi_output.tf_keras"):
         for check in ("train.loss", "predict", "checkpoint.saver", "resume.variables"):
-            result = outcome[f"java-1.1.0/{case}.{check}"]
+            result = outcome[f"{TF_PYTHON}/java-1.1.0/{case}.{check}"]
             assert result["comparison"]["verdict"] == "bit-exact", result
-    assert outcome["python-2.21.0/dropout_stateful.keras3_archive.reference.deterministic"]["outcome"] == "XFAIL"
+    assert outcome[f"{TF_PYTHON}/python-{TF_PYTHON}/dropout_stateful.keras3_archive.reference.deterministic"]["outcome"] == "XFAIL"
     assert not [r["id"] for r in report["results"] if r["outcome"] in ("FAIL", "XPASS")]
 
     env = report["environment"]

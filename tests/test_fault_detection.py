@@ -10,6 +10,8 @@ import pytest
 from harness import bundle, checkpoints, expectations, runner, spec
 from harness.compare import BIT_EXACT, DIVERGED
 
+from harness.versions import TF_JAVA
+
 from .conftest import CACHE
 from .helpers import export_of
 
@@ -66,7 +68,7 @@ FAULTS = [
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
+def reference(tmp_path_factory, python):
     """(spec, route) -> (export, reference trajectory, tolerance function), computed once."""
     cache = {}
 
@@ -74,25 +76,26 @@ def reference(tmp_path_factory):
         if (name, route) not in cache:
             s = spec.find(name)
             export = export_of(bundle.build(s, route, CACHE / "exports"), s)
-            ref = runner.reference(export, tmp_path_factory.mktemp(f"{name}-{route}"))
-            listed = expectations.load("java-1.1.0")
-            cache[name, route] = export, ref, lambda check: listed.relative_tolerance(f"{export.name}.{check}")
+            ref = runner.reference(export, python, tmp_path_factory.mktemp(f"{name}-{route}"))
+            listed = expectations.load(f"java-{TF_JAVA}")
+            cache[name, route] = export, ref, lambda check: listed.relative_tolerance(f"{export.name}.{check}", export.exporter)
         return cache[name, route]
 
     return get
 
 
 @pytest.mark.parametrize("name, route", sorted({(f[0], f[1]) for f in FAULTS}))
-def test_the_untouched_java_run_passes(name, route, java, reference, tmp_path):
+def test_the_untouched_java_run_passes(name, route, java, python, reference, tmp_path):
     export, ref, tolerance = reference(name, route)
-    results = runner.check_runtime(java, export, ref, tmp_path, tolerance)
+    results = runner.check_runtime(java, export, ref, tmp_path, python, tolerance)
     assert all(r.passed for r in results), [(r.check, r.detail) for r in results if not r.passed]
 
 
 @pytest.mark.parametrize("name, route, variable, change, breaks", FAULTS, ids=[f"{f[0]}-{f[2]}" for f in FAULTS])
-def test_a_planted_fault_is_reported_as_diverged(name, route, variable, change, breaks, java, reference, tmp_path):
+def test_a_planted_fault_is_reported_as_diverged(name, route, variable, change, breaks, java, python, reference, tmp_path):
     export, ref, tolerance = reference(name, route)
-    results = {r.check: r for r in runner.check_runtime(Faulty(java, fault_on(variable, change)), export, ref, tmp_path, tolerance)}
+    results = {r.check: r for r in runner.check_runtime(Faulty(java, fault_on(variable, change)), export, ref, tmp_path,
+                                                        python, tolerance)}
     saver = results["checkpoint.saver"].comparison
     named = f"({variable})" in saver.first_divergence or saver.first_divergence.startswith((f"{variable}[", f"{variable}:"))
     assert saver.verdict == DIVERGED and named, saver.summary()  # a name-based (TF1) key is the name itself

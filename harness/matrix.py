@@ -1,0 +1,64 @@
+"""A run: exports x runtimes, on N worker sets in parallel (`-j N`).
+
+Each worker set holds one worker per (language, version) of the run; one thread per set takes the
+next export and runs all its checks there, so N cases run at once, each on its own processes.
+Results come back in export order whatever finished first: the report does not depend on N.
+"""
+
+from __future__ import annotations
+
+import queue
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+from .runner import Export, Result, check_export
+from .runtimes import DEFAULT_CALL_TIMEOUT, WorkerSet
+
+
+def run(exports: list[Export], runtime_names: list[str], *, jobs: int, cache_dir: Path, workdir: Path, threads: int,
+        call_timeout: float = DEFAULT_CALL_TIMEOUT, tolerance=lambda runtime, test_id, exporter: 0.0,
+        on_started: Callable[[Export], None] = lambda export: None,
+        on_finished: Callable[[Export, list[Result]], None] = lambda export, results: None,
+        ) -> tuple[list[Result], dict[str, dict]]:
+    """Every check of every export; returns the results and, per runtime, its facts (or why it did not start)."""
+    count = max(1, min(jobs, len(exports)))
+    sets = [WorkerSet(runtime_names, cache_dir, workdir / "logs", threads, call_timeout, i) for i in range(count)]
+    errors: dict[str, str] = {}
+    try:
+        with ThreadPoolExecutor(count) as pool:  # JVMs and TensorFlows start side by side
+            started = list(pool.map(lambda s: s.start(lambda name, e: errors.setdefault(name, str(e))), sets))
+        facts = {name: started[0].get(name) or {"error": errors.get(name, "did not start")} for name in runtime_names}
+        ready = [name for name in runtime_names if name not in errors]
+        results = [Result(name, "", "setup", False, errors[name]) for name in runtime_names if name in errors]
+        free: queue.Queue[WorkerSet] = queue.Queue()
+        for s in sets:
+            free.put(s)
+
+        def one(export: Export) -> list[Result]:
+            workers = free.get()
+            try:
+                on_started(export)
+                out = _check(export, workers, ready, errors, workdir, tolerance)
+                on_finished(export, out)
+                return out
+            finally:
+                free.put(workers)
+
+        with ThreadPoolExecutor(count) as pool:
+            for out in pool.map(one, exports):
+                results += out
+        return results, facts
+    finally:
+        for s in sets:
+            s.stop()
+
+
+def _check(export: Export, workers: WorkerSet, ready: list[str], errors: dict, workdir: Path, tolerance) -> list[Result]:
+    python = export.reference_runtime
+    if python not in ready:  # no reference, nothing to compare with
+        why = errors.get(python, f"{python} is not among the runtimes of this run")
+        return [Result(python, export.name, "reference", False, f"the reference runtime is not available: {why}",
+                       exporter=export.exporter)]
+    return check_export(export, [workers.runtimes[name] for name in ready], workers.runtimes[python],
+                        workdir / export.exporter / export.name, tolerance)

@@ -1,0 +1,53 @@
+"""The TF Python runtimes' worker process, run by the interpreter of the TF version under test.
+
+One worker per TF version hosts both Python loaders ("python": tf.saved_model.load and the
+signatures; "python-session": the TF1 session loader, the C++ loader TF Java and the C API use).
+It imports only what that venv has: TensorFlow, numpy and this package's runtime-neutral modules.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import worker
+
+
+class PythonHost(worker.Host):
+    def start(self, message: dict) -> dict:
+        import logging
+
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
+        logging.getLogger("absl").setLevel(logging.ERROR)  # "Importing a function ... custom gradients", per load
+        threads = message["threads"]  # fixed before TensorFlow runs anything: part of what makes runs comparable
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        self.threads = threads
+        from importlib.metadata import PackageNotFoundError, version
+
+        facts = {"tensorflow": tf.__version__, "numpy": np.__version__}
+        for package in ("keras", "tf-keras"):
+            try:
+                facts[package] = version(package)
+            except PackageNotFoundError:
+                facts[package] = None
+        return facts
+
+    def open(self, saved_model: Path, message: dict):
+        from .python_runtime import EagerSession, GraphSession
+
+        if message["loader"] == "python":
+            return EagerSession(saved_model)
+        return GraphSession(saved_model, self.threads)
+
+    def echo(self, array: np.ndarray) -> np.ndarray:
+        import tensorflow as tf
+
+        return tf.constant(array).numpy()
+
+
+if __name__ == "__main__":
+    worker.serve(PythonHost())

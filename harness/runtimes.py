@@ -1,0 +1,270 @@
+"""Runtimes: what loads an export and trains it. The one place a kind of runtime is defined.
+
+A runtime is a kind and a version, named "<kind>-<version>":
+
+  python-2.21.0          TF Python 2.21.0: tf.saved_model.load and the signatures (the reference)
+  python-session-2.21.0  TF Python 2.21.0: the TF1 session loader (the C++ loader TF Java and the C API use)
+  java-1.1.0             TF Java 1.1.0, driven through JPype
+
+Every runtime runs in a worker process (worker.py has the protocol), started once per harness
+session and reused for every case; the two Python kinds of one TF version share a worker, run by
+that version's interpreter (venvs.py). To add a kind: a worker module serving a worker.Host, and
+an entry in KINDS. To add a version: versions.py.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import ipc
+from .errors import HarnessError
+from .interface import ZOO, Interface
+from .trajectory import Failure, RuntimeFailure, Trajectory
+from .worker import STAGE_MARK
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CALL_TIMEOUT = 900.0  # seconds one request may take before its worker is ended (generous: a cold load)
+
+
+@dataclass(frozen=True)
+class Kind:
+    worker: str  # the module a worker process runs
+    language: str  # kinds of one language and version share a worker
+    what: str
+
+
+KINDS = {
+    "python": Kind("harness.python_worker", "python", "tf.saved_model.load and the signatures"),
+    "python-session": Kind("harness.python_worker", "python", "the TF1 session loader (as TF Java and the C API)"),
+    "java": Kind("harness.java_worker", "java", "TF Java through JPype"),
+}
+
+
+def parse(name: str) -> tuple[str, str]:
+    """"python-session-2.21.0" -> ("python-session", "2.21.0")."""
+    for kind in sorted(KINDS, key=len, reverse=True):
+        if name.startswith(kind + "-") and name[len(kind) + 1:]:
+            return kind, name[len(kind) + 1:]
+    raise HarnessError(f"runtime {name!r} is not <kind>-<version> with a kind in {sorted(KINDS)}")
+
+
+def names(tf_versions, java_versions) -> list[str]:
+    """The runtimes of a matrix, in report column order."""
+    return [f"{kind}-{v}" for v in tf_versions for kind in ("python", "python-session")] + \
+        [f"java-{v}" for v in java_versions]
+
+
+class WorkerLost(Exception):
+    """The worker died or timed out: args are (the stage it was in, what happened)."""
+
+
+class Worker:
+    """One worker process, started on first use; after a crash or a timeout the next request starts a new one."""
+
+    def __init__(self, language: str, version: str, cache_dir: Path, log: Path, threads: int,
+                 call_timeout: float = DEFAULT_CALL_TIMEOUT):
+        self.language, self.version, self.cache_dir, self.log = language, version, cache_dir, log
+        self.threads, self.call_timeout = threads, call_timeout
+        self.name = f"{language}-{version}"
+        self.process: subprocess.Popen | None = None
+        self.facts: dict | None = None
+        self.lock = threading.Lock()  # one request at a time per worker
+
+    def _command_and_start(self) -> tuple[list[str], dict]:
+        if self.language == "java":
+            from . import maven
+
+            return [sys.executable, "-m", "harness.java_worker"], {
+                "op": "start", "classpath": maven.classpath(self.version, self.cache_dir)}
+        from . import venvs
+
+        return [str(venvs.interpreter(self.version, self.cache_dir)), "-m", "harness.python_worker"], {
+            "op": "start", "threads": self.threads}
+
+    def start(self) -> dict:
+        """Starts the process and its runtime; HarnessError says why it cannot."""
+        if self.process is not None:
+            return self.facts
+        command, hello = self._command_and_start()
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in [str(ROOT), env.get("PYTHONPATH", "")] if p)
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ INFO/WARNING lines go to the log anyway
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env,
+                                            start_new_session=True)  # its own group: a timeout ends it and its children
+        what = "the JVM" if self.language == "java" else f"TensorFlow {self.version}"
+        try:
+            reply = self._exchange(hello, self.call_timeout)
+        except (EOFError, BrokenPipeError, ipc.Timeout):
+            self._end()
+            raise HarnessError(f"{self.name}: the worker died while starting {what}; see {self.log}") from None
+        if "error" in reply:
+            self._end()
+            raise HarnessError(f"{self.name}: {what} cannot start: {reply['error']}")
+        self.facts = reply
+        return reply
+
+    def request(self, message: dict, timeout: float | None = None):
+        """The worker's reply; WorkerLost (with the stage it was in) if it dies or times out."""
+        with self.lock:
+            self.start()
+            mark = self.log.stat().st_size
+            limit = timeout or self.call_timeout
+            try:
+                reply = self._exchange(message, limit)
+            except (EOFError, BrokenPipeError):
+                code = self.process.wait()
+                self.process = None
+                stage, tail = self._crash_report(mark)
+                raise WorkerLost(stage, f"worker died (exit code {code}) during {stage}: {tail}") from None
+            except ipc.Timeout:
+                self._end()
+                stage, _ = self._crash_report(mark)
+                raise WorkerLost(stage, f"timeout: no answer within {limit:g} s during {stage}; worker ended") from None
+        if isinstance(reply, dict) and "error" in reply:  # the worker could not serve it at all: a harness bug
+            raise HarnessError(f"{self.name}: worker error: {reply['error']}\n{reply.get('traceback', '')}")
+        return reply
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self._end()
+            self.process = None
+
+    def _exchange(self, message: dict, timeout: float):
+        ipc.send(self.process.stdin, message)
+        return ipc.receive(self.process.stdout, timeout)
+
+    def _end(self) -> None:
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+            self.process = None
+
+    def _crash_report(self, mark: int) -> tuple[str, str]:
+        with open(self.log, "rb") as log:
+            log.seek(mark)
+            lines = log.read().decode(errors="replace").splitlines()
+        stages = [l[len(STAGE_MARK):] for l in lines if l.startswith(STAGE_MARK)]
+        tail = " | ".join(l for l in lines[-5:] if not l.startswith(STAGE_MARK))
+        return (stages[-1] if stages else "load"), tail[-800:]
+
+
+class Runtime:
+    """A runtime on its worker: runs the plan (trajectory.py), or serves a live session call by call."""
+
+    def __init__(self, name: str, worker: Worker):
+        self.name, self.worker = name, worker
+        self.kind, self.version = parse(name)
+
+    def start(self) -> dict:
+        return self.worker.start()
+
+    def run(self, saved_model: Path, data: dict[str, np.ndarray], steps: range, workdir: Path,
+            interface: Interface = ZOO) -> Trajectory:
+        """The plan on `saved_model`; a failure (a worker crash or timeout too) is in the Trajectory."""
+        try:
+            return self.worker.request({
+                "op": "run", "loader": self.kind, "saved_model": str(saved_model), "data": data,
+                "threads": self.worker.threads, "steps": (steps.start, steps.stop), "workdir": str(workdir),
+                "interface": interface.to_dict()})
+        except WorkerLost as e:
+            trajectory = Trajectory(steps.start)
+            trajectory.failure = Failure(*e.args)
+            return trajectory
+
+    def open_session(self, saved_model: Path) -> "SessionProxy":
+        """A live session on `saved_model` in the worker (the SignatureSession protocol, trajectory.py)."""
+        return SessionProxy(self, self.session_request("open", None, str(saved_model)))
+
+    def session_request(self, action: str, key: int | None, *args):
+        try:
+            reply = self.worker.request({"op": "session", "loader": self.kind, "action": action, "id": key,
+                                         "args": args, "threads": self.worker.threads})
+        except WorkerLost as e:
+            raise RuntimeFailure(f"{self.name}: {e.args[1]}") from None
+        if "failure" in reply:
+            raise RuntimeFailure(reply["failure"])
+        return reply["value"]
+
+    def echo(self, array: np.ndarray) -> np.ndarray:
+        """The array after a round trip through the runtime's tensors (transfer tests and benchmarks)."""
+        return self.worker.request({"op": "echo", "array": array})
+
+    def stop(self) -> None:
+        self.worker.stop()
+
+
+class SessionProxy:
+    """A session living in a worker, driven call by call."""
+
+    def __init__(self, runtime: Runtime, key: int):
+        self.runtime, self.key = runtime, key
+
+    def call(self, signature: str, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return self.runtime.session_request("call", self.key, signature, feeds)
+
+    def save_variables(self, directory: Path) -> str:
+        return self.runtime.session_request("save_variables", self.key, directory)
+
+    def restore_variables(self, prefix: str) -> None:
+        self.runtime.session_request("restore_variables", self.key, prefix)
+
+    def export(self, directory: Path) -> str:
+        return self.runtime.session_request("export", self.key, directory)
+
+    def close(self) -> int:
+        """Closes the session; returns how many native pointers its calls left alive (Java; must be 0)."""
+        return self.runtime.session_request("close", self.key)
+
+
+class WorkerSet:
+    """The runtimes one thread of cases uses: one worker per (language, version), shared by its kinds."""
+
+    def __init__(self, runtime_names: list[str], cache_dir: Path, log_dir: Path, threads: int,
+                 call_timeout: float = DEFAULT_CALL_TIMEOUT, index: int = 0):
+        self.workers: dict[tuple[str, str], Worker] = {}
+        self.runtimes: dict[str, Runtime] = {}
+        for name in runtime_names:
+            kind, version = parse(name)
+            key = (KINDS[kind].language, version)
+            if key not in self.workers:
+                self.workers[key] = Worker(*key, cache_dir, log_dir / f"{key[0]}-{version}.{index}.log", threads,
+                                           call_timeout)
+            self.runtimes[name] = Runtime(name, self.workers[key])
+
+    def start(self, on_error: Callable[[str, HarnessError], None]) -> dict[str, dict]:
+        """Starts every worker; returns runtime -> facts of those that started (on_error for the others)."""
+        facts = {}
+        for name, runtime in self.runtimes.items():
+            try:
+                facts[name] = runtime.start()
+            except HarnessError as e:
+                on_error(name, e)
+        return facts
+
+    def stop(self) -> None:
+        for worker in self.workers.values():
+            worker.stop()
+
+
+def single(name: str, cache_dir: Path, log_dir: Path, threads: int = 1,
+           call_timeout: float = DEFAULT_CALL_TIMEOUT) -> Runtime:
+    """One runtime on a worker of its own (tests, replay, benchmarks)."""
+    return WorkerSet([name], cache_dir, log_dir, threads, call_timeout).runtimes[name]

@@ -1,0 +1,111 @@
+"""The serving loop every runtime worker process runs (java_worker, python_worker).
+
+A worker hosts one runtime (TF Java V, or TF Python X in its own venv) for a whole harness
+session, so TensorFlow and the JVM start once; a native crash kills only the worker. Messages
+(ipc.py frames) and replies:
+
+  {"op": "start", ...}                      -> facts (versions), after the runtime is up
+  {"op": "run", "saved_model", "data", "steps", "workdir", "interface", ...}
+                                            -> a trajectory.Trajectory (failures inside it)
+  {"op": "session", "action", "id", "args"} -> {"value": ...} | {"failure": "..."}: a live session
+                                               driven call by call (reference, stateful tests)
+  {"op": "echo", "array"}                   -> the array after a trip through the runtime's tensors
+
+A request the worker cannot serve at all comes back as {"error": ..., "traceback": ...}.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Callable
+
+from . import ipc
+from .interface import Interface
+from .trajectory import describe, run
+
+STAGE_MARK = "harness-stage:"  # written to stderr before each stage: names the stage of a crash
+
+
+class Host:
+    """What a worker module provides: start the runtime, open sessions on an export, echo arrays."""
+
+    def start(self, message: dict) -> dict:
+        raise NotImplementedError
+
+    def open(self, saved_model: Path, message: dict):
+        """A SignatureSession (trajectory.py) on `saved_model`, with `.unreleased` if it counts leaks."""
+        raise NotImplementedError
+
+    def echo(self, array):
+        raise NotImplementedError
+
+
+def serve(host: Host) -> None:
+    # fd 1 carries the protocol; anything native code prints goes to stderr (the worker's log).
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    requests = sys.stdin.buffer
+    live: dict[int, object] = {}
+    while True:
+        try:
+            message = ipc.receive(requests)
+        except EOFError:
+            return
+        try:
+            op = message["op"]
+            if op == "start":
+                reply = host.start(message)
+            elif op == "run":
+                reply = run_plan(host, message)
+            elif op == "session":
+                reply = session_request(host, live, message)
+            elif op == "echo":
+                reply = host.echo(message["array"])
+            else:
+                raise ValueError(f"unknown op {op!r}")
+        except Exception as e:  # a harness bug or a runtime that cannot start: the caller says which
+            reply = {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
+        ipc.send(replies, reply)
+
+
+def on_stage(stage: str) -> None:
+    print(f"{STAGE_MARK}{stage}", file=sys.stderr, flush=True)
+
+
+def run_plan(host: Host, message: dict):
+    sessions = []
+
+    def open_session():
+        sessions.append(host.open(Path(message["saved_model"]), message))
+        return sessions[-1]
+
+    trajectory = run(open_session, message["data"], range(*message["steps"]), Path(message["workdir"]),
+                     Interface.from_dict(message["interface"]), on_stage)
+    unreleased = getattr(sessions[0], "unreleased", None) if sessions else None
+    if unreleased is not None:
+        trajectory.notes["unreleased_native_pointers"] = unreleased
+    return trajectory
+
+
+def session_request(host: Host, live: dict, message: dict) -> dict:
+    """open / call / save_variables / restore_variables / export / close on a live session.
+
+    A runtime failure is the result under test: it comes back as {"failure": ...}, not raised.
+    """
+    action, args = message["action"], message.get("args", ())
+    try:
+        if action == "open":
+            key = max(live, default=0) + 1
+            live[key] = host.open(Path(args[0]), message)
+            return {"value": key}
+        session = live[message["id"]]
+        if action == "close":
+            live.pop(message["id"]).close()
+            return {"value": getattr(session, "unreleased", 0)}
+        method: Callable = getattr(session, action)
+        return {"value": method(*args)}
+    except Exception as e:  # reported to the caller with its type and message
+        return {"failure": describe(e)}
