@@ -1,4 +1,5 @@
-"""Sessions: `nox -s conformance` (the main job), `nox -s tests` (the project's tests), `nox -s bench`.
+"""Sessions: `nox -s conformance` (the main job), `nox -s tests` (the project's tests), `nox -s matrix`
+and `nox -s release` (TF release validation), `nox -s bench`.
 
 Virtualenvs are reused (TensorFlow wheels are large) and reinstalled only when pyproject.toml
 changes; the Maven repository (~/.m2) is Maven's own cache.
@@ -11,7 +12,7 @@ from pathlib import Path
 import nox
 
 ROOT = Path(__file__).parent
-VERSIONS = runpy.run_path(str(ROOT / "harness" / "versions.py"))  # TF_PYTHON, TF_JAVA, TF_JAVA_MATRIX
+VERSIONS = runpy.run_path(str(ROOT / "harness" / "versions.py"))  # TF_PYTHON(_MATRIX), TF_JAVA(_MATRIX)
 PYTHON = "3.11"
 
 nox.options.reuse_venv = "yes"
@@ -37,6 +38,24 @@ def conformance(session: nox.Session) -> None:
     """
     install(session)
     session.run("python", "-m", "harness", "conformance", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def matrix(session: nox.Session) -> None:
+    """The version matrix: every TF Python of versions.TF_PYTHON_MATRIX exports the zoo and trains every
+    export, with every TF Java of TF_JAVA_MATRIX. TF versions are installed once into cached venvs."""
+    install(session)
+    tf = [arg for v in VERSIONS["TF_PYTHON_MATRIX"] for arg in ("--tf", v)]
+    session.run("python", "-m", "harness", "conformance", *tf, "--out", "reports/matrix", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def release(session: nox.Session) -> None:
+    """Validate a TF release: `nox -s release -- 2.21.0 [--baseline 2.20.0] [--fail-on-drift]`."""
+    install(session)
+    if not session.posargs:
+        session.error("usage: nox -s release -- CANDIDATE [--baseline VERSION] [--fail-on-drift]")
+    session.run("python", "-m", "harness", "release", "--out", "reports/release", *session.posargs)
 
 
 @nox.session(python=PYTHON)

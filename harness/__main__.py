@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import quiet
 from .errors import HarnessError
 from .faults import PLANTED
 from .versions import TF_JAVA, TF_JAVA_MATRIX, TF_PYTHON
@@ -25,12 +26,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     conf = sub.add_parser("conformance", help="export the reference specs and check every runtime against Python")
-    conf.add_argument("--spec", action="append", help="spec name in specs/ (repeatable; default: all)")
-    conf.add_argument("--route", action="append", help="authoring route (repeatable; default: each spec's routes)")
-    conf.add_argument("--all", action="store_true", help="every route of every spec (default: the CI subset, `ci_routes`)")
     conf.add_argument("--tf", action="append", metavar="VERSION",
                       help=f"TF Python version that exports the zoo and trains it (repeatable; default {TF_PYTHON})")
     conf.add_argument("--shard", type=_shard, metavar="K/N", help="run the K-th of N deterministic slices of the cases")
+    rel = sub.add_parser("release", help="validate a TF release: the zoo exported by candidate and baseline, every runtime")
+    rel.add_argument("candidate", metavar="CANDIDATE", help="TF Python version under validation (any PyPI serves)")
+    rel.add_argument("--baseline", metavar="VERSION", help="version to compare with (default: the newest release before)")
+    rel.add_argument("--fail-on-drift", action="store_true", help="exit 1 when a baseline export trains differently")
+    for p in (conf, rel):
+        p.add_argument("--spec", action="append", help="spec name in specs/ (repeatable; default: all)")
+        p.add_argument("--route", action="append", help="authoring route (repeatable; default: each spec's routes)")
+        p.add_argument("--all", action="store_true", help="every route of every spec (default: the CI subset, `ci_routes`)")
     check = sub.add_parser("check", help="certify an exported model: train it in every runtime and compare")
     check.add_argument("saved_model", type=Path, help="SavedModel directory with train/predict signatures")
     check.add_argument("--data", type=Path, required=True, help=".npz with 'train.<input>' [steps, batch, ...] and 'predict.<input>'")
@@ -42,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="re-plant the fault the story was found with (test-only)")
     replay.add_argument("--java", default=None, metavar="VERSION", help="TF Java version (default: the pinned one)")
     replay.add_argument("--cache-dir", type=Path, default=ROOT / ".cache")
-    for p in (conf, check):
+    for p in (conf, check, rel):
+        p.add_argument("-v", "--verbose", action="store_true",
+                       help="show TensorFlow's own log lines (default: kept in <out>/logs/harness.log)")
         p.add_argument("--java", action="append", metavar="VERSION",
                        help=f"TF Java version to run (repeatable; default: conformance {', '.join(TF_JAVA_MATRIX)}, check {TF_JAVA})")
         p.add_argument("--out", type=Path, default=ROOT / "reports", help="reports and work files (default: reports/)")
@@ -54,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
                        help="end a runtime's worker when one request takes longer (default 900), report a timeout")
     args = parser.parse_args(argv)
     try:
-        return run_replay(args) if args.command == "replay" else run(args)
+        if args.command == "replay":
+            return run_replay(args)
+        with quiet.tensorflow_to(args.out.resolve() / "logs" / "harness.log", args.verbose):
+            return run(args)
     except HarnessError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -72,7 +83,13 @@ def run(args) -> int:
     out = args.out.resolve()
     work = out / "work"
     shutil.rmtree(work, ignore_errors=True)  # our own scratch space from the previous run
-    conformance = args.command == "conformance"
+    shutil.rmtree(out / "logs" / "workers", ignore_errors=True)
+    conformance = args.command in ("conformance", "release")
+    if args.command == "release":
+        from . import venvs
+
+        args.baseline = args.baseline or venvs.previous_release(args.candidate, venvs.available())
+        args.tf = [args.baseline, args.candidate]
     tf_versions = list(dict.fromkeys(args.tf or [TF_PYTHON])) if conformance else [TF_PYTHON]
     # conformance runs the whole TF Java matrix (expected failures included); check, the pinned version.
     java_versions = list(dict.fromkeys(args.java or (TF_JAVA_MATRIX if conformance else (TF_JAVA,))))
@@ -85,16 +102,32 @@ def run(args) -> int:
         print(f"checking {export.exporter}/{export.name} ...", file=sys.stderr, flush=True)
 
     results, facts = matrix.run(
-        exports, names, jobs=args.jobs, cache_dir=args.cache_dir, workdir=work, threads=args.threads,
+        exports, names, jobs=args.jobs, cache_dir=args.cache_dir, workdir=work, log_dir=out / "logs" / "workers",
+        threads=args.threads,
         call_timeout=args.call_timeout or runtimes.DEFAULT_CALL_TIMEOUT, on_started=progress,
         tolerance=lambda runtime, test_id, exporter: expected[runtime].relative_tolerance(test_id, exporter))
     for name in names:
         runner.classify([r for r in results if r.runtime == name], expected[name].failures)
     env = report.environment(args.threads, facts)
-    json_path, junit_path = report.write(out, results, env, time.monotonic() - started)
+    json_path, junit_path = report.write(out, results, env, time.monotonic() - started, names)
     print(report.table(results, names))
     print(f"reports: {json_path} {junit_path} ({time.monotonic() - started:.0f} s)")
+    if args.command == "release":
+        return _release_verdict(args, results, out)
     return 1 if any(r.outcome in report.FAILING for r in results) else 0
+
+
+def _release_verdict(args, results, out: Path) -> int:
+    """What changed from the baseline to the candidate; exit 1 on a new failure (or drift, if asked)."""
+    from . import atomic, release
+
+    changes = release.changes(results, args.baseline, args.candidate)
+    print()
+    print(release.summary(changes))
+    atomic.write_json(out / "release.json", {
+        "candidate": args.candidate, "baseline": args.baseline, "drift": changes.drift,
+        "new_failures": [got.id for _, _, got in changes.new_failures], "fixed": [got.id for _, _, got in changes.fixed]})
+    return 1 if changes.new_failures or (args.fail_on_drift and changes.drifted) else 0
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -156,10 +189,11 @@ def _exports(args, tf_versions: list[str]):
                      TF_PYTHON, interface)
         return
     specs = [spec.find(name) for name in args.spec] if args.spec else spec.all_specs()
+    shard = getattr(args, "shard", None)
     cases = [(exporter, s, route) for exporter in tf_versions for s in specs
              for route in (s.routes if args.all else s.ci_routes) if not args.route or route in args.route]
-    if args.shard:  # deterministic: the case list does not depend on the machine or on earlier runs
-        k, n = args.shard
+    if shard:  # deterministic: the case list does not depend on the machine or on earlier runs
+        k, n = shard
         cases = cases[k - 1::n]
     for exporter, s, route in cases:
         b = bundle.build(s, route, args.cache_dir / "exports")

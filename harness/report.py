@@ -9,6 +9,8 @@ from collections import Counter
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+import numpy as np
+
 from . import atomic
 from .runner import BLOCKED, FAIL, NOT_APPLICABLE, PASS, XFAIL, XPASS, Result
 
@@ -89,7 +91,22 @@ def table(results: list[Result], runtimes: list[str]) -> str:
     return "\n".join(lines)
 
 
-def to_json(results: list[Result], env: dict, seconds: float) -> dict:
+def trajectories(results: list[Result]) -> list[dict]:
+    """Per-step losses of every run (the reference's: all its steps; a runtime's: its first `steps`), for plots."""
+    out = []
+    for r in results:
+        losses = r.notes.get("losses")
+        if losses is None:
+            continue
+        values = [np.asarray(v) for v in losses]
+        out.append({"exporter": r.exporter, "case": r.case, "runtime": r.runtime,
+                    "role": "reference" if r.check == "reference" else "runtime", "first_step": 0,
+                    "dtype": str(values[0].dtype) if values else "float32",
+                    "losses": [float(v) for v in values]})  # exact: float32/16 values are doubles too
+    return out
+
+
+def to_json(results: list[Result], env: dict, seconds: float, runtimes: list[str] | None = None) -> dict:
     def one(r: Result) -> dict:
         return {
             "id": r.id,
@@ -105,8 +122,12 @@ def to_json(results: list[Result], env: dict, seconds: float) -> dict:
                 "links": list(r.expectation.links)},
         }
 
+    from .release import drift
+
     return {"environment": env, "seconds": round(seconds, 1), "summary": dict(counts(results)),
-            "ok": not any(r.outcome in FAILING for r in results), "results": [one(r) for r in results]}
+            "ok": not any(r.outcome in FAILING for r in results),
+            "runtimes": runtimes or list(dict.fromkeys(r.runtime for r in results)),
+            "results": [one(r) for r in results], "trajectories": trajectories(results), "drift": drift(results)}
 
 
 def to_junit(results: list[Result]) -> str:
@@ -130,8 +151,9 @@ def to_junit(results: list[Result]) -> str:
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def write(out: Path, results: list[Result], env: dict, seconds: float) -> tuple[Path, Path]:
+def write(out: Path, results: list[Result], env: dict, seconds: float,
+          runtimes: list[str] | None = None) -> tuple[Path, Path]:
     json_path, junit_path = out / "conformance.json", out / "junit.xml"
-    atomic.write_json(json_path, to_json(results, env, seconds))
+    atomic.write_json(json_path, to_json(results, env, seconds, runtimes))
     atomic.write_text(junit_path, to_junit(results))
     return json_path, junit_path
