@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="show TensorFlow's own log lines (default: kept in <out>/logs/harness.log)")
         p.add_argument("--java", action="append", metavar="VERSION",
                        help=f"TF Java version to run (repeatable; default: conformance {', '.join(TF_JAVA_MATRIX)}, check {TF_JAVA})")
+        p.add_argument("--java-plain", action="append", metavar="VERSION",
+                       help=f"TF Java version to run as a plain Java program, no JPype (repeatable; default: "
+                            f"conformance none, check {TF_JAVA})")
         p.add_argument("--out", type=Path, default=ROOT / "reports", help="reports and work files (default: reports/)")
         p.add_argument("--cache-dir", type=Path, default=ROOT / ".cache", help="exports and classpaths (default: .cache/)")
         p.add_argument("--threads", type=int, default=1, help="intra/inter-op threads in every runtime (default 1)")
@@ -93,7 +96,8 @@ def run(args) -> int:
     tf_versions = list(dict.fromkeys(args.tf or [TF_PYTHON])) if conformance else [TF_PYTHON]
     # conformance runs the whole TF Java matrix (expected failures included); check, the pinned version.
     java_versions = list(dict.fromkeys(args.java or (TF_JAVA_MATRIX if conformance else (TF_JAVA,))))
-    names = runtimes.names(tf_versions, java_versions)
+    plain = list(dict.fromkeys(args.java_plain or (() if conformance else (TF_JAVA,))))
+    names = runtimes.names(tf_versions, java_versions, plain)
     exports = list(_exports(args, tf_versions))  # validates input before any runtime starts
     # A user's export (`check`) expects nothing: every failure counts, every check is bit-exact.
     expected = {name: expectations.load(name) if conformance else expectations.Expectations() for name in names}

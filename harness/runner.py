@@ -19,6 +19,7 @@ from . import checkpoints, compare
 from .errors import HarnessError
 from .expectations import Expectation
 from .interface import ZOO, Interface
+from .runtimes import parse
 from .trajectory import STAGES, Failure, RuntimeFailure, Trajectory, execute
 
 CHECKS = ("load", "train.loss", "predict", "checkpoint.saver", "checkpoint.signature", "resume.loss", "resume.variables")
@@ -158,10 +159,32 @@ def check_export(export: Export, runtimes: list, python, workdir: Path,
         return _stamp([own("reference", True, "ok", losses=losses), own("reference.deterministic", False, detail)]
                       + _blocked(export, runtimes, "reference.deterministic"), export)
     out = [own("reference", True, "ok", losses=losses), own("reference.deterministic", True, repeated.summary())]
+    ran: dict[str, Trajectory] = {}
     for runtime in runtimes:
         out += check_runtime(runtime, export, ref, workdir / runtime.name, python,
-                             lambda check, name=runtime.name: tolerance(name, f"{export.name}.{check}", export.exporter))
+                             lambda check, name=runtime.name: tolerance(name, f"{export.name}.{check}", export.exporter),
+                             ran)
+    for name in ran:  # a Java team's own program must see exactly what the harness saw through JPype
+        kind, version = parse(name)
+        if kind == "java-plain" and f"java-{version}" in ran:
+            out.append(same_run(name, export.name, ran[name], ran[f"java-{version}"], f"java-{version}"))
     return _stamp(out, export)
+
+
+def same_run(runtime: str, case: str, got: Trajectory, other: Trajectory, other_name: str) -> Result:
+    """equals.<other>: losses, predictions and both checkpoints of two runs of one runtime, bit for bit."""
+    check = "equals." + other_name
+    if got.failure or other.failure:
+        failed = got.failure or other.failure
+        return Result(runtime, case, check, None, f"blocked: a run failed at {failed.stage}", outcome=BLOCKED)
+    tensors = ({**compare.steps(other.losses), **other.predictions}, {**compare.steps(got.losses), **got.predictions})
+    for mine, theirs in ((got.saver_checkpoint, other.saver_checkpoint), (got.signature_checkpoint, other.signature_checkpoint)):
+        if mine and theirs:
+            expected, actual = checkpoints.comparable(theirs, mine)
+            tensors[0].update({f"{Path(theirs).parent.name}:{k}": v for k, v in expected.items()})
+            tensors[1].update({f"{Path(theirs).parent.name}:{k}": v for k, v in actual.items()})
+    comparison = compare.compare(*tensors)
+    return Result(runtime, case, check, comparison.ok, comparison.summary(), comparison)
 
 
 def _stamp(results: list[Result], export: Export) -> list[Result]:
@@ -176,13 +199,15 @@ def _blocked(export: Export, runtimes: list, cause: str) -> list[Result]:
 
 
 def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], workdir: Path, python,
-                  tolerance=lambda check: 0.0) -> list[Result]:
+                  tolerance=lambda check: 0.0, ran: dict | None = None) -> list[Result]:
     """Runs `runtime` on `export` and returns one Result per check in CHECKS (plus tensors.closed for Java).
 
-    `python` (the reference runtime) resumes from what `runtime` saved.
+    `python` (the reference runtime) resumes from what `runtime` saved; `ran`, if given, keeps the run.
     """
     ref_first, ref_second = ref
     got = runtime.run(export.saved_model, export.data, range(0, export.steps), workdir, export.interface)
+    if ran is not None:
+        ran[runtime.name] = got
     failed = got.failure.stage if got.failure else None
     resumed: list[Trajectory] = []
 

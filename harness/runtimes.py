@@ -5,11 +5,13 @@ A runtime is a kind and a version, named "<kind>-<version>":
   python-2.21.0          TF Python 2.21.0: tf.saved_model.load and the signatures (the reference)
   python-session-2.21.0  TF Python 2.21.0: the TF1 session loader (the C++ loader TF Java and the C API use)
   java-1.1.0             TF Java 1.1.0, driven through JPype
+  java-plain-1.1.0       TF Java 1.1.0 with no Python at all: java/'s TrainExport program, one JVM per run
 
-Every runtime runs in a worker process (worker.py has the protocol), started once per harness
-session and reused for every case; the two Python kinds of one TF version share a worker, run by
-that version's interpreter (venvs.py). To add a kind: a worker module serving a worker.Host, and
-an entry in KINDS. To add a version: versions.py.
+Every runtime but plain Java runs in a worker process (worker.py has the protocol), started once
+per harness session and reused for every case; the two Python kinds of one TF version share a
+worker, run by that version's interpreter (venvs.py). To add a kind: a worker module serving a
+worker.Host (or a class with start/run/stop, as PlainJavaRuntime), and an entry in KINDS. To
+add a version: versions.py.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ DEFAULT_CALL_TIMEOUT = 900.0  # seconds one request may take before its worker i
 
 @dataclass(frozen=True)
 class Kind:
-    worker: str  # the module a worker process runs
+    worker: str | None  # the module a worker process runs (None: the runtime runs its own processes)
     language: str  # kinds of one language and version share a worker
     what: str
 
@@ -46,6 +48,7 @@ KINDS = {
     "python": Kind("harness.python_worker", "python", "tf.saved_model.load and the signatures"),
     "python-session": Kind("harness.python_worker", "python", "the TF1 session loader (as TF Java and the C API)"),
     "java": Kind("harness.java_worker", "java", "TF Java through JPype"),
+    "java-plain": Kind(None, "java", "TF Java from a plain Java program (java/, TrainExport): no Python, no JPype"),
 }
 
 
@@ -57,10 +60,10 @@ def parse(name: str) -> tuple[str, str]:
     raise HarnessError(f"runtime {name!r} is not <kind>-<version> with a kind in {sorted(KINDS)}")
 
 
-def names(tf_versions, java_versions) -> list[str]:
+def names(tf_versions, java_versions, plain_java_versions=()) -> list[str]:
     """The runtimes of a matrix, in report column order."""
     return [f"{kind}-{v}" for v in tf_versions for kind in ("python", "python-session")] + \
-        [f"java-{v}" for v in java_versions]
+        [f"java-{v}" for v in java_versions] + [f"java-plain-{v}" for v in plain_java_versions]
 
 
 class WorkerLost(Exception):
@@ -211,6 +214,53 @@ class Runtime:
         self.worker.stop()
 
 
+class PlainJavaRuntime:
+    """TF Java V run by the TrainExport program in a JVM of its own per run: what a Java team runs.
+
+    Its outputs must equal the JPype runtime's bit for bit (runner.check_export checks it)."""
+
+    def __init__(self, name: str, cache_dir: Path, threads: int):
+        self.name, self.cache_dir, self.threads = name, cache_dir, threads
+        self.kind, self.version = parse(name)
+
+    def start(self) -> dict:
+        from . import maven, plain_java
+
+        maven.classpath(self.version, self.cache_dir)
+        return {"jar": str(plain_java.jar(self.version, self.cache_dir)), "java": plain_java.java_executable()}
+
+    def run(self, saved_model: Path, data: dict[str, np.ndarray], steps: range, workdir: Path,
+            interface: Interface = ZOO) -> Trajectory:
+        from . import plain_java
+
+        trajectory = Trajectory(steps.start)
+        try:
+            done = plain_java.run(saved_model, data, interface, steps, workdir, self.version, self.cache_dir, self.threads)
+        except plain_java.PlainJavaFailure as e:
+            trajectory.failure = Failure(_plain_java_stage(str(e), interface), str(e))
+            return trajectory
+        trajectory.losses, trajectory.predictions = list(done.losses), done.predictions
+        trajectory.saver_checkpoint, trajectory.signature_checkpoint = done.saver_checkpoint, done.signature_checkpoint
+        trajectory.notes["command"] = done.command
+        trajectory.notes["tensorflow"] = done.tensorflow
+        return trajectory
+
+    def stop(self) -> None:
+        pass
+
+
+def _plain_java_stage(message: str, interface: Interface) -> str:
+    """The plan's stage a TrainExport failure happened in, from the message it prints."""
+    if "cannot load the SavedModel" in message:
+        return "load"
+    if "Session.save(" in message:
+        return "save"
+    for stage, signature in (("predict", interface.predict), ("save_signature", interface.save)):
+        if signature and f"signature {signature} " in message:
+            return stage
+    return "train"
+
+
 class SessionProxy:
     """A session living in a worker, driven call by call."""
 
@@ -240,9 +290,12 @@ class WorkerSet:
     def __init__(self, runtime_names: list[str], cache_dir: Path, log_dir: Path, threads: int,
                  call_timeout: float = DEFAULT_CALL_TIMEOUT, index: int = 0):
         self.workers: dict[tuple[str, str], Worker] = {}
-        self.runtimes: dict[str, Runtime] = {}
+        self.runtimes: dict[str, Runtime | PlainJavaRuntime] = {}
         for name in runtime_names:
             kind, version = parse(name)
+            if KINDS[kind].worker is None:
+                self.runtimes[name] = PlainJavaRuntime(name, cache_dir, threads)
+                continue
             key = (KINDS[kind].language, version)
             if key not in self.workers:
                 self.workers[key] = Worker(*key, cache_dir, log_dir / f"{key[0]}-{version}.{index}.log", threads,
