@@ -45,6 +45,8 @@ _FORWARDING_OPS = frozenset({"Identity", "RefIdentity"})  # pass a variable hand
 # Ops that only pass values along or call functions: left out of a signature's body fingerprint,
 # so that two wrappers around the same function (aliases) compare equal.
 _PLUMBING_OPS = frozenset({"Placeholder", "StatefulPartitionedCall", "PartitionedCall", "Identity", "IdentityN", "NoOp"})
+# Where TF1 exports keep a train op that no signature may run (SavedModelBuilder's train_op=, Estimator).
+TRAIN_OP_COLLECTIONS = frozenset({"saved_model_train_op", "train_op"})
 OVERRIDES = {"train": "--train", "predict": "--predict", "save": "--save", "restore": "--restore", "loss": "--loss"}
 _FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 
@@ -112,6 +114,7 @@ def discover(saved_model: Path, overrides: dict | None = None) -> Discovery:
     facts = {name: graph.reach([info.name for info in sig.outputs.values() if info.WhichOneof("encoding") == "name"])
              for name, sig in sorted(sigs.items())}
     chooser = _Chooser(pb, sigs, inputs, outputs, facts, overrides)
+    chooser.train_op_collections = sorted(set(meta.collection_def) & TRAIN_OP_COLLECTIONS)
 
     notes = []
     train = chooser.train(notes)
@@ -347,6 +350,7 @@ class _Chooser:
         self.overrides = overrides
         self.kind = {name: self._kind(name) for name in sigs}
         self.aliases: set[str] = set()  # signatures that are a chosen one under another name
+        self.train_op_collections: list[str] = []
 
     def _kind(self, name: str) -> str:
         inputs, reach = self.inputs[name], self.facts[name]
@@ -411,8 +415,11 @@ class _Chooser:
         name, aliases = self._pick("train", [n for n, k in self.kind.items() if k == "train"])
         if name is None:
             listed = "; ".join(f"{n!r}: {self.describe(n)}" for n in sorted(self.sigs))
-            raise HarnessError(f"{self.pb}: no signature updates variables, so none trains ({listed}). "
-                               f"Name the training signature with --train NAME")
+            hint = (f" The graph's collection {', '.join(map(repr, self.train_op_collections))} holds a train op, but "
+                    f"no signature runs it: export a signature whose outputs depend on it (tf.control_dependencies)."
+                    if self.train_op_collections else "")
+            raise HarnessError(f"{self.pb}: no signature updates variables, so none trains ({listed}).{hint} "
+                               f"If one does in a way not recognized, name it with --train NAME")
         notes.append(f"train: signature {name!r} ({self.describe(name)})" + _aliases(aliases))
         self._check_dense(name, "train")
         return name
