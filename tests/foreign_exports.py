@@ -393,17 +393,59 @@ def tf1_train_tag_only(out: Path) -> Expected:
             loss = tf.identity(loss)
         signature = v1.saved_model.signature_def_utils.build_signature_def(
             {"x": v1.saved_model.utils.build_tensor_info(x)}, {"loss": v1.saved_model.utils.build_tensor_info(loss)})
-        with v1.Session(graph=graph) as session:
-            session.run(v1.global_variables_initializer())
-            builder = v1.saved_model.Builder(str(out))
-            builder.add_meta_graph_and_variables(session, [v1.saved_model.tag_constants.TRAINING],
-                                                 signature_def_map={"train": signature})
-            builder.save()
+        _write_tf1(graph, out, {"train": signature}, [v1.saved_model.tag_constants.TRAINING])
     return Expected(None)
+
+
+# -- a TF1 graph whose train op prints: a denied op in the graph itself, not in a function --
+
+def tf1_prints(out: Path) -> Expected:
+    graph = tf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(tf.float32, [None, 2], name="x")
+        y = v1.placeholder(tf.float32, [None, 1], name="y")
+        w = v1.get_variable("w", [2, 1])
+        loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - y))
+        train_op = v1.train.GradientDescentOptimizer(0.1).minimize(loss)
+        with tf.control_dependencies([train_op, tf.print("loss:", loss)]):
+            loss = tf.identity(loss)
+        info = v1.saved_model.utils.build_tensor_info
+        signature = v1.saved_model.signature_def_utils.build_signature_def
+        _write_tf1(graph, out, {"train": signature({"x": info(x), "y": info(y)}, {"loss": info(loss)}),
+                                "predict": signature({"x": info(x)}, {"y": info(tf.matmul(x, w))})})
+        updated = _names(v1.global_variables())
+    return Expected(Interface(save=None, restore=None), updated=updated, denied_op="PrintV2")
+
+
+# -- a TF1 graph whose train op is only in a collection (as Estimator keeps it): no signature trains --
+
+def tf1_train_op_in_collection(out: Path) -> Expected:
+    graph = tf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(tf.float32, [None, 2], name="x")
+        y = v1.placeholder(tf.float32, [None, 1], name="y")
+        w = v1.get_variable("w", [2, 1])
+        loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - y))
+        v1.add_to_collection("train_op", v1.train.GradientDescentOptimizer(0.1).minimize(loss))
+        info = v1.saved_model.utils.build_tensor_info
+        signature = v1.saved_model.signature_def_utils.build_signature_def
+        _write_tf1(graph, out, {"evaluate": signature({"x": info(x), "y": info(y)}, {"loss": info(loss)}),
+                                "serving_default": signature({"x": info(x)}, {"y": info(tf.matmul(x, w))})})
+    return Expected(None)
+
+
+def _write_tf1(graph, out: Path, signatures: dict, tags=(v1.saved_model.tag_constants.SERVING,)) -> None:
+    with v1.Session(graph=graph) as session:
+        session.run(v1.global_variables_initializer())
+        builder = v1.saved_model.Builder(str(out))
+        builder.add_meta_graph_and_variables(session, list(tags), signature_def_map=signatures)
+        builder.save()
 
 
 BUILDERS = {
     "tf1_train_tag_only": tf1_train_tag_only,
+    "tf1_prints": tf1_prints,
+    "tf1_train_op_in_collection": tf1_train_op_in_collection,
     "fit_step": fit_step,
     "tf1_ref_graph": tf1_ref_graph,
     "checkpoint_module": checkpoint_module,

@@ -158,6 +158,15 @@ def test_an_export_that_trains_nothing_is_refused(tmp_path, foreign):
     assert "no variable update was found in it" in note(d, "train")
 
 
+def test_a_train_op_that_no_signature_runs(foreign):
+    path, _ = foreign("tf1_train_op_in_collection")
+    with pytest.raises(HarnessError) as e:
+        discover.discover(path)
+    assert str(e.value).startswith(f"{path / 'saved_model.pb'}: no signature updates variables, so none trains "
+                                   f"('evaluate': updates no variables; inputs x: float32[None, 2], y: float32[None, 1]; ")
+    assert "collection 'train_op' holds a train op, but no signature runs it" in str(e.value)
+
+
 def test_bad_export_directories(tmp_path, foreign):
     with pytest.raises(HarnessError, match=f"^{tmp_path / 'nope'}: export directory does not exist$"):
         discover.discover(tmp_path / "nope")
@@ -200,6 +209,15 @@ def test_the_scan_refuses_ops_with_effects_outside_the_model(foreign, name):
     assert [f.op for f in report.allowed] == [op] and not report.refused
     (where,) = [w for w, ops in report.ops.items() if op in ops]
     assert report.allowed[0].where == where and report.allowed[0].signatures == ("train",)
+
+
+def test_the_scan_names_the_signatures_that_reach_a_denied_op_in_a_tf1_graph(foreign):
+    path, expected = foreign("tf1_prints")
+    assert discover.discover(path).interface == expected.interface
+    with pytest.raises(HarnessError) as e:
+        scan.check(path)
+    assert str(e.value) == (f"{path / 'saved_model.pb'}: refusing to run this export: op 'PrintV2' ({scan.DENIED['PrintV2']}) "
+                            f"in graph, run by signature 'train'. If that is intended, pass --allow-op PrintV2")
 
 
 @pytest.mark.parametrize("name", ["checkpoint_module", "tf1_ref_graph", "fit_step"])
@@ -368,3 +386,14 @@ def test_data_that_does_not_match_names_file_key_and_both_shapes(tmp_path, forei
     np.savez(path, **arrays(*_fit_step_arrays(6)))
     with pytest.raises(HarnessError, match=f"^{re.escape(str(path))}: {message}"):
         certify_data.from_npz(path, d, steps=3)
+
+
+def test_a_predict_input_that_is_no_training_input_must_be_given(tmp_path, foreign):
+    d = discover.discover(foreign("fit_step")[0], {"predict": "export_weights"})  # its input: 'prefix'
+    path = tmp_path / "data.npz"
+    np.savez(path, **dict(zip(("features", "target"), _fit_step_arrays(2))))
+    with pytest.raises(HarnessError, match=f"^{re.escape(str(path))}: signature 'export_weights' takes 'prefix', "
+                                           f"which is no training input: give it as 'predict.prefix'$"):
+        certify_data.from_npz(path, d, steps=2)
+    np.savez(path, **dict(zip(("features", "target"), _fit_step_arrays(2))), **{"predict.prefix": np.array("x")})
+    assert certify_data.from_npz(path, d, steps=2).data["predict.prefix"] == np.array("x")
