@@ -7,7 +7,6 @@ failed unexpectedly or a listed failure passed, 2 on bad input (the message name
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import shutil
 import sys
@@ -37,11 +36,21 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--spec", action="append", help="spec name in specs/ (repeatable; default: all)")
         p.add_argument("--route", action="append", help="authoring route (repeatable; default: each spec's routes)")
         p.add_argument("--all", action="store_true", help="every route of every spec (default: the CI subset, `ci_routes`)")
-    check = sub.add_parser("check", help="certify an exported model: train it in every runtime and compare")
-    check.add_argument("saved_model", type=Path, help="SavedModel directory with train/predict signatures")
-    check.add_argument("--data", type=Path, required=True, help=".npz with 'train.<input>' [steps, batch, ...] and 'predict.<input>'")
-    check.add_argument("--steps", type=int, default=5, help="steps each runtime trains (default 5)")
+    check = sub.add_parser("certify", aliases=["check"],
+                           help="certify a user's training export: trainable and conformant outside Python?")
+    check.add_argument("saved_model", type=Path, help="the SavedModel directory (only read: runtimes train a copy)")
+    check.add_argument("--data", type=Path, help=".npz keyed by input name ([steps, batch, ...] or one batch), or "
+                                                 "'train.<input>'/'predict.<input>' (default: made up from the signature)")
+    check.add_argument("--steps", type=int, default=5, help="steps each runtime trains (default 5; fewer if the data holds fewer)")
     check.add_argument("--resume-steps", type=int, default=3, help="steps Python trains after resuming (default 3)")
+    check.add_argument("--batch", type=int, default=8, help="batch size of made-up data where the signature leaves it open")
+    check.add_argument("--int-range", type=int, nargs=2, default=[0, 10], metavar=("LOW", "HIGH"),
+                       help="made-up integer inputs are drawn from [LOW, HIGH) (default 0 10)")
+    check.add_argument("--allow-op", action="append", metavar="OP", help="run an export that uses this refused op (repeatable)")
+    for role, what in (("train", "the training signature"), ("predict", "the inference signature ('' for none)"),
+                       ("save", "the save(path) signature ('' for none)"), ("restore", "the restore(path) signature ('' for none)"),
+                       ("loss", "the training signature's loss output")):
+        check.add_argument(f"--{role}", metavar="NAME", help=f"{what}, when discovery cannot tell")
     replay = sub.add_parser("replay", help="replay a reproduction folder written by the stateful tests, in Python and TF Java")
     replay.add_argument("folder", type=Path, help="folder with bundle/, story.json")
     replay.add_argument("--plant-fault", choices=sorted(PLANTED),
@@ -88,6 +97,7 @@ def run(args) -> int:
     shutil.rmtree(work, ignore_errors=True)  # our own scratch space from the previous run
     shutil.rmtree(out / "logs" / "workers", ignore_errors=True)
     conformance = args.command in ("conformance", "release")
+    certifying = args.command in ("certify", "check")
     if args.command == "release":
         from . import venvs
 
@@ -98,7 +108,13 @@ def run(args) -> int:
     java_versions = list(dict.fromkeys(args.java or (TF_JAVA_MATRIX if conformance else (TF_JAVA,))))
     plain = list(dict.fromkeys(args.java_plain or (() if conformance else (TF_JAVA,))))
     names = runtimes.names(tf_versions, java_versions, plain)
-    exports = list(_exports(args, tf_versions))  # validates input before any runtime starts
+    if certifying:
+        from . import certify
+
+        prepared = certify.prepare(args, work)  # validates input before any runtime starts
+        exports = [prepared.export]
+    else:
+        exports = list(_exports(args, tf_versions))  # validates input before any runtime starts
     # A user's export (`check`) expects nothing: every failure counts, every check is bit-exact.
     expected = {name: expectations.load(name) if conformance else expectations.Expectations() for name in names}
 
@@ -118,7 +134,10 @@ def run(args) -> int:
     print(f"reports: {json_path} {junit_path} ({time.monotonic() - started:.0f} s)")
     if args.command == "release":
         return _release_verdict(args, results, out)
-    return 1 if any(r.outcome in report.FAILING for r in results) else 0
+    failed = any(r.outcome in report.FAILING for r in results)
+    if certifying:
+        print(certify.summary(prepared, certify.write(out, prepared, results, facts, work), not failed))
+    return 1 if failed else 0
 
 
 def _release_verdict(args, results, out: Path) -> int:
@@ -177,21 +196,8 @@ def run_replay(args) -> int:
 
 def _exports(args, tf_versions: list[str]):
     from . import bundle, spec, validate
-    from .interface import ZOO
     from .runner import Export
 
-    if args.command == "check":
-        if args.steps <= 0 or args.resume_steps <= 0:
-            raise HarnessError("--steps and --resume-steps must be positive")
-        data = bundle.load_data(args.data)
-        signatures = validate.check_export(args.saved_model, data, args.data)
-        available = min((len(v) for k, v in data.items() if k.startswith("train.")), default=0)
-        if available < args.steps + args.resume_steps:
-            raise HarnessError(f"{args.data}: has {available} training steps, {args.steps} + {args.resume_steps} needed")
-        interface = ZOO if "save" in signatures else dataclasses.replace(ZOO, save=None)
-        yield Export(args.saved_model.name, args.saved_model.resolve(), data, args.steps, args.resume_steps,
-                     TF_PYTHON, interface)
-        return
     specs = [spec.find(name) for name in args.spec] if args.spec else spec.all_specs()
     shard = getattr(args, "shard", None)
     cases = [(exporter, s, route) for exporter in tf_versions for s in specs

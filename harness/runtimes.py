@@ -133,7 +133,7 @@ class Worker:
             except ipc.Timeout:
                 self._end()
                 stage, _ = self._crash_report(mark)
-                raise WorkerLost(stage, f"timeout: no answer within {limit:g} s during {stage}; worker ended") from None
+                raise WorkerLost(stage, f"timeout: no answer within {limit:g} s (during {stage}); worker ended") from None
         if isinstance(reply, dict) and "error" in reply:  # the worker could not serve it at all: a harness bug
             raise HarnessError(f"{self.name}: worker error: {reply['error']}\n{reply.get('traceback', '')}")
         return reply
@@ -219,8 +219,8 @@ class PlainJavaRuntime:
 
     Its outputs must equal the JPype runtime's bit for bit (runner.check_export checks it)."""
 
-    def __init__(self, name: str, cache_dir: Path, threads: int):
-        self.name, self.cache_dir, self.threads = name, cache_dir, threads
+    def __init__(self, name: str, cache_dir: Path, threads: int, call_timeout: float = DEFAULT_CALL_TIMEOUT):
+        self.name, self.cache_dir, self.threads, self.call_timeout = name, cache_dir, threads, call_timeout
         self.kind, self.version = parse(name)
 
     def start(self) -> dict:
@@ -235,7 +235,8 @@ class PlainJavaRuntime:
 
         trajectory = Trajectory(steps.start)
         try:
-            done = plain_java.run(saved_model, data, interface, steps, workdir, self.version, self.cache_dir, self.threads)
+            done = plain_java.run(saved_model, data, interface, steps, workdir, self.version, self.cache_dir, self.threads,
+                                  timeout=self.call_timeout)
         except plain_java.PlainJavaFailure as e:
             trajectory.failure = Failure(_plain_java_stage(str(e), interface), str(e))
             return trajectory
@@ -294,7 +295,7 @@ class WorkerSet:
         for name in runtime_names:
             kind, version = parse(name)
             if KINDS[kind].worker is None:
-                self.runtimes[name] = PlainJavaRuntime(name, cache_dir, threads)
+                self.runtimes[name] = PlainJavaRuntime(name, cache_dir, threads, call_timeout)
                 continue
             key = (KINDS[kind].language, version)
             if key not in self.workers:
