@@ -1,4 +1,4 @@
-"""Command line: `python -m harness conformance` and `python -m harness check`.
+"""Command line: `python -m harness conformance`, `check`, `replay` and `report`.
 
 Exit status: 0 when every check passed or failed as listed in expectations/, 1 when a check
 failed unexpectedly or a listed failure passed, 2 on bad input (the message names the file).
@@ -44,7 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--out", type=Path, default=ROOT / "reports", help="reports and work files (default: reports/)")
         p.add_argument("--cache-dir", type=Path, default=ROOT / ".cache", help="exports and classpaths (default: .cache/)")
         p.add_argument("--threads", type=int, default=1, help="intra/inter-op threads in every runtime (default 1)")
+    add_report_command(sub)
     args = parser.parse_args(argv)
+    if args.command == "report":
+        return run_report(args)
     try:
         return run_replay(args) if args.command == "replay" else run(args)
     except HarnessError as e:
@@ -98,6 +101,45 @@ def run(args) -> int:
     print(report.table(results, [r.name for r in runtimes]))
     print(f"reports: {json_path} {junit_path} ({time.monotonic() - started:.0f} s)")
     return 1 if any(r.outcome in report.FAILING for r in results) else 0
+
+
+def add_report_command(sub) -> None:
+    rep = sub.add_parser("report", help="re-render the summary and index.html from JSON reports; merge CI shards")
+    rep.add_argument("reports", type=Path, nargs="+", help="conformance.json of a run, or of each shard")
+    rep.add_argument("--out", type=Path, default=ROOT / "reports",
+                     help="writes index.html; for several inputs also the merged conformance.json and junit.xml")
+
+
+def run_report(args) -> int:
+    """Prints the console summary and writes index.html (with several inputs, the merged reports too).
+
+    No TensorFlow needed. Exit status as `conformance`: 1 if the (merged) report has unexpected results.
+    """
+    import json
+
+    from . import html_report, report
+
+    inputs = []
+    for path in args.reports:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            data = e
+        if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+            print(f"error: {path}: not a conformance report ({data if isinstance(data, Exception) else 'no results list'})",
+                  file=sys.stderr)
+            return 2
+        inputs.append(data)
+    out = args.out.resolve()
+    if len(inputs) > 1:
+        merged = report.merge(inputs)
+        written = [*report.write_report(out, merged, html=False)]
+    else:
+        merged, written = inputs[0], []
+    written.append(html_report.render(merged, out))
+    print(report.table(merged["results"], merged.get("runtimes") or []))
+    print(f"reports: {' '.join(map(str, written))}")
+    return 1 if any(r["outcome"] in report.FAILING for r in merged["results"]) else 0
 
 
 def run_replay(args) -> int:
