@@ -151,6 +151,19 @@ def test_to_json_keeps_the_meaning_and_adds_exporter_and_columns():
     assert report.result_json(res)["id"] == "2.15.1/python-2.21.0/mlp.tf_keras.train.loss"
 
 
+def test_a_run_writes_json_junit_and_html_from_results(tmp_path):
+    results = results_objects()
+    runtimes = ["python-2.21.0", "java-1.1.0", "java-1.2.0"]
+    json_path, junit_path = report.write(tmp_path, results, {"cpu": "x"}, 2.0, runtimes=runtimes)
+    written = json.loads(json_path.read_text())
+    assert written == json.loads(json.dumps(report.to_json(results, {"cpu": "x"}, 2.0, runtimes=runtimes)))
+    assert junit_path.read_text() == report.junit_from_json(written)
+    assert "mlp.keras3_module" in (tmp_path / "index.html").read_text()
+    text = report.table(results, runtimes)  # the console summary straight from Result objects
+    assert text.splitlines()[-1] == report.summary_line(results) == report.summary_line(written["results"])
+    assert "FAIL  java-1.2.0/setup: java-1.2.0: cannot resolve" in text
+
+
 def shards_by_case(full: dict, n: int) -> list[dict]:
     """Splits a report as CI would: each shard runs some exports in every runtime (and sets every runtime up)."""
     cases = sorted({(x["exporter"], x["case"]) for key in ("results", "trajectories", "drift") for x in full[key] if x["case"]})
