@@ -137,7 +137,7 @@ def run_report(args) -> int:
     else:
         merged, written = inputs[0], []
     written.append(html_report.render(merged, out))
-    print(report.table(merged["results"], merged.get("runtimes") or []))
+    print(report.table(merged["results"], report.columns(merged)))
     print(f"reports: {' '.join(map(str, written))}")
     return 1 if any(r["outcome"] in report.FAILING for r in merged["results"]) else 0
 

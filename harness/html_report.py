@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import io
 import json
+import math
 import re
 from pathlib import Path
 
@@ -106,7 +107,7 @@ def loss_figure(trajectories: list[dict], runtimes: list[str], prefix: str) -> s
     """Loss per step of every runtime over the reference's, and per step the distance to it in ulps."""
     import matplotlib
     from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
+    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
     reference = [t for t in trajectories if t.get("role") == "reference"]
     others = [t for t in trajectories if t.get("role") != "reference"]
@@ -139,8 +140,11 @@ def loss_figure(trajectories: list[dict], runtimes: list[str], prefix: str) -> s
         ax_ulp.set_title(f"distance to the reference (ulp, {(reference or trajectories)[0].get('dtype', 'float32')})",
                          loc="left", fontsize=8.5)
         ax_ulp.set_yscale("symlog", linthresh=1, linscale=0.6)
-        ax_ulp.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v < 1e6 else f"{v:.0e}"))
-        ax_ulp.set_ylim(-0.3, max(10, top * 3))
+        ax_ulp.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v < 1e6 else f"1e{round(math.log10(v))}"))
+        decades = max(1, math.ceil(math.log10(max(float(top), 10.0))))
+        stride = math.ceil(decades / 5)  # at most ~6 labels, even for NaN's 9e18 ulps
+        ax_ulp.yaxis.set_major_locator(FixedLocator([0] + [10 ** k for k in range(0, decades + 1, stride)]))
+        ax_ulp.set_ylim(-0.3, 10.0 ** decades * 1.5)
         ax_ulp.axhline(0, color="#2e7d32", lw=0.8, ls=":", zorder=1)
         if not reference or not others:
             ax_ulp.text(0.5, 0.55, "no reference trajectory" if not reference else "no runtime trained this export",
@@ -407,7 +411,7 @@ def _exports(rows: dict, trajectories: list[dict], runtimes: list[str]) -> str:
 def page(report: dict) -> str:
     """The whole page as a string (deterministic: the same report gives the same bytes)."""
     results = report["results"]
-    runtimes = rp.runtime_order(report.get("runtimes"), results)
+    runtimes = rp.columns(report)
     rows = rp.cells(results)
     with_exporter = any(exporter for exporter, _ in rows)
     state_counts: dict[str, int] = {}

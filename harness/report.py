@@ -114,8 +114,15 @@ def version_key(version: str) -> tuple:
 
 
 def runtime_order(report_runtimes: list[str] | None, results: list[dict]) -> list[str]:
-    """The report's columns, then any runtime that only appears in the results."""
-    return list(dict.fromkeys([*(report_runtimes or ()), *(r["runtime"] for r in results)]))
+    """The report's columns; then the runtimes of the results in the order they ran exports (the reference
+    first), then those with runtime-level results only (a runtime that could not start)."""
+    ran = [r["runtime"] for r in results if r["case"]]
+    return list(dict.fromkeys([*(report_runtimes or ()), *ran, *(r["runtime"] for r in results)]))
+
+
+def columns(report: dict) -> list[str]:
+    """A report's runtimes in column order (`runtimes`, or for a report written before that key, as run)."""
+    return runtime_order(report.get("runtimes"), report["results"])
 
 
 def canonical(results: list[dict], runtimes: list[str]) -> list[dict]:
@@ -139,7 +146,7 @@ def to_json(results: list, env: dict, seconds: float, *, runtimes: list[str] | N
             trajectories: list[dict] | None = None, drift: list[dict] | None = None) -> dict:
     """The JSON report: results (Result objects or dicts) in canonical order, and what the HTML plots.
 
-    runtimes: the matrix's columns in order (default: order of first appearance);
+    runtimes: the matrix's columns in order (default: as the results ran, runtime_order);
     trajectories: per export and runtime, the losses per step; drift: optional, across exporters.
     """
     results = _dicts(results)
@@ -192,7 +199,7 @@ def merge(reports: list[dict]) -> dict:
             if kept is None or (kept["outcome"] not in FAILING and r["outcome"] in FAILING):
                 by_id[r["id"]] = r
     results = list(by_id.values())
-    runtimes = runtime_order([rt for report in reports for rt in report.get("runtimes", ())], results)
+    runtimes = runtime_order([rt for report in reports for rt in columns(report)], results)
 
     def united(key: str, identity) -> list[dict]:  # the first copy of each
         out: dict = {}
@@ -321,7 +328,7 @@ def junit_from_json(report: dict) -> str:
     """JUnit XML from a JSON report: one suite per runtime (column order), one testcase per result."""
     results = report["results"]
     root = ET.Element("testsuites", name="tf-training-conformance")
-    for runtime in runtime_order(report.get("runtimes"), results):
+    for runtime in columns(report):
         mine = [r for r in results if r["runtime"] == runtime]
         if not mine:
             continue

@@ -176,7 +176,7 @@ def test_chromium_shows_the_matrix_and_the_plots(synthetic, page, tmp_path):
 
     from PIL import Image
 
-    pixels = set(Image.open(shot).convert("RGB").getdata())
+    pixels = {rgb for _, rgb in Image.open(shot).convert("RGB").getcolors(maxcolors=1 << 24)}
     for css in ("#d4edd4", "#f8c7c2", "#ffd9a8", "#e3e7f1", "#c62828"):  # bit-exact, FAIL, XPASS, XFAIL, the status
         assert tuple(int(css[i:i + 2], 16) for i in (1, 3, 5)) in pixels, f"{css} is not on screen"
     print(f"screenshot: {shot}")
@@ -201,3 +201,21 @@ def test_chromium_filters_by_outcome_and_runtime(synthetic, page, tmp_path):
                 if a.get("class") == "export" and "hidden" not in a}
     assert sections == slugs(lambda rt, state: state == "xpass")  # the plots follow the filter
 
+
+
+def test_renders_todays_reports_and_broken_losses(synthetic, tmp_path):
+    r = synthetic.report()
+    old = {k: r[k] for k in ("environment", "seconds", "summary", "ok")}  # a report written before exporters
+    old["results"] = [{k: v for k, v in x.items() if k != "exporter"} for x in r["results"] if x["exporter"] in ("", "2.21.0")]
+    page = html_report.render(old, tmp_path / "old").read_text()
+    assert page.count('<tr data-export="') == 1 + len({x["case"] for x in old["results"] if x["case"]})
+    assert "<svg" not in page and "no loss trajectory recorded" in page
+
+    broken = dict(r, trajectories=[dict(t) for t in r["trajectories"]])
+    java = next(t for t in broken["trajectories"] if t["runtime"] == "java-1.1.0")
+    java["losses"] = [float("nan"), float("inf")] + java["losses"][2:]
+    broken["trajectories"].append({**java, "runtime": "java-9.9.9", "losses": []})  # not a column, nothing trained
+    steps, ulps = html_report.ulp_series([t for t in broken["trajectories"] if t["case"] == java["case"] and
+                                          t["exporter"] == java["exporter"] and t["role"] == "reference"], java)
+    assert ulps[0] == np.iinfo(np.int64).max and ulps[1] > 1e6  # NaN and inf are as far as can be
+    html_report.render(broken, tmp_path / "broken")

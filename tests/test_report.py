@@ -223,6 +223,14 @@ def test_a_failing_copy_of_a_duplicated_result_wins():
         assert merged["ok"] is False and len(merged["results"]) == len(full["results"])
 
 
+def test_columns_of_a_report_written_before_the_runtimes_key():
+    r = standard().report()
+    assert r["results"][0]["runtime"] == "java-1.2.0"  # its setup result comes first
+    old = {k: v for k, v in r.items() if k != "runtimes"}
+    assert report.columns(old) == list(RUNTIMES)  # as the runtimes ran the exports, the reference first
+    assert report.to_json(old["results"], {}, 0.0)["runtimes"] == list(RUNTIMES)
+
+
 def test_canonical_order():
     r = standard().report()
     keys = [(report.version_key(x["exporter"]), x["case"], r["runtimes"].index(x["runtime"])) for x in r["results"]]
