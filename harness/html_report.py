@@ -246,7 +246,7 @@ def _color(i: int) -> str:
 def _header_cells(runtimes: list[str]) -> str:
     out = []
     for i, rt in enumerate(runtimes):
-        name, version = rp._header(rt)
+        name, version = rp.column_title(rt)
         out.append(f'<th class="rt-{i}" data-rt="{i}"><span class="sw" style="background:{_color(i)}">'
                    f'</span>{_e(name)}<br><small>{_e(version)}</small></th>')
     return "".join(out)

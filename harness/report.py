@@ -244,7 +244,7 @@ def cell_symbol(state: str, max_ulp: int) -> str:
 
 
 def export_name(exporter: str, case: str) -> str:
-    """How an export is named in the console and the HTML: `<case>@<exporter>`."""
+    """How an export is named (JUnit classes, progress lines): `<case>@<exporter>`, or `<case>`."""
     if not case:
         return SETUP_ROW
     return f"{case}@{exporter}" if exporter else case
@@ -268,7 +268,7 @@ def expected_failures(results: list[dict]) -> dict[tuple[str, str, str], list[di
     return out
 
 
-def _header(runtime: str) -> tuple[str, str]:
+def column_title(runtime: str) -> tuple[str, str]:
     """A column title on two lines: `java` over `1.1.0`."""
     name, _, version = runtime.rpartition("-")
     return (name, version) if name and version[:1].isdigit() else (runtime, "")
@@ -287,7 +287,7 @@ def table(results: list, runtimes: list[str]) -> str:
     labels = [([exporter] if with_exporter else []) + [case or SETUP_ROW] for exporter, case in rows]
     body = [labels[i] + [cell_symbol(*cell_state(by.get(rt, []))) if case or by.get(rt) else ""  # setup: blank = started
                          for rt in runtimes] for i, ((_, case), by) in enumerate(rows.items())]
-    titles = [_header(rt) for rt in runtimes]
+    titles = [column_title(rt) for rt in runtimes]
     head1 = (["", ""] if with_exporter else [""]) + [t[0] for t in titles]
     head2 = (["exporter", "export"] if with_exporter else ["export"]) + [t[1] for t in titles]
     widths = [max(len(x) for x in col) for col in zip(head1, head2, *body)]
@@ -336,7 +336,7 @@ def junit_from_json(report: dict) -> str:
                               failures=str(sum(r["outcome"] in FAILING for r in mine)),
                               skipped=str(sum(r["outcome"] in (XFAIL, BLOCKED, NOT_APPLICABLE) for r in mine)))
         for r in mine:
-            where = f"{r['case']}@{r['exporter']}" if r.get("exporter") and r["case"] else r["case"] or "runtime"
+            where = export_name(r.get("exporter", ""), r["case"]) if r["case"] else "runtime"
             case = ET.SubElement(suite, "testcase", classname=f"{runtime}.{where}", name=r["check"])
             entry = r.get("expectation") or {}
             if r["outcome"] == FAIL:

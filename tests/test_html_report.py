@@ -3,6 +3,7 @@
 The browser tests run Debian's `chromium` headless; they FAIL when it is missing (.ci/run installs it).
 """
 
+import json
 import re
 import shutil
 import subprocess
@@ -89,7 +90,7 @@ def test_two_renders_give_the_same_bytes(synthetic, page, tmp_path):
     again = subprocess.run(
         [sys.executable, "-c", "import json, sys; from pathlib import Path; from harness import html_report; "
          "html_report.render(json.load(sys.stdin), Path(sys.argv[1]))", str(tmp_path)],
-        input=__import__("json").dumps(synthetic.report()), cwd=ROOT, capture_output=True, text=True, timeout=300)
+        input=json.dumps(synthetic.report()), cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert (tmp_path / "index.html").read_bytes() == page.read_bytes()
 

@@ -131,6 +131,9 @@ def test_to_junit_is_to_json_then_junit_from_json():
     assert xfail.get("message").startswith("expected failure: Keras 3 in a tf.Module https://github.com/")
     setup = suites["java-1.2.0"].find("testcase[@classname='java-1.2.0.runtime'][@name='setup']/failure")
     assert setup.text == "java-1.2.0: cannot resolve"
+    results[1].exporter = "2.15.1"  # with an exporter, its cases are told apart from the same case of another
+    python = ET.fromstring(report.to_junit(results).split("\n", 1)[1]).find("testsuite[@name='python-2.21.0']")
+    assert python.find("testcase").get("classname") == "python-2.21.0.mlp.tf_keras@2.15.1"
 
 
 def test_to_json_keeps_the_meaning_and_adds_exporter_and_columns():
