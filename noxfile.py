@@ -60,7 +60,11 @@ def release(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The project's tests, TF Java included (Java 17 and Maven must be installed). Arguments go to pytest."""
+    """The project's tests, TF Java included (Java 17 and Maven must be installed). Arguments go to pytest.
+
+    The HTML report is tested in headless Chromium, which must be installed too (Debian:
+    `apt-get update && apt-get install -y chromium`; .ci/run does it): those tests fail without it.
+    """
     install(session)
     session.run("pytest", *session.posargs)
 

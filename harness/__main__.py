@@ -1,4 +1,4 @@
-"""Command line: `python -m harness conformance` and `python -m harness check`.
+"""Command line: `python -m harness conformance`, `check`, `replay` and `report`.
 
 Exit status: 0 when every check passed or failed as listed in expectations/, 1 when a check
 failed unexpectedly or a listed failure passed, 2 on bad input (the message names the file).
@@ -72,7 +72,10 @@ def main(argv: list[str] | None = None) -> int:
                        help="cases run in parallel, each on its own worker processes (default: the number of cores)")
         p.add_argument("--call-timeout", type=float, default=None, metavar="SECONDS",
                        help="end a runtime's worker when one request takes longer (default 900), report a timeout")
+    add_report_command(sub)
     args = parser.parse_args(argv)
+    if args.command == "report":
+        return run_report(args)
     try:
         if args.command == "replay":
             return run_replay(args)
@@ -87,7 +90,7 @@ def run(args) -> int:
     started = time.monotonic()
     # TensorFlow's C++ INFO/WARNING lines would bury the report; set before TF loads (workers inherit it).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from . import expectations, matrix, report, runner, runtimes  # imports TensorFlow: after argument parsing
+    from . import expectations, matrix, progress, report, runner, runtimes  # imports TensorFlow: after argument parsing
 
     runner.configure_tensorflow(args.threads)
     if args.jobs < 1:
@@ -118,20 +121,27 @@ def run(args) -> int:
     # A user's export (`check`) expects nothing: every failure counts, every check is bit-exact.
     expected = {name: expectations.load(name) if conformance else expectations.Expectations() for name in names}
 
-    def progress(export):
-        print(f"checking {export.exporter}/{export.name} ...", file=sys.stderr, flush=True)
+    def classified(export, results):  # per export, as it finishes, so progress counts expected failures right
+        for name in names:
+            runner.classify([r for r in results if r.runtime == name], expected[name].failures)
+        bar.finished(report.export_name(export.exporter, export.name), results)
 
-    results, facts = matrix.run(
-        exports, names, jobs=args.jobs, cache_dir=args.cache_dir, workdir=work, log_dir=out / "logs" / "workers",
-        threads=args.threads,
-        call_timeout=args.call_timeout or runtimes.DEFAULT_CALL_TIMEOUT, on_started=progress,
-        tolerance=lambda runtime, test_id, exporter: expected[runtime].relative_tolerance(test_id, exporter))
-    for name in names:
-        runner.classify([r for r in results if r.runtime == name], expected[name].failures)
+    with progress.Progress(len(exports)) as bar:
+        results, facts = matrix.run(
+            exports, names, jobs=args.jobs, cache_dir=args.cache_dir, workdir=work, log_dir=out / "logs" / "workers",
+            threads=args.threads, call_timeout=args.call_timeout or runtimes.DEFAULT_CALL_TIMEOUT,
+            on_started=lambda export: bar.started(report.export_name(export.exporter, export.name)),
+            on_finished=classified,
+            tolerance=lambda runtime, test_id, exporter: expected[runtime].relative_tolerance(test_id, exporter))
+    for name in names:  # what no export classified: a runtime that could not start
+        runner.classify([r for r in results if r.runtime == name and not r.outcome], expected[name].failures)
     env = report.environment(args.threads, facts)
-    json_path, junit_path = report.write(out, results, env, time.monotonic() - started, names)
+    from .release import drift
+
+    json_path, junit_path = report.write(out, results, env, time.monotonic() - started, runtimes=names,
+                                         trajectories=report.trajectories_of(results), drift=drift(results))
     print(report.table(results, names))
-    print(f"reports: {json_path} {junit_path} ({time.monotonic() - started:.0f} s)")
+    print(f"reports: {json_path} {junit_path} {out / 'index.html'} ({time.monotonic() - started:.0f} s)")
     if args.command == "release":
         return _release_verdict(args, results, out)
     failed = any(r.outcome in report.FAILING for r in results)
@@ -161,6 +171,45 @@ def _shard(text: str) -> tuple[int, int]:
     if not 1 <= k <= n:
         raise argparse.ArgumentTypeError(f"--shard K/N needs 1 <= K <= N, got {text!r}")
     return k, n
+
+
+def add_report_command(sub) -> None:
+    rep = sub.add_parser("report", help="re-render the summary and index.html from JSON reports; merge CI shards")
+    rep.add_argument("reports", type=Path, nargs="+", help="conformance.json of a run, or of each shard")
+    rep.add_argument("--out", type=Path, default=ROOT / "reports",
+                     help="writes index.html; for several inputs also the merged conformance.json and junit.xml")
+
+
+def run_report(args) -> int:
+    """Prints the console summary and writes index.html (with several inputs, the merged reports too).
+
+    No TensorFlow needed. Exit status as `conformance`: 1 if the (merged) report has unexpected results.
+    """
+    import json
+
+    from . import html_report, report
+
+    inputs = []
+    for path in args.reports:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            data = e
+        if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+            print(f"error: {path}: not a conformance report ({data if isinstance(data, Exception) else 'no results list'})",
+                  file=sys.stderr)
+            return 2
+        inputs.append(data)
+    out = args.out.resolve()
+    if len(inputs) > 1:
+        merged = report.merge(inputs)
+        written = [*report.write_report(out, merged, html=False)]
+    else:
+        merged, written = inputs[0], []
+    written.append(html_report.render(merged, out))
+    print(report.table(merged["results"], report.columns(merged)))
+    print(f"reports: {' '.join(map(str, written))}")
+    return 1 if any(r["outcome"] in report.FAILING for r in merged["results"]) else 0
 
 
 def run_replay(args) -> int:
