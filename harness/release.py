@@ -15,15 +15,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .runner import BLOCKED, NOT_APPLICABLE, Result
-from .runtimes import parse
+from .runner import BLOCKED, NOT_APPLICABLE, XFAIL, Result
+from .runtimes import parse, tensorflow_of
 
 
 def drift(results: list[Result]) -> list[dict]:
-    """Per (exporter, case, runtime): the largest ULP distance from the exporter's reference, with its verdict."""
+    """Per (exporter, case, runtime of another TF): the largest ULP distance from the exporter's reference.
+
+    Known behaviour failures (XFAIL) are not drift; neither is a runtime of the exporter's own TF.
+    """
     cells: dict[tuple[str, str, str], dict] = {}
     for r in results:
-        if r.comparison is None or not r.exporter or r.runtime == f"python-{r.exporter}":
+        if r.comparison is None or not r.exporter or r.outcome == XFAIL or tensorflow_of(r.runtime) == r.exporter:
             continue
         key = (r.exporter, r.case, r.runtime)
         cell = cells.setdefault(key, {"exporter": r.exporter, "case": r.case, "runtime": r.runtime,

@@ -60,6 +60,14 @@ def parse(name: str) -> tuple[str, str]:
     raise HarnessError(f"runtime {name!r} is not <kind>-<version> with a kind in {sorted(KINDS)}")
 
 
+def tensorflow_of(name: str) -> str:
+    """The TensorFlow version a runtime runs ("" if unknown): TF Java versions bundle a native TF."""
+    from .versions import TF_JAVA_NATIVE
+
+    kind, version = parse(name)
+    return TF_JAVA_NATIVE.get(version, "") if KINDS[kind].language == "java" else version
+
+
 def names(tf_versions, java_versions, plain_java_versions=()) -> list[str]:
     """The runtimes of a matrix, in report column order."""
     return [f"{kind}-{v}" for v in tf_versions for kind in ("python", "python-session")] + \

@@ -10,3 +10,4 @@ TF Java that resolves; 1.2.0 stays in the matrix as an expected failure
 TF_PYTHON = "2.21.0"
 TF_JAVA = "1.1.0"
 TF_JAVA_MATRIX = ("1.1.0", "1.2.0")
+TF_JAVA_NATIVE = {"1.0.0": "2.16.2", "1.1.0": "2.18.0", "1.2.0": "2.21.0"}  # the TF each TF Java runs (tests/test_versions.py checks the pinned one)
