@@ -27,6 +27,31 @@ ROUTES = {
 }
 
 
+def applicable(route: str, tf_version: str) -> str | None:
+    """None when TF Python `tf_version` can author `route`, else the reason it cannot ("not applicable")."""
+    from packaging.version import InvalidVersion, Version
+
+    if route not in ROUTES:
+        raise HarnessError(f"route {route!r} is not one of {sorted(ROUTES)}")
+    try:
+        version = Version(tf_version)
+    except InvalidVersion:
+        raise HarnessError(f"{tf_version!r} is not a TensorFlow version (e.g. 2.15.1)") from None
+    release = (version.major, version.minor)
+    if route.startswith("keras3") and release < (2, 16):
+        return f"TF {tf_version} has no Keras 3: tf.keras is Keras 2 (Keras 3 comes with TF 2.16 on)"
+    if route == "tf_keras":
+        if release < (2, 14):
+            return f"TF {tf_version} has no tf-keras (the first tf-keras is 2.14)"
+        if version.is_prerelease:  # tf-keras follows TF's own pre-releases late, if at all
+            from .. import venvs
+
+            if venvs.tf_keras_release(tf_version) is None:
+                wanted = next(p for p in venvs.pins(tf_version) if p.startswith("tf-keras"))
+                return f"TF {tf_version} has no tf-keras yet: the package index has no {wanted}"
+    return None
+
+
 def export(spec: Spec, route: str, out: Path, data: dict[str, np.ndarray]) -> list[str]:
     """Writes the SavedModel for `spec` by `route` into `out`; returns the save-signature variable names."""
     if route not in ROUTES:
