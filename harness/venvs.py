@@ -191,7 +191,7 @@ def _build(root: Path, version: str, requirements: list[str], cache_dir: Path) -
     if any(r.startswith("tf-keras") for r in requirements) and _version(version).is_prerelease:
         # tf-keras is published after TF's own pre-releases, if at all: build without it meanwhile.
         if tf_keras_release(version, cache_dir) is None:
-            absent["tf-keras"] = (f"no tf-keras {'/'.join(r for r in requirements if r.startswith('tf-keras'))} "
+            absent["tf-keras"] = (f"no {' '.join(r for r in requirements if r.startswith('tf-keras'))} "
                                   f"on {_index()} yet")
             requirements = [r for r in requirements if not r.startswith("tf-keras")]
     _run([uv, "venv", "--no-project", "--no-config", "--python", sys.executable, str(root)], f"creating {root}")
@@ -200,9 +200,12 @@ def _build(root: Path, version: str, requirements: list[str], cache_dir: Path) -
          f"installing {' '.join(requirements)} into {root}")
     check = subprocess.run([str(python), "-I", "-c", "import numpy, tensorflow as tf; print(tf.__version__)"],
                            capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    if check.returncode != 0 or check.stdout.split()[-1:] != [version]:
+    if check.returncode != 0:
         raise HarnessError(f"{root}: TensorFlow {version} does not import after installing "
-                           f"{' '.join(requirements)}:\n{check.stdout[-500:]}{check.stderr[-3000:]}")
+                           f"{' '.join(requirements)}:\n{check.stderr[-3000:]}")
+    imported = check.stdout.split()[-1:]  # tf.__version__ spells an rc "2.22.0-rc0"
+    if not imported or not _same_version(imported[0], version):
+        raise HarnessError(f"{root}: installing {' '.join(requirements)} gave TensorFlow {imported}, not {version}")
     atomic.write_json(root / STAMP, {
         "format": FORMAT,
         "tensorflow": version,
