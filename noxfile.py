@@ -1,8 +1,10 @@
 """Sessions: `nox -s conformance` (the main job), `nox -s tests` (the project's tests), `nox -s matrix`
-and `nox -s release` (TF release validation), `nox -s bench`.
+and `nox -s release` (TF release validation), `nox -s provision` (the other TF Python versions'
+virtualenvs, ahead of time), `nox -s bench`.
 
 Virtualenvs are reused (TensorFlow wheels are large) and reinstalled only when pyproject.toml
-changes; the Maven repository (~/.m2) is Maven's own cache.
+changes; the Maven repository (~/.m2) is Maven's own cache, uv's (~/.cache/uv) keeps the wheels
+of the TF Python matrix (harness/venvs.py).
 """
 
 import hashlib
@@ -86,3 +88,15 @@ def bench(session: nox.Session) -> None:
     """Benchmarks (pytest-benchmark): tensor transfer to and from TF Java, and one conformance case."""
     install(session)
     session.run("pytest", "tests/test_benchmark.py", "--benchmark-enable", "--benchmark-only", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def provision(session: nox.Session) -> None:
+    """Build the virtualenvs of TF Python versions ahead of time, in .cache/venvs/ (what the harness uses).
+
+    `nox -s provision` builds the matrix (harness/versions.py TF_PYTHON_MATRIX); `nox -s provision -- 2.15.1 2.22.0rc0`
+    the versions named. Each is built once (wheels come from uv's cache, ~/.cache/uv, after the first download);
+    the harness's own TF_PYTHON is this session's interpreter and needs no virtualenv.
+    """
+    install(session)
+    session.run("python", "-m", "harness.venvs", *session.posargs)

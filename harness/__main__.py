@@ -111,13 +111,14 @@ def run(args) -> int:
     java_versions = list(dict.fromkeys(args.java or (TF_JAVA_MATRIX if conformance else (TF_JAVA,))))
     plain = list(dict.fromkeys(args.java_plain or (() if conformance else (TF_JAVA,))))
     names = runtimes.names(tf_versions, java_versions, plain)
+    not_applicable = []
     if certifying:
         from . import certify
 
         prepared = certify.prepare(args, work)  # validates input before any runtime starts
         exports = [prepared.export]
     else:
-        exports = list(_exports(args, tf_versions))  # validates input before any runtime starts
+        exports, not_applicable = _exports(args, tf_versions, names)  # validates input before any runtime starts
     # A user's export (`check`) expects nothing: every failure counts, every check is bit-exact.
     expected = {name: expectations.load(name) if conformance else expectations.Expectations() for name in names}
 
@@ -133,6 +134,7 @@ def run(args) -> int:
             on_started=lambda export: bar.started(report.export_name(export.exporter, export.name)),
             on_finished=classified,
             tolerance=lambda runtime, test_id, exporter: expected[runtime].relative_tolerance(test_id, exporter))
+    results += not_applicable
     for name in names:  # what no export classified: a runtime that could not start
         runner.classify([r for r in results if r.runtime == name and not r.outcome], expected[name].failures)
     env = report.environment(args.threads, facts)
@@ -243,9 +245,12 @@ def run_replay(args) -> int:
     return 0
 
 
-def _exports(args, tf_versions: list[str]):
+def _exports(args, tf_versions: list[str], runtime_names: list[str]):
+    """The exports of the run (each spec x route x exporter TF), and a not-applicable result per
+    runtime for each route an exporter cannot author."""
     from . import bundle, spec, validate
-    from .runner import Export
+    from .errors import NotApplicable
+    from .runner import NOT_APPLICABLE, Export, Result
 
     specs = [spec.find(name) for name in args.spec] if args.spec else spec.all_specs()
     shard = getattr(args, "shard", None)
@@ -254,11 +259,18 @@ def _exports(args, tf_versions: list[str]):
     if shard:  # deterministic: the case list does not depend on the machine or on earlier runs
         k, n = shard
         cases = cases[k - 1::n]
+    exports, not_applicable = [], []
     for exporter, s, route in cases:
-        b = bundle.build(s, route, args.cache_dir / "exports")
+        try:
+            b = bundle.build(s, route, args.cache_dir / "exports", exporter)
+        except NotApplicable as e:
+            not_applicable += [Result(name, f"{s.name}.{route}", "export", None, str(e), outcome=NOT_APPLICABLE,
+                                      exporter=exporter) for name in runtime_names]
+            continue
         data = b.data()
         validate.check_export(b.saved_model, data, b.data_path)
-        yield Export(b.name, b.saved_model, data, s.steps, s.resume_steps, exporter)
+        exports.append(Export(b.name, b.saved_model, data, s.steps, s.resume_steps, exporter))
+    return exports, not_applicable
 
 
 if __name__ == "__main__":
