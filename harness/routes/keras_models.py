@@ -62,8 +62,12 @@ def export(spec: Spec, route: str, out, data) -> list[str]:
 
 
 def is_keras3(keras) -> bool:
-    """By version, not module name: TF 2.16+'s tf.keras is Keras 3 under the name keras._tf_keras.keras."""
-    return int(str(keras.__version__).split(".")[0]) >= 3
+    """By the version of the package the module comes from, not by its name: tf.keras is
+    keras.api._v2.keras (Keras 2) in TF 2.15 and keras._tf_keras.keras (Keras 3) from 2.16."""
+    from importlib.metadata import version
+
+    package = keras.__name__.split(".")[0].replace("_", "-")  # "keras" or "tf-keras"
+    return int(version(package).split(".")[0]) >= 3
 
 
 def _build(keras, spec: Spec):
