@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from .errors import HarnessError
-from .faults import PLANTED
+from .faults import ENV as FAULT_ENV
+from .faults import PLANTED, RUNTIME_FAULTS
 from .versions import TF_JAVA, TF_JAVA_MATRIX, TF_PYTHON
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     conf.add_argument("--tf", action="append", metavar="VERSION",
                       help=f"TF Python version that exports the zoo and trains it (repeatable; default {TF_PYTHON})")
     conf.add_argument("--shard", type=_shard, metavar="K/N", help="run the K-th of N deterministic slices of the cases")
+    conf.add_argument("--expectations", type=Path, default=ROOT / "expectations", metavar="DIR",
+                      help="folder of expected failures and tolerances, <runtime>.toml (default: expectations/)")
+    conf.add_argument("--plant-fault", choices=sorted(RUNTIME_FAULTS), metavar="NAME",
+                      help="TEST-ONLY: make a runtime misbehave on purpose (harness/faults.py), to show the verdicts "
+                           "catch it; the report records it. Never use it to certify anything")
     check = sub.add_parser("check", help="certify an exported model: train it in every runtime and compare")
     check.add_argument("saved_model", type=Path, help="SavedModel directory with train/predict signatures")
     check.add_argument("--data", type=Path, required=True, help=".npz with 'train.<input>' [steps, batch, ...] and 'predict.<input>'")
@@ -60,26 +66,40 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def exit_status(results) -> int:
+    """1 when a result is unexpected (a failure not listed, or a listed failure that passes), else 0."""
+    from .report import FAILING
+
+    return 1 if any(r.outcome in FAILING for r in results) else 0
+
+
 def run(args) -> int:
     started = time.monotonic()
+    conformance = args.command == "conformance"
+    if args.jobs < 1:
+        raise HarnessError(f"-j must be at least 1, got {args.jobs}")
+    if conformance and not args.expectations.is_dir():
+        raise HarnessError(f"{args.expectations}: expectations folder does not exist")
     # TensorFlow's C++ INFO/WARNING lines would bury the report; set before TF loads (workers inherit it).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from . import expectations, matrix, report, runner, runtimes  # imports TensorFlow: after argument parsing
 
     runner.configure_tensorflow(args.threads)
-    if args.jobs < 1:
-        raise HarnessError(f"-j must be at least 1, got {args.jobs}")
     out = args.out.resolve()
     work = out / "work"
     shutil.rmtree(work, ignore_errors=True)  # our own scratch space from the previous run
-    conformance = args.command == "conformance"
+    planted = getattr(args, "plant_fault", None)
+    if planted:  # test-only: read by the runtimes (harness/faults.py); workers inherit it
+        os.environ[FAULT_ENV] = planted
+        print(f"warning: test-only fault planted: {planted} ({RUNTIME_FAULTS[planted].what})", file=sys.stderr)
     tf_versions = list(dict.fromkeys(args.tf or [TF_PYTHON])) if conformance else [TF_PYTHON]
     # conformance runs the whole TF Java matrix (expected failures included); check, the pinned version.
     java_versions = list(dict.fromkeys(args.java or (TF_JAVA_MATRIX if conformance else (TF_JAVA,))))
     names = runtimes.names(tf_versions, java_versions)
     exports = list(_exports(args, tf_versions))  # validates input before any runtime starts
     # A user's export (`check`) expects nothing: every failure counts, every check is bit-exact.
-    expected = {name: expectations.load(name) if conformance else expectations.Expectations() for name in names}
+    expected = {name: expectations.load(name, args.expectations) if conformance else expectations.Expectations()
+                for name in names}
 
     def progress(export):
         print(f"checking {export.exporter}/{export.name} ...", file=sys.stderr, flush=True)
@@ -91,10 +111,11 @@ def run(args) -> int:
     for name in names:
         runner.classify([r for r in results if r.runtime == name], expected[name].failures)
     env = report.environment(args.threads, facts)
+    env["planted_fault"] = os.environ.get(FAULT_ENV) or None  # test-only runs say so in their report
     json_path, junit_path = report.write(out, results, env, time.monotonic() - started)
     print(report.table(results, names))
     print(f"reports: {json_path} {junit_path} ({time.monotonic() - started:.0f} s)")
-    return 1 if any(r.outcome in report.FAILING for r in results) else 0
+    return exit_status(results)
 
 
 def _shard(text: str) -> tuple[int, int]:

@@ -24,7 +24,7 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from . import ipc
+from . import faults, ipc
 from .interface import Interface
 from .trajectory import describe, restore_and_train, run
 
@@ -83,8 +83,11 @@ def run_plan(host: Host, message: dict, restore: bool = False):
     """The plan (trajectory.run), or with `restore` its restore part for one way (trajectory.restore_and_train)."""
     sessions = []
 
+    def open_fresh():
+        return host.open(Path(message["saved_model"]), message)
+
     def open_session():
-        sessions.append(host.open(Path(message["saved_model"]), message))
+        sessions.append(faults.wrap(open_fresh(), message, open_fresh))  # unchanged unless a test planted a fault
         return sessions[-1]
 
     data, steps, workdir = message["data"], range(*message["steps"]), Path(message["workdir"])
