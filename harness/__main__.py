@@ -22,7 +22,10 @@ from .versions import TF_JAVA, TF_JAVA_MATRIX, TF_PYTHON
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def main(argv: list[str] | None = None) -> int:
+# Not mutated by `nox -s mutants` (pragma): argument declarations and orchestration that starts
+# TensorFlow and workers; the command-line tests (tests/test_cli.py) run them end to end. The
+# decisions they delegate (load_expectations, judge, exit_status, _shard) are mutated.
+def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
     parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     conf = sub.add_parser("conformance", help="export the reference specs and check every runtime against Python")
@@ -66,6 +69,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def load_expectations(names: list[str], directory: Path | None) -> dict:
+    """runtime -> its Expectations from `directory`; None (a user's export, `check`): nothing is expected,
+    every failure counts and every check must be bit-exact."""
+    from . import expectations
+
+    return {name: expectations.load(name, directory) if directory is not None else expectations.Expectations()
+            for name in names}
+
+
+def judge(results, names: list[str], expected: dict) -> int:
+    """Sets every result's outcome from its runtime's expectations; returns the exit status."""
+    from .runner import classify
+
+    for name in names:
+        classify([r for r in results if r.runtime == name], expected[name].failures)
+    return exit_status(results)
+
+
 def exit_status(results) -> int:
     """1 when a result is unexpected (a failure not listed, or a listed failure that passes), else 0."""
     from .report import FAILING
@@ -73,7 +94,7 @@ def exit_status(results) -> int:
     return 1 if any(r.outcome in FAILING for r in results) else 0
 
 
-def run(args) -> int:
+def run(args) -> int:  # pragma: no mutate block
     started = time.monotonic()
     conformance = args.command == "conformance"
     if args.jobs < 1:
@@ -97,9 +118,7 @@ def run(args) -> int:
     java_versions = list(dict.fromkeys(args.java or (TF_JAVA_MATRIX if conformance else (TF_JAVA,))))
     names = runtimes.names(tf_versions, java_versions)
     exports = list(_exports(args, tf_versions))  # validates input before any runtime starts
-    # A user's export (`check`) expects nothing: every failure counts, every check is bit-exact.
-    expected = {name: expectations.load(name, args.expectations) if conformance else expectations.Expectations()
-                for name in names}
+    expected = load_expectations(names, args.expectations if conformance else None)
 
     def progress(export):
         print(f"checking {export.exporter}/{export.name} ...", file=sys.stderr, flush=True)
@@ -108,14 +127,13 @@ def run(args) -> int:
         exports, names, jobs=args.jobs, cache_dir=args.cache_dir, workdir=work, threads=args.threads,
         call_timeout=args.call_timeout or runtimes.DEFAULT_CALL_TIMEOUT, on_started=progress,
         tolerance=lambda runtime, test_id, exporter: expected[runtime].relative_tolerance(test_id, exporter))
-    for name in names:
-        runner.classify([r for r in results if r.runtime == name], expected[name].failures)
+    status = judge(results, names, expected)
     env = report.environment(args.threads, facts)
     env["planted_fault"] = os.environ.get(FAULT_ENV) or None  # test-only runs say so in their report
     json_path, junit_path = report.write(out, results, env, time.monotonic() - started)
     print(report.table(results, names))
     print(f"reports: {json_path} {junit_path} ({time.monotonic() - started:.0f} s)")
-    return exit_status(results)
+    return status
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -128,7 +146,7 @@ def _shard(text: str) -> tuple[int, int]:
     return k, n
 
 
-def run_replay(args) -> int:
+def run_replay(args) -> int:  # pragma: no mutate block
     """Plays a stored story; prints each step and where the trajectories part (exit 1), if they do."""
     import tempfile
 
@@ -159,7 +177,7 @@ def run_replay(args) -> int:
     return 0
 
 
-def _exports(args, tf_versions: list[str]):
+def _exports(args, tf_versions: list[str]):  # pragma: no mutate block
     from . import bundle, spec, validate
     from .interface import ZOO
     from .runner import Export

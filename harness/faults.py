@@ -258,6 +258,22 @@ class PredictionsWidened(Planted):
                 for k, v in super().predict(feeds).items()}
 
 
+class NaNPayloadsCanonicalized(Planted):
+    """Every NaN in the outputs comes back as the canonical quiet NaN (a bridge through Java's Float.NaN)."""
+    def call(self, signature, feeds):
+        outputs = super().call(signature, feeds)
+        return {k: np.where(np.isnan(v), np.array(np.nan, np.asarray(v).dtype), v) if np.asarray(v).dtype.kind == "f" else v
+                for k, v in outputs.items()} if isinstance(outputs, dict) else outputs
+
+
+class SignedZerosLost(Planted):
+    """Every -0.0 in the outputs comes back as +0.0 (a bridge that adds 0.0)."""
+    def call(self, signature, feeds):
+        outputs = super().call(signature, feeds)
+        return {k: np.where(np.asarray(v) == 0, np.zeros((), np.asarray(v).dtype), v) if np.asarray(v).dtype.kind == "f"
+                else v for k, v in outputs.items()} if isinstance(outputs, dict) else outputs
+
+
 class SaveSignatureStale(Planted):
     """The save signature writes the variables of the export as loaded (it runs on another session)."""
     def save_signature(self, feeds):
@@ -321,6 +337,13 @@ RUNTIME_FAULTS = {f.name: f for f in [
     _java("loss-sign-flipped", "the loss negated", session=LossSignFlipped, checks=("train.loss",)),
     _java("loss-lags-one-step", "each loss is the previous step's", session=LossLagsOneStep, checks=("train.loss",)),
     _java("loss-nan", "the third loss NaN", session=LossNaN, checks=("train.loss",)),
+    _java("nan-payloads-canonicalized", "NaN outputs come back as the canonical quiet NaN",
+          session=NaNPayloadsCanonicalized,
+          unobservable="no output of the zoo is NaN (a NaN loss is itself a divergence), and compare.py counts any "
+                       "NaN equal to any NaN, whatever its payload: a payload is not a value"),
+    _java("signed-zeros-lost", "-0.0 outputs come back as +0.0", session=SignedZerosLost,
+          unobservable="compare.py counts -0.0 equal to +0.0 (IEEE equality; 0 ULP apart), and no loss or prediction "
+                       "of the zoo is a zero"),
     _java("stale-predictions", "predictions of the untrained export", session=StalePredictions, checks=("predict",)),
     _java("predictions-reordered", "prediction rows reversed", session=PredictionsReordered, checks=("predict",)),
     _java("predictions-widened", "float32 predictions returned as float64", session=PredictionsWidened,

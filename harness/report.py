@@ -15,7 +15,7 @@ from .runner import BLOCKED, FAIL, NOT_APPLICABLE, PASS, XFAIL, XPASS, Result
 FAILING = (FAIL, XPASS)
 
 
-def environment(threads: int, runtimes: dict[str, dict]) -> dict:
+def environment(threads: int, runtimes: dict[str, dict]) -> dict:  # pragma: no mutate block (facts, not verdicts)
     """The facts that decide the numbers."""
     import numpy
     import tensorflow as tf

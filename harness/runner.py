@@ -72,7 +72,7 @@ class Export:
         return f"python-{self.exporter}"
 
 
-def configure_tensorflow(threads: int) -> None:
+def configure_tensorflow(threads: int) -> None:  # pragma: no mutate block (runs TF)
     """Fixed thread counts, set before TensorFlow runs anything: part of what makes runs comparable.
 
     Also quiets TensorFlow's Python warnings so the report stays readable (errors still show).
@@ -94,7 +94,7 @@ def configure_tensorflow(threads: int) -> None:
         raise HarnessError(f"TensorFlow must be configured before it starts: {e}") from None
 
 
-def reference(export: Export, python, workdir: Path) -> tuple[Trajectory, Trajectory]:
+def reference(export: Export, python, workdir: Path) -> tuple[Trajectory, Trajectory]:  # pragma: no mutate block (runs TF)
     """The uninterrupted trajectory in `python` (the exporter's TF2 loader): steps [0, k) then [k, k+m),
     saving after each part, in one session.
 
@@ -125,7 +125,7 @@ def _close(session) -> None:
         pass
 
 
-def repeat(export: Export, python, workdir: Path) -> Trajectory:
+def repeat(export: Export, python, workdir: Path) -> Trajectory:  # pragma: no mutate block (runs TF)
     """The first steps again in a fresh session, saving nothing: two Python runs must agree."""
     again = Trajectory(0)
     try:

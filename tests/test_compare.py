@@ -83,6 +83,7 @@ def test_distance_adds_up_along_the_float_line(dtype, data):
     assert (d(a, b) == 0) == (a == b)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # the widest spans subtract without overflow warnings
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 def test_landmarks_of_the_float_line(dtype):
     info = np.finfo(dtype)
@@ -99,6 +100,7 @@ def test_landmarks_of_the_float_line(dtype):
     assert d(1.0, -1.0) == 2 * d(0.0, 1.0)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # a signaling NaN is compared without a warning
 def test_nan_payloads_and_signs():
     quiet = np.array([0x7FC00000, 0xFFC00000, 0x7FC00001, 0x7F800001], np.uint32).view(np.float32)  # all NaN
     assert np.isnan(quiet).all()
@@ -114,7 +116,9 @@ def test_nan_payloads_and_signs():
 def test_sign_flips_from_the_issue_diverge():
     assert compare({"w": np.array([1.0, 2.0])}, {"w": np.array([-1.0, 2.0])}).verdict == DIVERGED
     flipped = compare(steps([np.float32(0.5)]), steps([np.float32(-0.5)]))
-    assert flipped.verdict == DIVERGED and flipped.first_divergence.startswith("step 0")
+    assert flipped.verdict == DIVERGED
+    half = int(np.float32(0.5).view(np.int32))  # 0.5 is this many steps above +0; -0.5 as many below -0
+    assert flipped.first_divergence == f"step 0: expected {np.float32(0.5)!r}, got {np.float32(-0.5)!r} ({2 * half} ulp)"
     assert compare(steps([np.float32(0.5)]), steps([np.float32(-0.5)]), relative=1e-3).verdict == DIVERGED
     ints = {"iteration": np.array([3, -3], np.int64)}
     assert compare(ints, {"iteration": np.array([3, 3], np.int64)}).verdict == DIVERGED
@@ -128,3 +132,63 @@ def test_identical_bits_are_bit_exact_and_one_step_is_not(dtype):
     moved[1] = np.nextafter(moved[1], dtype(2)) if np.dtype(dtype).kind == "f" else (not moved[1] if dtype is np.bool_ else 2)
     result = compare({"t": values}, {"t": moved})
     assert result.verdict == DIVERGED and result.max_ulp == 1 and result.first_divergence.startswith("t[1]")
+
+
+def test_summaries_say_verdict_errors_and_tolerance():
+    same = compare({"a": np.ones(2, np.float32)}, {"a": np.ones(2, np.float32)})
+    assert same.summary() == "bit-exact: max|d|=0 rel=0 scaled=0 ulp=0 (tolerance 0 ulp, 1 tensors)"
+    near = compare({"a": np.array([2.0, 4.0])}, {"a": np.array([2.0, 5.0])}, relative=0.5)
+    assert near.summary() == "within-tolerance: max|d|=1 rel=0.25 scaled=0.25 ulp=1125899906842624 (tolerance relative 0.5, 1 tensors)"
+    far = compare({"a": np.array([2.0, 4.0])}, {"a": np.array([2.0, 5.0])}, relative=0.1)
+    assert far.summary().endswith("(tolerance relative 0.1, 1 tensors); first: a[1]: expected np.float64(4.0), got np.float64(5.0) (1125899906842624 ulp)")
+
+
+def test_errors_are_exact():
+    result = compare({"a": np.array([1.0, 2.0, 4.0]), "b": np.array([0.0, -8.0])},
+                     {"a": np.array([1.0, 3.0, 4.0]), "b": np.array([0.0, -6.0])}, relative=0.25)
+    assert (result.max_abs, result.max_rel, result.max_scaled) == (2.0, 0.5, 0.25)  # a: 1/4 scaled, 1/2 rel; b: 2/8
+    assert result.verdict == WITHIN  # a scaled error equal to the tolerance is within it
+    assert compare({"a": np.array([4.0])}, {"a": np.array([5.0])}, relative=0.25).verdict == WITHIN
+    assert compare({"a": np.array([4.0])}, {"a": np.array([5.0])}, relative=0.2499).verdict == DIVERGED
+
+
+def test_a_tensor_of_zeros_has_no_scale():
+    result = compare({"z": np.zeros(2)}, {"z": np.array([0.0, 1e-30])}, relative=1e-3)
+    assert result.verdict == DIVERGED and result.max_scaled == np.inf and result.max_rel == 0.0
+    assert result.max_abs == 1e-30
+
+
+def test_integers_and_booleans_count_steps_exactly():
+    assert ulp_distance(np.array([3, -2], np.int32), np.array([5, 2], np.int32)).tolist() == [2, 4]
+    assert ulp_distance(np.array([2**40], np.int64), np.array([-(2**40)], np.int64)).tolist() == [2**41]
+    assert ulp_distance(np.array([True, False]), np.array([True, True])).tolist() == [0, 1]
+    result = compare({"i": np.array([3, 7], np.int64)}, {"i": np.array([3, 4], np.int64)}, relative=0.5)
+    assert (result.max_ulp, result.max_abs, result.max_scaled, result.verdict) == (3, 3.0, 3 / 7, WITHIN)
+    flags = compare({"f": np.array([True, False])}, {"f": np.array([True, True])}, relative=0.5)
+    assert flags.verdict == DIVERGED and flags.max_scaled == np.inf  # booleans have no scale: any difference diverges
+
+
+def test_missing_and_unexpected_names_are_listed():
+    a = {k: np.zeros(1) for k in "abcde"}
+    result = compare(a, {}, relative=1e-6)
+    assert (result.verdict, result.relative_tolerance, result.compared) == (DIVERGED, 1e-6, 5)
+    assert result.first_divergence == "missing ['a', 'b', 'c'] (5 missing, 0 unexpected)"
+    assert compare({}, a).first_divergence == "unexpected ['a', 'b', 'c'] (0 missing, 5 unexpected)"
+    assert compare({"a": a["a"]}, {"a": a["a"], "x": a["a"]}).first_divergence == "unexpected ['x'] (0 missing, 1 unexpected)"
+
+
+def test_every_tensor_is_looked_at_after_a_shape_mismatch_or_an_empty_one():
+    expected = {"s": np.zeros(2), "e": np.zeros(0), "w": np.array([1.0, 2.0])}
+    actual = {"s": np.zeros(3), "e": np.zeros(0), "w": np.array([1.0, 2.5])}
+    result = compare(expected, actual, relative=1.0)
+    assert result.verdict == DIVERGED and result.max_ulp == np.iinfo(np.int64).max and result.max_abs == 0.5
+    assert result.first_divergence == "s: expected float64[2], got float64[3]"
+    assert compare({"e": np.zeros(0), "w": np.ones(1)}, {"e": np.zeros(0), "w": np.zeros(1)}).verdict == DIVERGED
+
+
+def test_divergences_name_the_element_and_the_variable():
+    labels = {"k": "dense/kernel"}
+    result = compare({"k": np.zeros((2, 3))}, {"k": np.eye(2, 3)[::-1].copy()}, labels=labels)
+    assert result.first_divergence == "k[0,1] (dense/kernel): expected np.float64(0.0), got np.float64(1.0) (4607182418800017408 ulp)"
+    scalar = compare({"k": np.array(1.0)}, {"k": np.array(2.0)})
+    assert scalar.first_divergence == "k: expected np.float64(1.0), got np.float64(2.0) (4503599627370496 ulp)"

@@ -43,7 +43,10 @@ class Store:
         return self.saved[expected], self.saved[actual]
 
 
-def weights(step: int) -> dict:
+def weights(step: int, way: str = "saver") -> dict:
+    """The variables after `step` steps; the signature's checkpoint has other keys than the saver's."""
+    if way == "signature":
+        return {"sig/w": np.full(3, step, np.float32), "sig/iteration": np.array(step, np.int64)}
     return {"w": np.full(3, step, np.float32), "iteration": np.array(step, np.int64)}
 
 
@@ -53,8 +56,11 @@ def part(store: Store, name: str, first: int, count: int, offset: float = 0.0) -
     t.losses = [np.float32(1.0 / (s + 1) + offset) for s in range(first, first + count)]
     t.predictions = {"y": np.arange(4, dtype=np.float32) * (first + count)}
     t.saver_checkpoint = store.put(f"{name}/saver", weights(first + count))
-    t.signature_checkpoint = store.put(f"{name}/signature", weights(first + count))
+    t.signature_checkpoint = store.put(f"{name}/signature", weights(first + count, "signature"))
     return t
+
+
+DATA = {"train.x": np.zeros((5, 2, 1), np.float32)}  # what the runtimes must be given, as it is
 
 
 class FakeRuntime:
@@ -62,9 +68,9 @@ class FakeRuntime:
         self.name, self.make = name, make
         self.calls = []
 
-    def run(self, saved_model, data, steps, workdir, interface=ZOO, restore=None):
-        self.calls.append((steps, restore))
-        return self.make(restore)
+    def run(self, *args, **kwargs):
+        self.calls.append((args, kwargs))
+        return self.make(kwargs.get("restore", args[5] if len(args) > 5 else None))
 
 
 class FakePython:
@@ -72,22 +78,36 @@ class FakePython:
 
     def __init__(self, store, trajectory=None):
         self.name, self.store, self.trajectory = "python-x", store, trajectory
+        self.calls = []
 
-    def run(self, saved_model, data, steps, workdir, interface=ZOO, restore=None):
+    def run(self, *args, **kwargs):
+        self.calls.append((args, kwargs))
         return self.trajectory or part(self.store, "resumed", STEPS, RESUME)
+
+
+LABELS = {"w": "layer/w", "sig/w": "layer/w"}  # checkpoint key -> variable name, as the object graph gives it
 
 
 @pytest.fixture
 def store(monkeypatch):
     s = Store()
+    s.copies = []
     monkeypatch.setattr(runner.checkpoints, "comparable", s.comparable)
-    monkeypatch.setattr(runner.checkpoints, "variable_names", lambda prefix: {})
-    monkeypatch.setattr(runner, "with_variables", lambda saved_model, prefix, directory: directory)
+    monkeypatch.setattr(runner.checkpoints, "variable_names", lambda prefix: LABELS if prefix in s.saved else None)
+
+    def with_variables(saved_model, prefix, directory):
+        s.copies.append((saved_model, prefix, directory))
+        return directory / "copied"
+    monkeypatch.setattr(runner, "with_variables", with_variables)
     return s
 
 
+SAVED_MODEL = Path("/nonexistent/saved_model")
+WORK = Path("/nonexistent/work")
+
+
 def export(interface=ZOO) -> runner.Export:
-    return runner.Export(CASE, Path("/nonexistent/saved_model"), {}, STEPS, RESUME, "2.0", interface)
+    return runner.Export(CASE, SAVED_MODEL, DATA, STEPS, RESUME, "2.0", interface)
 
 
 def reference(store):
@@ -109,8 +129,7 @@ def good(store, offset=0.0, restored_offset=0.0):
 def check(store, make, interface=ZOO, python=None, tolerance=lambda check: 0.0) -> dict[str, Result]:
     runtime = FakeRuntime("rt-1", make)
     e = export(interface)
-    results = runner.check_runtime(runtime, e, reference(store), Path("/tmp/unused"), python or FakePython(store),
-                                   tolerance)
+    results = runner.check_runtime(runtime, e, reference(store), WORK, python or FakePython(store), tolerance)
     assert all(r.runtime == "rt-1" and r.case == CASE for r in results)
     by_check = {r.check: r for r in results}
     assert len(by_check) == len(results)
@@ -131,13 +150,36 @@ def test_a_runtime_on_the_reference_path_passes_every_check_bit_exactly(store):
 
 
 def test_the_plan_asks_for_the_reference_checkpoints_of_step_k(store):
-    runtime = FakeRuntime("rt-1", good(store))
+    runtime, python = FakeRuntime("rt-1", good(store)), FakePython(store)
     ref = reference(store)
-    runner.check_runtime(runtime, export(), ref, Path("/tmp/unused"), FakePython(store))
-    ((steps, restore),) = runtime.calls
-    assert steps == range(0, STEPS)
+    runner.check_runtime(runtime, export(), ref, WORK, python)
+    ((args, kwargs),) = runtime.calls
+    (saved_model, data, steps, workdir, interface, restore), = [args + tuple(kwargs.values())]
+    assert (saved_model, data, steps, workdir, interface) == (SAVED_MODEL, DATA, range(0, STEPS), WORK, ZOO)
     assert restore.steps == (STEPS, STEPS + RESUME)
     assert (restore.saver, restore.signature) == (ref[0].saver_checkpoint, ref[0].signature_checkpoint)
+    # Python resumes from a copy of the export holding what the runtime saved (a bare checkpoint).
+    assert store.copies == [(SAVED_MODEL, "rt/saver", WORK / "resume" / "export")]
+    ((args, kwargs),) = python.calls
+    assert args + tuple(kwargs.values()) == (WORK / "resume" / "export" / "copied", DATA, range(STEPS, STEPS + RESUME),
+                                             WORK / "resume" / "run", ZOO)
+
+
+def test_python_resumes_a_checkpoint_inside_a_saved_model_by_loading_that_saved_model(store, tmp_path):
+    inside = tmp_path / "reexport"
+    (inside / "variables").mkdir(parents=True)
+    (inside / "saved_model.pb").write_bytes(b"")
+    prefix = str(inside / "variables" / "variables")
+
+    def make(restore):
+        t = good(store)(restore)
+        t.saver_checkpoint = store.put(prefix, weights(STEPS))
+        return t
+    python = FakePython(store)
+    runtime = FakeRuntime("rt-1", make)
+    results = {r.check: r for r in runner.check_runtime(runtime, export(), reference(store), WORK, python)}
+    assert results["resume.loss"].passed and store.copies == []
+    assert python.calls[0][0][0] == inside
 
 
 def test_a_diverging_loss_names_its_step_and_spares_the_other_checks(store):
@@ -155,7 +197,8 @@ def test_a_diverging_loss_names_its_step_and_spares_the_other_checks(store):
 @pytest.mark.parametrize("check_name, damage", [
     ("predict", lambda t, s: t.predictions.update(y=-t.predictions["y"])),
     ("checkpoint.saver", lambda t, s: s.put(t.saver_checkpoint, {**weights(STEPS), "iteration": STEPS + 1})),
-    ("checkpoint.signature", lambda t, s: s.put(t.signature_checkpoint, {**weights(STEPS), "w": np.zeros(3, np.float32)})),
+    ("checkpoint.signature", lambda t, s: s.put(t.signature_checkpoint, {**weights(STEPS, "signature"),
+                                                                          "sig/w": np.zeros(3, np.float32)})),
 ])
 def test_each_comparison_reports_its_own_divergence(store, check_name, damage):
     def make(restore):
@@ -250,12 +293,13 @@ def test_a_restore_that_loses_state_diverges(store, way):
         t = good(store)(restore)
         t.restored[way] = part(store, f"bad-{way}", STEPS, RESUME, offset=0.5)
         store.put(t.restored[way].saver_checkpoint, weights(0))
-        store.put(t.restored[way].signature_checkpoint, weights(0))
+        store.put(t.restored[way].signature_checkpoint, weights(0, "signature"))
         return t
     results = check(store, make)
     for what in ("loss", "variables"):
         r = results[f"restore.{way}.{what}"]
         assert r.passed is False and r.comparison.verdict == compare.DIVERGED, what
+    assert "(layer/w): expected" in results[f"restore.{way}.variables"].detail  # named by the object graph
     assert [n for n, r in results.items() if not r.passed] == [f"restore.{way}.loss", f"restore.{way}.variables"]
 
 
@@ -263,8 +307,9 @@ def test_restore_signature_checks_are_not_applicable_without_save_and_restore_si
     for interface in (replace(ZOO, restore=None), replace(ZOO, save=None)):
         runtime = FakeRuntime("rt-1", good(store))
         results = {r.check: r for r in runner.check_runtime(runtime, export(interface), reference(store),
-                                                             Path("/tmp/unused"), FakePython(store))}
-        assert runtime.calls[0][1].signature is None and runtime.calls[0][1].saver is not None
+                                                             WORK, FakePython(store))}
+        restore = runtime.calls[0][0][5]
+        assert restore.signature is None and restore.saver is not None
         for name in ("restore.signature.loss", "restore.signature.variables"):
             assert results[name].outcome == NOT_APPLICABLE and results[name].passed is None
             assert results[name].detail == "export has no save and restore signatures"
@@ -321,27 +366,51 @@ def test_check_export_blocks_every_runtime_when_the_reference_is_nondeterministi
     again = part(store, "again", 0, STEPS, offset=1e-3)
     monkeypatch.setattr(runner, "repeat", lambda e, python, workdir: again)
     runtime = FakeRuntime("rt-1", good(store))
-    results = runner.check_export(export(), [runtime], FakePython(store), Path("/tmp/unused"))
+    results = runner.check_export(export(), [runtime], FakePython(store), WORK)
     assert [(r.runtime, r.check, r.passed) for r in results[:2]] == [("python-x", "reference", True),
                                                                      ("python-x", "reference.deterministic", False)]
     assert results[1].detail.startswith("two Python runs of the same steps differ: diverged")
     assert [r.check for r in results[2:]] == list(CHECKS)
     assert all(r.outcome == BLOCKED and r.detail == f"blocked by {CASE}.reference.deterministic" for r in results[2:])
     assert not runtime.calls and {r.exporter for r in results} == {"2.0"}
+    assert {(r.runtime, r.case) for r in results[2:]} == {("rt-1", CASE)}
+    assert results[0].detail == "ok" and results[0].notes["losses"] == ref[0].losses + ref[1].losses
+    assert results[0].case == CASE
+
+
+def test_a_repeat_that_fails_is_reported_as_nondeterminism_with_its_error(store, monkeypatch):
+    monkeypatch.setattr(runner, "reference", lambda e, python, workdir: reference(store))
+    broken = Trajectory(0)
+    broken.failure = Failure("load", "Crash: worker died")
+    monkeypatch.setattr(runner, "repeat", lambda e, python, workdir: broken)
+    results = runner.check_export(export(), [FakeRuntime("rt-1", good(store))], FakePython(store), WORK)
+    assert results[1].detail == "two Python runs of the same steps differ: Crash: worker died"
 
 
 def test_check_export_runs_every_runtime_against_one_reference(store, monkeypatch):
-    ref = reference(store)
-    monkeypatch.setattr(runner, "reference", lambda e, python, workdir: ref)
-    monkeypatch.setattr(runner, "repeat", lambda e, python, workdir: part(store, "again", 0, STEPS))
+    ref, e, python, calls = reference(store), export(), FakePython(store), []
+    monkeypatch.setattr(runner, "reference", lambda *args: calls.append(("reference", *args)) or ref)
+    monkeypatch.setattr(runner, "repeat", lambda *args: calls.append(("repeat", *args)) or part(store, "again", 0, STEPS))
     runtimes = [FakeRuntime("rt-1", good(store)), FakeRuntime("rt-2", good(store, offset=0.25))]
-    results = runner.check_export(export(), runtimes, FakePython(store), Path("/tmp/unused"),
-                                  lambda runtime, test_id, exporter: 0.0)
+    asked = []
+
+    def tolerance(runtime, test_id, exporter):
+        asked.append((runtime, test_id, exporter))
+        return 0.9 if (runtime, test_id) == ("rt-2", f"{CASE}.train.loss") else 0.0
+    results = runner.check_export(e, runtimes, python, WORK, tolerance)
+    assert calls == [("reference", e, python, WORK / "reference"), ("repeat", e, python, WORK / "reference-again")]
+    assert [(r.runtime, r.case, r.check, r.passed, r.detail) for r in results[:1]] == [
+        ("python-x", CASE, "reference", True, "ok")]
     assert results[1].check == "reference.deterministic" and results[1].passed
+    ran = {**compare.steps(ref[0].losses), **ref[0].predictions}
+    assert results[1].detail == compare.compare(ran, ran).summary()
     assert results[0].notes["losses"] == ref[0].losses + ref[1].losses
     by = {(r.runtime, r.check): r for r in results}
-    assert by["rt-1", "train.loss"].passed and not by["rt-2", "train.loss"].passed
+    assert by["rt-1", "train.loss"].passed and by["rt-2", "train.loss"].comparison.verdict == compare.WITHIN
+    assert not by["rt-2", "restore.saver.loss"].passed
+    assert ("rt-1", f"{CASE}.train.loss", "2.0") in asked and ("rt-2", f"{CASE}.restore.signature.variables", "2.0") in asked
     assert {r.exporter for r in results} == {"2.0"} and len(results) == 2 + 2 * len(CHECKS)
+    assert runtimes[0].calls[0][0][3] == WORK / "rt-1" and runtimes[1].calls[0][0][3] == WORK / "rt-2"
 
 
 def test_check_export_reports_a_reference_that_cannot_run(store, monkeypatch):
@@ -350,7 +419,8 @@ def test_check_export_reports_a_reference_that_cannot_run(store, monkeypatch):
     def broken(e, python, workdir):
         raise HarnessError("the Python reference run failed at train: Nope")
     monkeypatch.setattr(runner, "reference", broken)
-    results = runner.check_export(export(), [FakeRuntime("rt-1", good(store))], FakePython(store), Path("/tmp/unused"))
+    results = runner.check_export(export(), [FakeRuntime("rt-1", good(store))], FakePython(store), WORK)
+    assert {(r.runtime, r.case) for r in results[1:]} == {("rt-1", CASE)} and results[0].case == CASE
     assert (results[0].check, results[0].passed, results[0].detail) == (
         "reference", False, "the Python reference run failed at train: Nope")
     assert all(r.outcome == BLOCKED and r.detail == f"blocked by {CASE}.reference" for r in results[1:])
@@ -555,3 +625,107 @@ def test_bad_arguments_exit_2_before_anything_runs(capsys, tmp_path):
     assert "error: -j must be at least 1, got 0" in capsys.readouterr().err
     assert cli.main(["conformance", "--expectations", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 2
     assert f"{tmp_path / 'nope'}: expectations folder does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("way", ["saver", "signature"])
+def test_an_unreadable_restored_checkpoint_fails_its_variables_check_by_name(store, way):
+    def make(restore):
+        t = good(store)(restore)
+        setattr(t.restored[way], f"{way}_checkpoint", f"gone-{way}")
+        return t
+    results = check(store, make)
+    variables = results[f"restore.{way}.variables"]
+    assert variables.passed is False and variables.detail == f"gone-{way}.index: checkpoint index does not exist"
+    assert results[f"restore.{way}.loss"].passed
+
+
+def test_classify_goes_on_after_a_blocked_result_and_keeps_the_detail(tmp_path):
+    entries = listed(tmp_path, ENTRY).failures
+    results = [Result("rt-1", CASE, "predict", None, "blocked", outcome=BLOCKED),
+               Result("rt-1", CASE, "train.loss", False, "failed at train: Boom"),
+               Result("rt-1", "other.tf_keras", "train.loss", False, "failed at train: Boom"),
+               Result("rt-1", "mlp.raw", "train.loss", False, "failed at train: Crash")]
+    runner.classify(results, entries)
+    assert [r.outcome for r in results] == [BLOCKED, XFAIL, FAIL, FAIL]
+    assert results[1].expectation is entries[0] and results[2].expectation is None and results[3].expectation is entries[0]
+    assert results[3].detail == ("failed at train: Crash [listed in rt-1.toml, but its error does not match "
+                                 "/^failed at train: Boom/]")
+
+
+def test_the_runtime_a_file_names_must_be_its_own(tmp_path):
+    from harness.errors import HarnessError
+
+    (tmp_path / "java-9.toml").write_text('runtime = "java-8"\n')
+    with pytest.raises(HarnessError) as error:
+        expectations.load("java-9", tmp_path)
+    assert str(error.value) == f"{tmp_path / 'java-9.toml'}: 'runtime' must be 'java-9', got 'java-8'"
+
+
+def test_a_bad_exporter_glob_names_its_entry(tmp_path):
+    from harness.errors import HarnessError
+
+    with pytest.raises(HarnessError) as error:
+        listed(tmp_path, ENTRY.replace("links", 'exporter = ""\nlinks'))
+    assert f"{tmp_path / 'rt-1.toml'}: expected_failure[0]: 'exporter' must be a TF version glob" in str(error.value)
+
+
+@pytest.mark.parametrize("relative", ["0.01", "-1e-6", "1e-2"])
+def test_a_tolerance_must_stay_below_one_percent(tmp_path, relative):
+    from harness.errors import HarnessError
+
+    with pytest.raises(HarnessError, match="'relative' must be a float in"):
+        listed(tmp_path, f'[[tolerance]]\ncase = "x"\nrelative = {relative}\nreason = "r"\n')
+
+
+def test_table_layout(tmp_path):
+    results = [Result("rt-1", "", "setup", False, "no JVM", outcome=FAIL),
+               Result("rt-1", "a.long_route_name", "train.loss", True, "ok", outcome=PASS)]
+    lines = report.table(results, ["rt-1"]).splitlines()
+    assert lines[0] == "export             check       rt-1"
+    assert lines[1] == "-----------------  ----------  ----"
+    assert lines[2] == "-                  setup       FAIL"
+    assert lines[3] == "a.long_route_name  train.loss  PASS"
+    assert lines[4] == ""
+    assert lines[5] == ("'=' bit-exact; 'Nulp' largest distance in units in the last place "
+                        "(tolerance: 0 ulp, see harness/compare.py)")
+    assert lines[6:9] == ["", "Unexpected results:", "  FAIL  rt-1/setup: no JVM"]
+    assert lines[9:] == ["", "1 passed, 1 failed, 0 expected failures, 0 blocked, 0 not applicable"]
+
+
+def test_expected_failures_show_every_link_and_the_start_of_one_detail(tmp_path):
+    entry = listed(tmp_path, ENTRY.replace('links = ["https://e.org/1"]', 'links = ["https://e.org/1", "https://e.org/2"]'))
+    r = Result("rt-1", "mlp.tf_keras", "train.loss", False, "failed at train: Boom " + "x" * 400, outcome=XFAIL,
+               expectation=entry.failures[0])
+    lines = report.table([r], ["rt-1"]).splitlines()
+    heading = lines.index("Expected failures (expectations/<runtime>.toml):")
+    assert lines[heading - 1] == ""
+    assert lines[heading + 1] == "  XFAIL rt-1/mlp.*.train.loss x1: r https://e.org/1 https://e.org/2"
+    assert lines[heading + 2] == "        e.g. mlp.tf_keras.train.loss: " + r.detail[:300]
+    assert lines[heading + 3] == ""
+    junit = ET.fromstring(report.to_junit([r]).split("\n", 1)[1])
+    assert junit.tag == "testsuites" and [s.tag for s in junit] == ["testsuite"]
+    assert junit.find("testsuite/testcase/skipped").get("message") == "expected failure: r https://e.org/1 https://e.org/2"
+
+
+def test_junit_failure_message_is_the_start_of_the_detail(tmp_path):
+    r = Result("rt-1", "mlp.tf_keras", "train.loss", False, "diverged: " + "y" * 600, outcome=FAIL)
+    failure = ET.fromstring(report.to_junit([r]).split("\n", 1)[1]).find("testsuite/testcase/failure")
+    assert failure.get("message") == r.detail[:500] and failure.text == r.detail
+
+
+def test_written_json_carries_the_environment(tmp_path):
+    json_path, _ = report.write(tmp_path, outcomes(tmp_path, PASS), {"threads": 1}, 2.0)
+    assert json.loads(json_path.read_text())["environment"] == {"threads": 1}
+
+
+def test_judge_classifies_each_runtime_with_its_own_expectations(tmp_path):
+    (tmp_path / "rt-1.toml").write_text('runtime = "rt-1"\n' + ENTRY)
+    expected = cli.load_expectations(["rt-1", "rt-2"], tmp_path)
+    assert expected["rt-1"].failures and expected["rt-2"] == expectations.Expectations()
+    assert cli.load_expectations(["rt-1"], None) == {"rt-1": expectations.Expectations()}  # `check` expects nothing
+    same = lambda runtime: Result(runtime, CASE, "train.loss", False, "failed at train: Boom")  # noqa: E731
+    results = [same("rt-1"), same("rt-2")]
+    assert cli.judge(results, ["rt-1", "rt-2"], expected) == 1
+    assert [r.outcome for r in results] == [XFAIL, FAIL]
+    only_listed = [same("rt-1")]
+    assert cli.judge(only_listed, ["rt-1"], expected) == 0 and only_listed[0].outcome == XFAIL
