@@ -391,7 +391,7 @@ def test_check_export_runs_every_runtime_against_one_reference(store, monkeypatc
     ref, e, python, calls = reference(store), export(), FakePython(store), []
     monkeypatch.setattr(runner, "reference", lambda *args: calls.append(("reference", *args)) or ref)
     monkeypatch.setattr(runner, "repeat", lambda *args: calls.append(("repeat", *args)) or part(store, "again", 0, STEPS))
-    runtimes = [FakeRuntime("rt-1", good(store)), FakeRuntime("rt-2", good(store, offset=0.25))]
+    runtimes = [FakeRuntime("rt-1", good(store)), FakeRuntime("rt-2", good(store, offset=0.25, restored_offset=0.25))]
     asked = []
 
     def tolerance(runtime, test_id, exporter):
