@@ -147,7 +147,7 @@ def check_export(export: Export, runtimes: list, python, workdir: Path,
     -> the case's relative tolerance (0: bit-exact required).
     """
     def own(check: str, passed: bool, detail: str, **notes) -> Result:
-        return Result(python.name, export.name, check, passed, detail, notes=notes, exporter=export.exporter)
+        return Result(python.name, export.name, check, passed, detail, notes=notes)  # _stamp sets the exporter
 
     try:
         ref = reference(export, python, workdir / "reference")
@@ -190,7 +190,7 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
     signature_restorable = bool(export.interface.save and export.interface.restore)
     restore = Restore((export.steps, export.steps + export.resume_steps), ref_first.saver_checkpoint,
                       ref_first.signature_checkpoint if signature_restorable else None)
-    got = runtime.run(export.saved_model, export.data, range(0, export.steps), workdir, export.interface, restore)
+    got = runtime.run(export.saved_model, export.data, range(export.steps), workdir, export.interface, restore)
     failed = got.failure.stage if got.failure else None
     resumed: list[Trajectory] = []
 

@@ -192,3 +192,24 @@ def test_divergences_name_the_element_and_the_variable():
     assert result.first_divergence == "k[0,1] (dense/kernel): expected np.float64(0.0), got np.float64(1.0) (4607182418800017408 ulp)"
     scalar = compare({"k": np.array(1.0)}, {"k": np.array(2.0)})
     assert scalar.first_divergence == "k: expected np.float64(1.0), got np.float64(2.0) (4503599627370496 ulp)"
+
+
+def test_distances_are_integer_counts_for_every_dtype():
+    for a, b in [(np.array([1.0], np.float32), np.array([2.0], np.float32)), (np.array([2**60 + 1]), np.array([2**60])),
+                 (np.array([True]), np.array([False]))]:
+        d = ulp_distance(a, b)
+        assert d.dtype == np.int64, a.dtype
+    assert ulp_distance(np.array([2**60 + 1]), np.array([2**60])).tolist() == [1]  # exact beyond float64's 53 bits
+    assert ulp_distance(np.array([2**60]), np.array([2**60 + 1])).tolist() == [1]
+
+
+def test_strings_compare_by_equality():
+    same = compare({"s": np.array([b"a", b"b"])}, {"s": np.array([b"a", b"b"])})
+    assert same.verdict == BIT_EXACT
+    other = compare({"s": np.array([b"a", b"b"])}, {"s": np.array([b"a", b"c"])})
+    assert other.verdict == DIVERGED and other.max_ulp == 1 and other.first_divergence.startswith("s[1]: expected")
+
+
+def test_relative_error_skips_expected_zeros():
+    result = compare({"a": np.array([0.0, 1.0])}, {"a": np.array([0.5, 1.0])}, relative=0.9)
+    assert result.max_rel == 0.0 and result.max_abs == 0.5 and result.max_scaled == 0.5 and result.verdict == WITHIN

@@ -729,3 +729,11 @@ def test_judge_classifies_each_runtime_with_its_own_expectations(tmp_path):
     assert [r.outcome for r in results] == [XFAIL, FAIL]
     only_listed = [same("rt-1")]
     assert cli.judge(only_listed, ["rt-1"], expected) == 0 and only_listed[0].outcome == XFAIL
+
+
+def test_table_columns_are_as_wide_as_their_headings():
+    results = [Result("python-session-9.9.9", "a", "load", True, "ok", outcome=PASS)]
+    lines = report.table(results, ["python-session-9.9.9"]).splitlines()
+    assert lines[0] == "export  check  python-session-9.9.9"
+    assert lines[1] == "------  -----  --------------------"
+    assert lines[2] == "a       load   PASS                "

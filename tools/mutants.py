@@ -12,7 +12,8 @@ Two catalogs:
             Caught: a fast test fails.
 
 Prints caught / planted per catalog and names every survivor, with the written reason when it
-is a known, explained one (tools/survivors.toml); exits 1 when a survivor has no reason.
+is a known, explained one (engine: tools/survivors.toml; runtime: `unobservable` in faults.py);
+exits 1 when a survivor has no reason.
 
   python tools/mutants.py [runtime] [engine] [--java 1.1.0] [--max-children 2]
 """
@@ -23,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,16 +36,20 @@ ROOT = Path(__file__).resolve().parent.parent
 SURVIVORS = Path(__file__).resolve().parent / "survivors.toml"
 
 
-def explained() -> dict[str, dict[str, str]]:
-    """catalog -> {survivor name or glob: reason}."""
+def explained() -> list[dict]:
+    """Engine survivors with a written reason: [{name, mutation, reason}] (tools/survivors.toml)."""
     raw = tomllib.loads(SURVIVORS.read_text()) if SURVIVORS.exists() else {}
-    return {catalog: {e["name"]: e["reason"] for e in raw.get(catalog, [])} for catalog in ("runtime", "engine")}
+    return raw.get("engine", [])
 
 
-def reason_for(name: str, reasons: dict[str, str]) -> str | None:
-    import fnmatch
-
-    return next((why for pattern, why in reasons.items() if fnmatch.fnmatchcase(name, pattern)), None)
+def reason_for(name: str, entries: list[dict]) -> str | None:
+    """The written reason for survivor `name`, if its entry still describes this mutant (its diff shows the mutation)."""
+    entry = next((e for e in entries if e["name"] == name), None)
+    if entry is None:
+        return None
+    if entry["mutation"] not in show(name):
+        return None  # the name now means another mutant: the entry is stale
+    return entry["reason"]
 
 
 # --- runtime faults ---------------------------------------------------------------------------------
@@ -116,10 +122,12 @@ def runtime_catalog(java_version: str, cache: Path, workdir: Path) -> list[dict]
 STATUS = re.compile(r"^\s+(\S+): (.+)$")
 
 
-def engine_catalog(max_children: int) -> list[dict]:
+def engine_catalog(max_children: int, incremental: bool = False) -> list[dict]:
     """mutmut's mutants of the verdict engine against the fast tests."""
     # The derandomized hypothesis profile: a mutant is killed or not, the same on every run.
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "HYPOTHESIS_PROFILE": "ci"}
+    if not incremental:  # mutmut's own cache (mutants/) would answer for code that has changed since
+        shutil.rmtree(ROOT / "mutants", ignore_errors=True)
     subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)], cwd=ROOT, env=env,
                    check=False, stdout=subprocess.DEVNULL)
     listing = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=ROOT, env=env,
@@ -129,7 +137,10 @@ def engine_catalog(max_children: int) -> list[dict]:
         match = STATUS.match(line)
         if match:
             name, status = match.groups()
-            out.append({"name": name, "status": status, "caught": status in ("killed", "timeout", "segfault")})
+            if status == "skipped":  # not planted
+                continue
+            out.append({"name": name, "status": status,
+                        "caught": status in ("killed", "timeout", "segfault", "caught by type check")})
     if not out:
         raise SystemExit(f"mutmut listed no mutants:\n{listing[-2000:]}")
     return out
@@ -142,7 +153,7 @@ def show(name: str) -> str:
 
 # --- report ----------------------------------------------------------------------------------------
 
-def summarize(catalog: str, entries: list[dict], reasons: dict[str, str], diffs: bool) -> tuple[int, int, list[str]]:
+def summarize(catalog: str, entries: list[dict], reasons: list[dict], diffs: bool) -> tuple[int, int, list[str]]:
     caught = sum(e["caught"] for e in entries)
     unexplained, lines = [], []
     for e in entries:
@@ -151,7 +162,7 @@ def summarize(catalog: str, entries: list[dict], reasons: dict[str, str], diffs:
                 lines.append(f"  {e['name']}: caught, but faults.py calls it unobservable: fix its reason")
                 unexplained.append(e["name"])
             continue
-        why = e.get("unobservable") or reason_for(e["name"], reasons)
+        why = e.get("unobservable") if catalog == "runtime" else reason_for(e["name"], reasons)
         where = f" on {', '.join(e['cases'])}" if e.get("cases") else f" ({e.get('status')})"
         lines.append(f"  survivor {e['name']}{where}: {why or 'NO REASON GIVEN'}")
         if diffs and catalog == "engine":
@@ -172,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=ROOT / ".cache")
     parser.add_argument("--json", type=Path, default=ROOT / "reports" / "mutants.json", help="where to write the result")
     parser.add_argument("--diffs", action="store_true", help="show each engine survivor's diff")
+    parser.add_argument("--incremental", action="store_true", help="reuse mutmut's results for unchanged code (mutants/)")
     args = parser.parse_args(argv)
     catalogs = args.catalogs or ["runtime", "engine"]
     if set(catalogs) - {"runtime", "engine"}:
@@ -181,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     if "engine" in catalogs:  # first: it forks test processes, which must not inherit the runtime catalog's TF
         t = time.monotonic()
-        results["engine"] = engine_catalog(args.max_children)
+        results["engine"] = engine_catalog(args.max_children, args.incremental)
         timing["engine"] = round(time.monotonic() - t)
     if "runtime" in catalogs:
         t = time.monotonic()
@@ -190,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         timing["runtime"] = round(time.monotonic() - t)
     totals = [0, 0]
     for catalog, entries in results.items():
-        caught, planted, missing = summarize(catalog, entries, reasons[catalog], args.diffs)
+        caught, planted, missing = summarize(catalog, entries, reasons, args.diffs)
         totals[0] += caught
         totals[1] += planted
         unexplained += missing
