@@ -190,7 +190,8 @@ def _exports(args, tf_versions: list[str]):  # pragma: no mutate block
         available = min((len(v) for k, v in data.items() if k.startswith("train.")), default=0)
         if available < args.steps + args.resume_steps:
             raise HarnessError(f"{args.data}: has {available} training steps, {args.steps} + {args.resume_steps} needed")
-        interface = ZOO if "save" in signatures else dataclasses.replace(ZOO, save=None)
+        interface = dataclasses.replace(ZOO, save="save" if "save" in signatures else None,
+                                        restore="restore" if "restore" in signatures else None)
         yield Export(args.saved_model.name, args.saved_model.resolve(), data, args.steps, args.resume_steps,
                      TF_PYTHON, interface)
         return
