@@ -737,3 +737,35 @@ def test_table_columns_are_as_wide_as_their_headings():
     assert lines[0] == "export  check  python-session-9.9.9"
     assert lines[1] == "------  -----  --------------------"
     assert lines[2] == "a       load   PASS                "
+
+
+# --- the test-only fault switch -------------------------------------------------------------------
+
+def test_no_fault_is_planted_unless_the_switch_names_one(monkeypatch):
+    from harness import faults
+
+    monkeypatch.delenv(faults.ENV, raising=False)
+    assert faults.active("java") is None
+    session = object()
+    assert faults.wrap(session, {"loader": "java", "fault": None}, lambda: None) is session
+    monkeypatch.setenv(faults.ENV, "java-loss-2ulp")
+    assert faults.active("java").name == "java-loss-2ulp" and faults.active("python") is None
+    assert faults.wrap(session, {"loader": "python", "fault": "java-loss-2ulp"}, lambda: None) is session
+    monkeypatch.setenv(faults.ENV, "java-nope")
+    with pytest.raises(ValueError, match="HARNESS_PLANT_FAULT='java-nope': no such planted fault"):
+        faults.active("java")
+
+
+def test_a_planted_session_changes_only_what_its_fault_names():
+    from harness import faults
+
+    class Session:
+        def call(self, signature, feeds):
+            return {"loss": np.float32(0.5)} if signature == "train" else {"y": np.ones(2, np.float32)}
+
+    message = {"loader": "java", "fault": "java-loss-sign-flipped", "interface": ZOO.to_dict(),
+               "data": {"train.x": np.zeros((2, 4, 1)), "train.y": np.zeros((2, 4, 1)), "predict.x": np.zeros((4, 1))}}
+    planted = faults.wrap(Session(), message, lambda: None)
+    assert planted.plan.labels == ("y",)
+    assert planted.call("train", {"x": np.zeros((4, 1)), "y": np.zeros((4, 1))})["loss"] == np.float32(-0.5)
+    assert planted.call("predict", {"x": np.zeros((4, 1))})["y"].tolist() == [1.0, 1.0]
