@@ -1,6 +1,6 @@
 """Sessions: `nox -s conformance` (the main job), `nox -s tests` (the project's tests), `nox -s matrix`
 and `nox -s release` (TF release validation), `nox -s provision` (the other TF Python versions'
-virtualenvs, ahead of time), `nox -s bench`.
+virtualenvs, ahead of time), `nox -s mutants` (mutation testing of the verdicts), `nox -s bench`.
 
 Virtualenvs are reused (TensorFlow wheels are large) and reinstalled only when pyproject.toml
 changes; the Maven repository (~/.m2) is Maven's own cache, uv's (~/.cache/uv) keeps the wheels
@@ -22,13 +22,13 @@ nox.options.sessions = ["tests"]
 nox.options.error_on_missing_interpreters = True
 
 
-def install(session: nox.Session) -> None:
-    """Installs the project (editable) with its test extras, unless this venv already has this pyproject."""
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+def install(session: nox.Session, extras: str = "test") -> None:
+    """Installs the project (editable) with `extras`, unless this venv already has this pyproject."""
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
     stamp = Path(session.virtualenv.location) / ".installed-pyproject"
     if stamp.exists() and stamp.read_text() == digest:
         return
-    session.install("-e", ".[test]")
+    session.install("-e", f".[{extras}]")
     stamp.write_text(digest)
 
 
@@ -100,3 +100,15 @@ def provision(session: nox.Session) -> None:
     """
     install(session)
     session.run("python", "-m", "harness.venvs", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def mutants(session: nox.Session) -> None:
+    """Mutation testing of the verdicts: plants the catalog of faults, prints caught / planted and every survivor.
+
+    Runtime faults (harness/faults.py, planted in TF Java through a test-only switch, each caught by a
+    conformance run) and mutmut's mutants of the verdict engine (caught by the fast tests). Arguments go
+    to tools/mutants.py: `-- runtime`, `-- engine`, `-- --diffs`, `-- --max-children 2`.
+    """
+    install(session, "test,mutants")
+    session.run("python", "tools/mutants.py", *session.posargs)

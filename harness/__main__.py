@@ -15,13 +15,17 @@ from pathlib import Path
 
 from . import quiet
 from .errors import HarnessError
-from .faults import PLANTED
+from .faults import ENV as FAULT_ENV
+from .faults import PLANTED, RUNTIME_FAULTS
 from .versions import TF_JAVA, TF_JAVA_MATRIX, TF_PYTHON
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def main(argv: list[str] | None = None) -> int:
+# Not mutated by `nox -s mutants` (pragma): argument declarations and orchestration that starts
+# TensorFlow and workers; the command-line tests (tests/test_cli.py) run them end to end. The
+# decisions they delegate (load_expectations, judge, exit_status, _shard) are mutated.
+def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
     parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     conf = sub.add_parser("conformance", help="export the reference specs and check every runtime against Python")
@@ -33,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     rel.add_argument("--baseline", metavar="VERSION", help="version to compare with (default: the newest release before)")
     rel.add_argument("--fail-on-drift", action="store_true", help="exit 1 when a baseline export trains differently")
     for p in (conf, rel):
+        p.add_argument("--expectations", type=Path, default=ROOT / "expectations", metavar="DIR",
+                       help="folder of expected failures and tolerances, <runtime>.toml (default: expectations/)")
+        p.add_argument("--plant-fault", choices=sorted(RUNTIME_FAULTS), metavar="NAME",
+                       help="TEST-ONLY: make a runtime misbehave on purpose (harness/faults.py), to show the verdicts "
+                            "catch it; the report records it. Never use it to certify anything")
         p.add_argument("--spec", action="append", help="spec name in specs/ (repeatable; default: all)")
         p.add_argument("--route", action="append", help="authoring route (repeatable; default: each spec's routes)")
         p.add_argument("--all", action="store_true", help="every route of every spec (default: the CI subset, `ci_routes`)")
@@ -86,21 +95,48 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def run(args) -> int:
+def load_expectations(names: list[str], directory: Path | None) -> dict:
+    """runtime -> its Expectations from `directory`; None (a user's export, `check`): nothing is expected,
+    every failure counts and every check must be bit-exact."""
+    from . import expectations
+
+    return {name: expectations.load(name, directory) if directory is not None else expectations.Expectations()
+            for name in names}
+
+
+def judge(results, names: list[str], expected: dict) -> int:
+    """Sets every result's outcome from its runtime's expectations; returns the exit status."""
+    from .runner import classify
+
+    for name in names:
+        classify([r for r in results if r.runtime == name], expected[name].failures)
+    return exit_status(results)
+
+
+def exit_status(results) -> int:
+    """1 when a result is unexpected (a failure not listed, or a listed failure that passes), else 0."""
+    from .report import FAILING
+
+    return 1 if any(r.outcome in FAILING for r in results) else 0
+
+
+def run(args) -> int:  # pragma: no mutate block
     started = time.monotonic()
+    conformance = args.command in ("conformance", "release")
+    certifying = args.command in ("certify", "check")
+    if args.jobs < 1:
+        raise HarnessError(f"-j must be at least 1, got {args.jobs}")
+    if conformance and not args.expectations.is_dir():
+        raise HarnessError(f"{args.expectations}: expectations folder does not exist")
     # TensorFlow's C++ INFO/WARNING lines would bury the report; set before TF loads (workers inherit it).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from . import expectations, matrix, progress, report, runner, runtimes  # imports TensorFlow: after argument parsing
 
     runner.configure_tensorflow(args.threads)
-    if args.jobs < 1:
-        raise HarnessError(f"-j must be at least 1, got {args.jobs}")
     out = args.out.resolve()
     work = out / "work"
     shutil.rmtree(work, ignore_errors=True)  # our own scratch space from the previous run
     shutil.rmtree(out / "logs" / "workers", ignore_errors=True)
-    conformance = args.command in ("conformance", "release")
-    certifying = args.command in ("certify", "check")
     if args.command == "release":
         from . import venvs
 
@@ -111,6 +147,10 @@ def run(args) -> int:
     java_versions = list(dict.fromkeys(args.java or (TF_JAVA_MATRIX if conformance else (TF_JAVA,))))
     plain = list(dict.fromkeys(args.java_plain or (() if conformance else (TF_JAVA,))))
     names = runtimes.names(tf_versions, java_versions, plain)
+    planted = getattr(args, "plant_fault", None)
+    if planted:  # test-only: read by the runtimes (harness/faults.py); workers inherit it
+        os.environ[FAULT_ENV] = planted
+        print(f"warning: test-only fault planted: {planted} ({RUNTIME_FAULTS[planted].what})", file=sys.stderr)
     not_applicable = []
     if certifying:
         from . import certify
@@ -119,8 +159,7 @@ def run(args) -> int:
         exports = [prepared.export]
     else:
         exports, not_applicable = _exports(args, tf_versions, names)  # validates input before any runtime starts
-    # A user's export (`check`) expects nothing: every failure counts, every check is bit-exact.
-    expected = {name: expectations.load(name) if conformance else expectations.Expectations() for name in names}
+    expected = load_expectations(names, args.expectations if conformance else None)
 
     def classified(export, results):  # per export, as it finishes, so progress counts expected failures right
         for name in names:
@@ -138,6 +177,7 @@ def run(args) -> int:
     for name in names:  # what no export classified: a runtime that could not start
         runner.classify([r for r in results if r.runtime == name and not r.outcome], expected[name].failures)
     env = report.environment(args.threads, facts)
+    env["planted_fault"] = os.environ.get(FAULT_ENV) or None  # test-only runs say so in their report
     from .release import drift
 
     json_path, junit_path = report.write(out, results, env, time.monotonic() - started, runtimes=names,
@@ -146,10 +186,10 @@ def run(args) -> int:
     print(f"reports: {json_path} {junit_path} {out / 'index.html'} ({time.monotonic() - started:.0f} s)")
     if args.command == "release":
         return _release_verdict(args, results, out)
-    failed = any(r.outcome in report.FAILING for r in results)
+    status = exit_status(results)
     if certifying:
-        print(certify.summary(prepared, certify.write(out, prepared, results, facts, work), not failed))
-    return 1 if failed else 0
+        print(certify.summary(prepared, certify.write(out, prepared, results, facts, work), status == 0))
+    return status
 
 
 def _release_verdict(args, results, out: Path) -> int:
@@ -214,7 +254,7 @@ def run_report(args) -> int:
     return 1 if any(r["outcome"] in report.FAILING for r in merged["results"]) else 0
 
 
-def run_replay(args) -> int:
+def run_replay(args) -> int:  # pragma: no mutate block
     """Plays a stored story; prints each step and where the trajectories part (exit 1), if they do."""
     import tempfile
 
@@ -245,7 +285,7 @@ def run_replay(args) -> int:
     return 0
 
 
-def _exports(args, tf_versions: list[str], runtime_names: list[str]):
+def _exports(args, tf_versions: list[str], runtime_names: list[str]):  # pragma: no mutate block
     """The exports of the run (each spec x route x exporter TF), and a not-applicable result per
     runtime for each route an exporter cannot author."""
     from . import bundle, spec, validate

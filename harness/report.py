@@ -47,7 +47,7 @@ LEGEND_ORDER = ("exact", "within", "pass", "xfail", "fail", "xpass", "blocked", 
 SETUP_ROW = "runtime setup"  # the row of runtime-level results (case "": a runtime that cannot start)
 
 
-def environment(threads: int, runtimes: dict[str, dict]) -> dict:
+def environment(threads: int, runtimes: dict[str, dict]) -> dict:  # pragma: no mutate block (facts, not verdicts)
     """The facts that decide the numbers."""
     import numpy
     import tensorflow as tf

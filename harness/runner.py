@@ -4,12 +4,13 @@ For each export, the reference is the TF2 loader of its exporter's TF version (r
 "python-<exporter>") training it `steps` steps, saving, then `resume_steps` more without
 interruption. Each runtime then trains the same first `steps` steps from the export and saves
 both ways; the reference runtime resumes from what it saved and must rejoin the reference
-trajectory.
+trajectory. Each runtime also restores the reference's checkpoints of step `steps` into fresh
+loads of the export (by its saver, and by the restore signature), trains the remaining steps,
+and must rejoin the reference trajectory too.
 """
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,12 +22,16 @@ from .expectations import Expectation
 from .interface import ZOO, Interface
 from .report import BLOCKED, FAIL, NOT_APPLICABLE, PASS, XFAIL, XPASS  # defined once, where no TF is needed
 from .runtimes import parse
-from .trajectory import STAGES, Failure, RuntimeFailure, Trajectory, execute
+from .trajectory import RESTORE_WAYS, STAGES, Failure, Restore, RuntimeFailure, Trajectory, execute, with_variables  # noqa: F401 (with_variables: runner's name for it)
 
-CHECKS = ("load", "train.loss", "predict", "checkpoint.saver", "checkpoint.signature", "resume.loss", "resume.variables")
+PLAN_CHECKS = ("load", "train.loss", "predict", "checkpoint.saver", "checkpoint.signature", "resume.loss",
+               "resume.variables")
+# The restore part: per way, a fresh load restores the reference's checkpoint, trains on and saves that way.
+RESTORE_CHECKS = tuple(f"restore.{way}.{what}" for way in RESTORE_WAYS for what in ("loss", "variables"))
+CHECKS = PLAN_CHECKS + RESTORE_CHECKS
 STAGE_OF_CHECK = {"load": "load", "train.loss": "train", "predict": "predict", "checkpoint.saver": "save",
                   "resume.loss": "save", "resume.variables": "save", "checkpoint.signature": "save_signature"}
-FIRST_CHECK_OF_STAGE = {stage: next(c for c in CHECKS if STAGE_OF_CHECK[c] == stage) for stage in STAGES}
+FIRST_CHECK_OF_STAGE = {stage: next(c for c in PLAN_CHECKS if STAGE_OF_CHECK[c] == stage) for stage in STAGES}
 
 
 @dataclass
@@ -68,7 +73,7 @@ class Export:
         return f"python-{self.exporter}"
 
 
-def configure_tensorflow(threads: int) -> None:
+def configure_tensorflow(threads: int) -> None:  # pragma: no mutate block (runs TF)
     """Fixed thread counts, set before TensorFlow runs anything: part of what makes runs comparable.
 
     Also quiets TensorFlow's Python warnings so the report stays readable (errors still show).
@@ -90,7 +95,7 @@ def configure_tensorflow(threads: int) -> None:
         raise HarnessError(f"TensorFlow must be configured before it starts: {e}") from None
 
 
-def reference(export: Export, python, workdir: Path) -> tuple[Trajectory, Trajectory]:
+def reference(export: Export, python, workdir: Path) -> tuple[Trajectory, Trajectory]:  # pragma: no mutate block (runs TF)
     """The uninterrupted trajectory in `python` (the exporter's TF2 loader): steps [0, k) then [k, k+m),
     saving after each part, in one session.
 
@@ -121,7 +126,7 @@ def _close(session) -> None:
         pass
 
 
-def repeat(export: Export, python, workdir: Path) -> Trajectory:
+def repeat(export: Export, python, workdir: Path) -> Trajectory:  # pragma: no mutate block (runs TF)
     """The first steps again in a fresh session, saving nothing: two Python runs must agree."""
     again = Trajectory(0)
     try:
@@ -143,7 +148,7 @@ def check_export(export: Export, runtimes: list, python, workdir: Path,
     -> the case's relative tolerance (0: bit-exact required).
     """
     def own(check: str, passed: bool, detail: str, **notes) -> Result:
-        return Result(python.name, export.name, check, passed, detail, notes=notes, exporter=export.exporter)
+        return Result(python.name, export.name, check, passed, detail, notes=notes)  # _stamp sets the exporter
 
     try:
         ref = reference(export, python, workdir / "reference")
@@ -205,7 +210,10 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
     `python` (the reference runtime) resumes from what `runtime` saved; `ran`, if given, keeps the run.
     """
     ref_first, ref_second = ref
-    got = runtime.run(export.saved_model, export.data, range(0, export.steps), workdir, export.interface)
+    signature_restorable = bool(export.interface.save and export.interface.restore)
+    restore = Restore((export.steps, export.steps + export.resume_steps), ref_first.saver_checkpoint,
+                      ref_first.signature_checkpoint if signature_restorable else None)
+    got = runtime.run(export.saved_model, export.data, range(export.steps), workdir, export.interface, restore)
     if ran is not None:
         ran[runtime.name] = got
     failed = got.failure.stage if got.failure else None
@@ -238,7 +246,7 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
                                               resumed_run().saver_checkpoint),
     }
     out = []
-    for check in CHECKS:
+    for check in PLAN_CHECKS:
         stage = STAGE_OF_CHECK[check]
         result = Result(runtime.name, export.name, check, None)
         if check == "checkpoint.signature" and not export.interface.save:
@@ -262,11 +270,50 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
             except HarnessError as e:  # e.g. a checkpoint that cannot be read: this check fails, by name
                 result.passed, result.detail = False, str(e)
         out.append(result)
+    for way in RESTORE_WAYS:
+        out += _restore_checks(runtime.name, export, way, got, ref_second, variables, trajectory,
+                               applicable=way == "saver" or signature_restorable)
     unreleased = got.notes.get("unreleased_native_pointers")
     if unreleased is not None:
         out.append(Result(runtime.name, export.name, "tensors.closed", unreleased == 0,
                           f"{unreleased} native TF Java pointers still alive after the calls returned"))
     return out
+
+
+def _restore_checks(runtime: str, export: Export, way: str, got: Trajectory, ref_second: Trajectory, variables,
+                    trajectory, applicable: bool) -> list[Result]:
+    """restore.<way>.loss and restore.<way>.variables: the restored part against the reference's second part."""
+    loss, variables_check = f"restore.{way}.loss", f"restore.{way}.variables"
+    results = [Result(runtime, export.name, loss, None), Result(runtime, export.name, variables_check, None)]
+    part = got.restored.get(way)
+    if not applicable:
+        for r in results:
+            r.detail, r.outcome = "export has no save and restore signatures", NOT_APPLICABLE
+        return results
+    if part is None:  # the plan never reached the restore part: the export did not load
+        for r in results:
+            r.detail, r.outcome = f"blocked by {export.name}.load", BLOCKED
+        return results
+    failed = part.failure.stage if part.failure else None
+    first = export.steps
+    if failed and failed not in ("save", "save_signature"):  # no losses: load, restore, train, or the worker died
+        results[0].passed, results[0].detail = False, f"failed at {failed} (restore by {way}): {part.failure.error}"
+        results[1].detail, results[1].outcome = f"blocked by {export.name}.{loss}", BLOCKED
+        return results
+    results[0].comparison = trajectory(loss, compare.steps(ref_second.losses, first), compare.steps(part.losses, first))
+    results[0].passed, results[0].detail = results[0].comparison.ok, results[0].comparison.summary()
+    results[0].notes["losses"] = part.losses
+    if failed:
+        results[1].passed, results[1].detail = False, f"failed at {failed} (restore by {way}): {part.failure.error}"
+        return results
+    expected, actual = ((ref_second.saver_checkpoint, part.saver_checkpoint) if way == "saver"
+                        else (ref_second.signature_checkpoint, part.signature_checkpoint))
+    try:
+        results[1].comparison = variables(variables_check, expected, actual)
+        results[1].passed, results[1].detail = results[1].comparison.ok, results[1].comparison.summary()
+    except HarnessError as e:
+        results[1].passed, results[1].detail = False, str(e)
+    return results
 
 
 def resume(export: Export, prefix: str, workdir: Path, python) -> Trajectory:
@@ -281,18 +328,6 @@ def resume(export: Export, prefix: str, workdir: Path, python) -> Trajectory:
     if not (saved_model / "saved_model.pb").exists():
         saved_model = with_variables(export.saved_model, prefix, workdir / "export")
     return python.run(saved_model, export.data, steps, workdir / "run", export.interface)
-
-
-def with_variables(saved_model: Path, prefix: str, directory: Path) -> Path:
-    """A copy of `saved_model` whose variables are the checkpoint under `prefix` (the original is never written)."""
-    if directory.exists():
-        shutil.rmtree(directory)
-    shutil.copytree(saved_model, directory, ignore=shutil.ignore_patterns("variables", "fingerprint.pb"))
-    (directory / "variables").mkdir()
-    source = Path(prefix)
-    for file in source.parent.glob(source.name + ".*"):
-        shutil.copyfile(file, directory / "variables" / ("variables" + file.name[len(source.name):]))
-    return directory
 
 
 def classify(results: list[Result], expectations: tuple[Expectation, ...]) -> None:

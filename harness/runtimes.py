@@ -27,10 +27,10 @@ from typing import Callable
 
 import numpy as np
 
-from . import ipc
+from . import faults, ipc
 from .errors import HarnessError
 from .interface import ZOO, Interface
-from .trajectory import Failure, RuntimeFailure, Trajectory
+from .trajectory import RESTORE_WAYS, Failure, Restore, RuntimeFailure, Trajectory
 from .worker import STAGE_MARK
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -188,15 +188,37 @@ class Runtime:
         return self.worker.start()
 
     def run(self, saved_model: Path, data: dict[str, np.ndarray], steps: range, workdir: Path,
-            interface: Interface = ZOO) -> Trajectory:
-        """The plan on `saved_model`; a failure (a worker crash or timeout too) is in the Trajectory."""
+            interface: Interface = ZOO, restore: Restore | None = None) -> Trajectory:
+        """The plan on `saved_model`, then its restore part if asked (one request per way, so a crash
+        there loses only that way); a failure (a worker crash or timeout too) is in the Trajectory."""
+        fault = faults.active(self.kind)  # None, unless a test planted one (faults.ENV)
+        message = {"op": "run", "loader": self.kind, "saved_model": str(saved_model), "data": data,
+                   "threads": self.worker.threads, "steps": (steps.start, steps.stop), "workdir": str(workdir),
+                   "interface": interface.to_dict(), "fault": fault.name if fault else None}
+        trajectory = self._request(message, steps.start)
+        faults.damage_returned(fault, trajectory)
+        if trajectory.failure and trajectory.failure.stage == "load" or restore is None:
+            return trajectory
+        for way in RESTORE_WAYS:
+            prefix = getattr(restore, way)
+            if prefix is not None:
+                prefix = faults.damage_given(fault, way, prefix, workdir / f"restored-{way}")
+                part = self._request({**message, "op": "restore", "way": way, "prefix": prefix,
+                                      "steps": restore.steps, "workdir": str(workdir / f"restored-{way}")},
+                                     restore.steps[0])
+                faults.damage_returned(fault, part)
+                trajectory.restored[way] = part
+                leaked = part.notes.get("unreleased_native_pointers")
+                if leaked is not None:
+                    trajectory.notes["unreleased_native_pointers"] = \
+                        trajectory.notes.get("unreleased_native_pointers", 0) + leaked
+        return trajectory
+
+    def _request(self, message: dict, first_step: int) -> Trajectory:
         try:
-            return self.worker.request({
-                "op": "run", "loader": self.kind, "saved_model": str(saved_model), "data": data,
-                "threads": self.worker.threads, "steps": (steps.start, steps.stop), "workdir": str(workdir),
-                "interface": interface.to_dict()})
+            return self.worker.request(message)
         except WorkerLost as e:
-            trajectory = Trajectory(steps.start)
+            trajectory = Trajectory(first_step)
             trajectory.failure = Failure(*e.args)
             return trajectory
 

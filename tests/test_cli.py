@@ -145,3 +145,58 @@ def test_jars_that_cannot_be_resolved(bundles, tmp_path):
                    "--out", tmp_path / "out", "--cache-dir", tmp_path / "empty-cache", env={"PATH": str(no_maven)})
     assert done.returncode == 1
     assert "java/pom.xml: cannot resolve the TF Java jars: `mvn` is not on PATH" in done.stdout
+
+
+def one_case(tmp_path, *extra) -> tuple[subprocess.CompletedProcess, dict, ET.Element]:
+    """`conformance` on mlp_regression.tf_keras with TF Java 1.1.0: the run, its JSON report and its JUnit XML."""
+    out = tmp_path / "out"
+    done = harness("conformance", "--spec", "mlp_regression", "--route", "tf_keras", "--java", "1.1.0",
+                   "--out", out, "--cache-dir", CACHE, *extra)
+    assert (out / "conformance.json").exists(), done.stdout[-3000:] + done.stderr[-3000:]
+    return done, json.loads((out / "conformance.json").read_text()), ET.parse(out / "junit.xml").getroot()
+
+
+def junit_failures(suites: ET.Element) -> dict[str, str]:
+    """"<classname>.<name>" -> failure message, for every testcase with a <failure>."""
+    return {f"{case.get('classname')}.{case.get('name')}": case.find("failure").get("message")
+            for case in suites.iter("testcase") if case.find("failure") is not None}
+
+
+@pytest.mark.java
+def test_a_listed_failure_that_passes_fails_the_run(tmp_path):
+    """XPASS: a case listed as an expected failure that passes must fail the run, in every output."""
+    listed = tmp_path / "expectations"
+    listed.mkdir()
+    (listed / "java-1.1.0.toml").write_text(
+        'runtime = "java-1.1.0"\n[[expected_failure]]\ncase = "mlp_regression.tf_keras.train.loss"\n'
+        'error = "planted"\nreason = "listed on purpose: this case passes"\nlinks = ["https://example.org/planted"]\n')
+    done, report, suites = one_case(tmp_path, "--expectations", listed)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert report["ok"] is False
+    case = f"{TF_PYTHON}/java-1.1.0/mlp_regression.tf_keras.train.loss"
+    assert {r["id"]: r["outcome"] for r in report["results"] if r["outcome"] != "PASS"} == {case: "XPASS"}
+    assert report["summary"].get("XPASS") == 1
+    assert list(junit_failures(suites)) == ["java-1.1.0.mlp_regression.tf_keras.train.loss"]
+    assert {s.get("name"): s.get("failures") for s in suites}["java-1.1.0"] == "1"
+    assert "XPASS java-1.1.0/mlp_regression.tf_keras.train.loss" in done.stdout and "remove the entry" in done.stdout
+
+
+@pytest.mark.java
+def test_a_diverging_runtime_fails_the_run(tmp_path):
+    """A runtime that trains wrong (a test-only planted fault: its loss comes back 2 ULP up) fails the command."""
+    done, report, suites = one_case(tmp_path, "--plant-fault", "java-loss-2ulp")
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert report["ok"] is False and report["environment"]["planted_fault"] == "java-loss-2ulp"
+    failed = {r["check"]: r for r in report["results"] if r["outcome"] not in ("PASS", "N/A")}
+    assert {r["runtime"] for r in failed.values()} == {"java-1.1.0"}  # the other runtimes are untouched
+    assert set(failed) == {"train.loss", "restore.saver.loss", "restore.signature.loss"}, failed
+    loss = failed["train.loss"]
+    assert loss["outcome"] == "FAIL" and loss["comparison"]["max_ulp"] == 2 and "first: step 0" in loss["detail"]
+    assert set(junit_failures(suites)) == {f"java-1.1.0.mlp_regression.tf_keras.{c}" for c in failed}
+    assert "test-only fault planted: java-loss-2ulp" in done.stderr
+
+
+def test_expectations_folder_that_does_not_exist(tmp_path):
+    done = harness("conformance", "--spec", "mlp_regression", "--expectations", tmp_path / "nope", "--out", tmp_path)
+    assert done.returncode == 2
+    assert f"{tmp_path / 'nope'}: expectations folder does not exist" in done.stderr
