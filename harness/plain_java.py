@@ -53,6 +53,11 @@ def sources() -> list[Path]:
 
 def jar(version: str, cache_dir: Path) -> Path:
     """The CLI's jar for TF Java `version`, built now or reused from `cache_dir`."""
+    with maven.locked(cache_dir, f"maven-{version}"):
+        return _jar(version, cache_dir)
+
+
+def _jar(version: str, cache_dir: Path) -> Path:
     digest = hashlib.sha256()
     for path in sources():
         digest.update(str(path.relative_to(maven.POM.parent)).encode() + b"\0" + path.read_bytes() + b"\0")

@@ -21,7 +21,6 @@ from .errors import HarnessError
 from .expectations import Expectation
 from .interface import ZOO, Interface
 from .report import BLOCKED, FAIL, NOT_APPLICABLE, PASS, XFAIL, XPASS  # defined once, where no TF is needed
-from .runtimes import parse
 from .trajectory import RESTORE_WAYS, STAGES, Failure, Restore, RuntimeFailure, Trajectory, execute, with_variables  # noqa: F401 (with_variables: runner's name for it)
 
 PLAN_CHECKS = ("load", "train.loss", "predict", "checkpoint.saver", "checkpoint.signature", "resume.loss",
@@ -170,9 +169,9 @@ def check_export(export: Export, runtimes: list, python, workdir: Path,
                              lambda check, name=runtime.name: tolerance(name, f"{export.name}.{check}", export.exporter),
                              ran)
     for name in ran:  # a Java team's own program must see exactly what the harness saw through JPype
-        kind, version = parse(name)
-        if kind == "java-plain" and f"java-{version}" in ran:
-            out.append(same_run(name, export.name, ran[name], ran[f"java-{version}"], f"java-{version}"))
+        jpype = "java-" + name[len("java-plain-"):]
+        if name.startswith("java-plain-") and jpype in ran:
+            out.append(same_run(name, export.name, ran[name], ran[jpype], jpype))
     return _stamp(out, export)
 
 
