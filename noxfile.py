@@ -45,10 +45,11 @@ def conformance(session: nox.Session) -> None:
 @nox.session(python=PYTHON, default=False)
 def matrix(session: nox.Session) -> None:
     """The version matrix: every TF Python of versions.TF_PYTHON_MATRIX exports the zoo and trains every
-    export, with every TF Java of TF_JAVA_MATRIX. TF versions are installed once into cached venvs."""
+    export, with every TF Java of TF_JAVA_NATIVE. TF versions are installed once into cached venvs."""
     install(session)
     tf = [arg for v in VERSIONS["TF_PYTHON_MATRIX"] for arg in ("--tf", v)]
-    session.run("python", "-m", "harness", "conformance", *tf, "--out", "reports/matrix", *session.posargs)
+    java = [arg for v in VERSIONS["TF_JAVA_NATIVE"] for arg in ("--java", v)]  # every TF Java version known
+    session.run("python", "-m", "harness", "conformance", *tf, *java, "--out", "reports/matrix", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)

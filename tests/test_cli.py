@@ -200,3 +200,27 @@ def test_expectations_folder_that_does_not_exist(tmp_path):
     done = harness("conformance", "--spec", "mlp_regression", "--expectations", tmp_path / "nope", "--out", tmp_path)
     assert done.returncode == 2
     assert f"{tmp_path / 'nope'}: expectations folder does not exist" in done.stderr
+
+
+@pytest.mark.java
+def test_cross_version_cells(tmp_path):
+    """TF 2.15.1 exports in TF 2.21 and TF Java 1.1.0; TF 2.21 exports in TF Java 1.0.0 (TF 2.16) and TF 2.15.1:
+    and the seed article's authoring (tfkeras_module) breaking from Keras 2 (2.15) to Keras 3 (2.21)."""
+    done = harness("conformance", "--spec", "mlp_regression", "--route", "tf_keras", "--route", "tfkeras_module",
+                   "--tf", "2.15.1", "--tf", TF_PYTHON, "--java", "1.0.0", "--java", "1.1.0",
+                   "--out", tmp_path, "--cache-dir", CACHE)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    report = json.loads((tmp_path / "conformance.json").read_text())
+    outcome = {r["id"]: r for r in report["results"]}
+    old, new = "2.15.1", TF_PYTHON
+    for runtime in (f"python-{new}", f"python-session-{new}", "java-1.1.0", "java-1.0.0"):  # Keras 2: trains everywhere
+        for check in ("train.loss", "checkpoint.saver", "resume.variables"):
+            result = outcome[f"{old}/{runtime}/mlp_regression.tfkeras_module.{check}"]
+            assert result["outcome"] == "PASS", result
+    for runtime in (f"python-session-{old}", f"python-session-{new}", "java-1.1.0", "java-1.0.0"):  # Keras 3: breaks
+        result = outcome[f"{new}/{runtime}/mlp_regression.tfkeras_module.train.loss"]
+        assert result["outcome"] == "XFAIL" and "Could not find variable" in result["detail"], result
+    for runtime in ("java-1.0.0", f"python-{old}", f"python-session-{old}"):  # forward: a 2.21 export, older runtimes
+        result = outcome[f"{new}/{runtime}/mlp_regression.tf_keras.train.loss"]
+        assert result["outcome"] == "PASS", result
+    assert {(d["exporter"], d["runtime"]) for d in report["drift"]} >= {(old, f"python-{new}"), (new, "java-1.0.0")}
