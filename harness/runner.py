@@ -285,9 +285,10 @@ def _restore_checks(runtime: str, export: Export, way: str, got: Trajectory, ref
     loss, variables_check = f"restore.{way}.loss", f"restore.{way}.variables"
     results = [Result(runtime, export.name, loss, None), Result(runtime, export.name, variables_check, None)]
     part = got.restored.get(way)
-    if not applicable:
+    why_not = "export has no save and restore signatures" if not applicable else got.notes.get("no_restore")
+    if why_not:
         for r in results:
-            r.detail, r.outcome = "export has no save and restore signatures", NOT_APPLICABLE
+            r.detail, r.outcome = why_not, NOT_APPLICABLE
         return results
     if part is None:  # the plan never reached the restore part: the export did not load
         for r in results:

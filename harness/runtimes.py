@@ -260,10 +260,12 @@ class PlainJavaRuntime:
         return {"jar": str(plain_java.jar(self.version, self.cache_dir)), "java": plain_java.java_executable()}
 
     def run(self, saved_model: Path, data: dict[str, np.ndarray], steps: range, workdir: Path,
-            interface: Interface = ZOO) -> Trajectory:
+            interface: Interface = ZOO, restore=None) -> Trajectory:
         from . import plain_java
 
         trajectory = Trajectory(steps.start)
+        # TrainExport trains from the export as shipped; restoring is the JPype runtime's check (same TF Java).
+        trajectory.notes["no_restore"] = "the plain-Java program trains from the export; java-V checks restoring"
         try:
             done = plain_java.run(saved_model, data, interface, steps, workdir, self.version, self.cache_dir, self.threads,
                                   timeout=self.call_timeout)
