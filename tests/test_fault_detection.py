@@ -92,8 +92,11 @@ def test_the_untouched_java_run_passes(name, route, java, python, reference, tmp
     for r in results:
         r.exporter = export.exporter
     runner.classify(results, expectations.load(f"java-{TF_JAVA}").failures)
-    assert all(r.outcome in (runner.PASS, runner.XFAIL) for r in results), \
-        [(r.check, r.outcome, r.detail) for r in results if r.outcome not in (runner.PASS, runner.XFAIL)]
+    expected = {f"{r.case}.{r.check}" for r in results if r.outcome == runner.XFAIL}
+    # blocked is fine only behind an expected failure (restore.saver.variables behind tf1_graph's restore.saver.loss)
+    ok = [r.outcome in (runner.PASS, runner.XFAIL) or
+          (r.outcome == runner.BLOCKED and r.detail.removeprefix("blocked by ") in expected) for r in results]
+    assert all(ok), [(r.check, r.outcome, r.detail) for r, good in zip(results, ok) if not good]
     assert sum(r.outcome == runner.PASS for r in results) >= len(runner.PLAN_CHECKS)
 
 
