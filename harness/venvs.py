@@ -249,7 +249,7 @@ def _usable(root: Path, cache_dir: Path) -> bool:
     if record.get("absent", {}).get("tf-keras"):
         with contextlib.suppress(HarnessError):  # offline: the venv stays as it is
             if tf_keras_release(record["tensorflow"], cache_dir) is not None:
-                (root / STAMP).unlink()
+                (root / STAMP).unlink(missing_ok=True)
                 return False
     return True
 
