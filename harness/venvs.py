@@ -249,7 +249,7 @@ def _usable(root: Path, cache_dir: Path) -> bool:
     if record.get("absent", {}).get("tf-keras"):
         with contextlib.suppress(HarnessError):  # offline: the venv stays as it is
             if tf_keras_release(record["tensorflow"], cache_dir) is not None:
-                (root / STAMP).unlink()
+                (root / STAMP).unlink(missing_ok=True)
                 return False
     return True
 
@@ -401,8 +401,10 @@ print(json.dumps({name: get(name) for name in json.loads(sys.argv[1])}))
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m harness.venvs [VERSION ...] [--cache-dir DIR]`: build the virtualenvs ahead of time
-    (default: every version of versions.TF_PYTHON_MATRIX) and print each one's interpreter."""
+    """Build the virtualenvs of TF Python versions ahead of time and print each one's interpreter.
+
+    `python -m harness.venvs [VERSION ...] [--cache-dir DIR]`; default: versions.TF_PYTHON_MATRIX.
+    """
     import argparse
 
     from .versions import TF_PYTHON_MATRIX
