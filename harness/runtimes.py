@@ -76,15 +76,17 @@ class Worker:
         self.threads, self.call_timeout = threads, call_timeout
         self.name = f"{language}-{version}"
         self.process: subprocess.Popen | None = None
+        self.channel: ipc.Channel | None = None
         self.facts: dict | None = None
         self.lock = threading.Lock()  # one request at a time per worker
 
     def _command_and_start(self) -> tuple[list[str], dict]:
         if self.language == "java":
-            from . import maven
+            from . import javac, maven
 
+            classpath = maven.classpath(self.version, self.cache_dir)
             return [sys.executable, "-m", "harness.java_worker"], {
-                "op": "start", "classpath": maven.classpath(self.version, self.cache_dir)}
+                "op": "start", "classpath": [*classpath, str(javac.classes(classpath, self.cache_dir))]}
         from . import venvs
 
         return [str(venvs.interpreter(self.version, self.cache_dir)), "-m", "harness.python_worker"], {
@@ -99,9 +101,21 @@ class Worker:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in [str(ROOT), env.get("PYTHONPATH", "")] if p)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ INFO/WARNING lines go to the log anyway
+        if self.language == "java":
+            # glibc serves large blocks (a 64 MiB tensor) with fresh mmaps, whose first touch costs as much
+            # as three copies of the data; from the heap, a freed tensor's memory is reused warm.
+            env.setdefault("MALLOC_MMAP_THRESHOLD_", str(1 << 30))
+            env.setdefault("MALLOC_TRIM_THRESHOLD_", str(1 << 31))
+        # Large arrays travel in shared memory: one arena per direction, new for each process (ipc.py).
+        requests, replies = ipc.Arena.create(f"{self.name}-requests"), ipc.Arena.create(f"{self.name}-replies")
+        fds = tuple(a.fd for a in (requests, replies) if a is not None)
+        if fds:
+            env[ipc.ENV] = ",".join(map(str, fds))
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env,
-                                            start_new_session=True)  # its own group: a timeout ends it and its children
+                                            start_new_session=True,  # its own group: a timeout ends it and its children
+                                            pass_fds=fds)
+        self.channel = ipc.Channel(self.process.stdin, self.process.stdout, requests, replies)
         what = "the JVM" if self.language == "java" else f"TensorFlow {self.version}"
         try:
             reply = self._exchange(hello, self.call_timeout)
@@ -124,7 +138,7 @@ class Worker:
                 reply = self._exchange(message, limit)
             except (EOFError, BrokenPipeError):
                 code = self.process.wait()
-                self.process = None
+                self._forget()
                 stage, tail = self._crash_report(mark)
                 raise WorkerLost(stage, f"worker died (exit code {code}) during {stage}: {tail}") from None
             except ipc.Timeout:
@@ -142,11 +156,15 @@ class Worker:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self._end()
-            self.process = None
+            self._forget()
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.process is None else self.process.pid
 
     def _exchange(self, message: dict, timeout: float):
-        ipc.send(self.process.stdin, message)
-        return ipc.receive(self.process.stdout, timeout)
+        self.channel.send(message)
+        return self.channel.receive(timeout)
 
     def _end(self) -> None:
         if self.process is not None:
@@ -155,7 +173,20 @@ class Worker:
             except ProcessLookupError:
                 pass
             self.process.wait()
-            self.process = None
+            self._forget()
+
+    def _forget(self) -> None:
+        """The process has ended: its pipes and shared memory go with it."""
+        if self.process is not None:
+            for stream in (self.process.stdin, self.process.stdout):
+                try:
+                    stream.close()
+                except OSError:  # a broken pipe with data still buffered
+                    pass
+        if self.channel is not None:
+            self.channel.close()
+        self.process = self.channel = None
+        self.facts = None
 
     def _crash_report(self, mark: int) -> tuple[str, str]:
         with open(self.log, "rb") as log:
@@ -206,6 +237,23 @@ class Runtime:
     def echo(self, array: np.ndarray) -> np.ndarray:
         """The array after a round trip through the runtime's tensors (transfer tests and benchmarks)."""
         return self.worker.request({"op": "echo", "array": array})
+
+    def bench(self, saved_model: Path, data: dict[str, np.ndarray], calls: int, warmup: int = 0,
+              sample_every: int = 0, interface: Interface = ZOO) -> dict:
+        """`calls` timed train steps of the plan in the worker, on one session (worker.bench has the fields)."""
+        return self.worker.request({
+            "op": "bench", "loader": self.kind, "saved_model": str(saved_model), "data": data, "calls": calls,
+            "warmup": warmup, "sample_every": sample_every, "threads": self.worker.threads,
+            "interface": interface.to_dict()})
+
+    def rss(self) -> int:
+        """The worker's resident set size in bytes (0 when it is not running or /proc is missing)."""
+        pid = self.worker.pid
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, TypeError):
+            return 0
 
     def stop(self) -> None:
         self.worker.stop()
