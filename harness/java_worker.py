@@ -20,6 +20,7 @@ from . import worker
 TYPES = [np.dtype(t) for t in (np.float16, np.float32, np.float64, np.int32, np.int64, np.bool_)]
 CODES = {dtype: code for code, dtype in enumerate(TYPES)}
 STRING, SKIPPED, PENDING = 100, -1, -1
+FAULTS = ("java-leaks-input-tensors",)  # test-only planted faults a session can be opened with
 STAGED = 1 << 14  # inputs up to this size are copied into memory whose address is known (cheaper than asking)
 
 
@@ -83,12 +84,15 @@ class _Layout:
 class JavaSession:
     """A SavedModelBundle driven through its signatures (SessionFunction) and Session.save."""
 
-    def __init__(self, java: Java, saved_model: Path, threads: int):
+    def __init__(self, java: Java, saved_model: Path, threads: int, fault: str | None = None):
+        if fault is not None and fault not in FAULTS:
+            raise ValueError(f"no planted fault {fault!r} in TF Java (there are: {', '.join(FAULTS)})")
         self.java = java
         config = (java.ConfigProto.newBuilder().setIntraOpParallelismThreads(threads)
                   .setInterOpParallelismThreads(threads).build())
         self.bundle = java.SavedModelBundle.loader(str(saved_model)).withTags("serve").withConfigProto(config).load()
         self.calls = java.Calls(self.bundle)
+        self.calls.plantLeak(fault == "java-leaks-input-tensors")
         self.layouts: dict[tuple, _Layout] = {}
         self.meta = np.zeros(256, np.int64)  # what the outputs are (Calls.call writes it)
         self.data = np.empty(1 << 16, np.uint8)  # the outputs' bytes
@@ -205,7 +209,7 @@ class JavaHost(worker.Host):
                 "jvm": str(self.java.System.getProperty("java.vm.name"))}
 
     def open(self, saved_model: Path, message: dict) -> JavaSession:
-        return JavaSession(self.java, saved_model, message["threads"])
+        return JavaSession(self.java, saved_model, message["threads"], message.get("fault"))
 
     def echo(self, array: np.ndarray) -> np.ndarray:
         out = worker.reply_array(array.shape, array.dtype)  # in shared memory: the reply carries it without a copy

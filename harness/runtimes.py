@@ -63,6 +63,25 @@ def names(tf_versions, java_versions) -> list[str]:
         [f"java-{v}" for v in java_versions]
 
 
+_resolved: dict[tuple, object] = {}
+_resolving = threading.Lock()
+
+
+def _once(key: tuple, make: Callable[[], object]):
+    """make() once per harness process, its error too: worker sets starting side by side (-j N) wait for
+    one Maven resolution (of a version that does not resolve, a few seconds of network each) instead of N."""
+    with _resolving:
+        if key not in _resolved:
+            try:
+                _resolved[key] = make()
+            except HarnessError as e:
+                _resolved[key] = e
+    found = _resolved[key]
+    if isinstance(found, HarnessError):
+        raise found
+    return found
+
+
 class WorkerLost(Exception):
     """The worker died or timed out: args are (the stage it was in, what happened)."""
 
@@ -84,9 +103,12 @@ class Worker:
         if self.language == "java":
             from . import javac, maven
 
-            classpath = maven.classpath(self.version, self.cache_dir)
+            def resolve() -> list[str]:
+                classpath = maven.classpath(self.version, self.cache_dir)
+                return [*classpath, str(javac.classes(classpath, self.cache_dir))]
+
             return [sys.executable, "-m", "harness.java_worker"], {
-                "op": "start", "classpath": [*classpath, str(javac.classes(classpath, self.cache_dir))]}
+                "op": "start", "classpath": _once(("classpath", self.version, str(self.cache_dir)), resolve)}
         from . import venvs
 
         return [str(venvs.interpreter(self.version, self.cache_dir)), "-m", "harness.python_worker"], {
@@ -220,14 +242,16 @@ class Runtime:
             trajectory.failure = Failure(*e.args)
             return trajectory
 
-    def open_session(self, saved_model: Path) -> "SessionProxy":
-        """A live session on `saved_model` in the worker (the SignatureSession protocol, trajectory.py)."""
-        return SessionProxy(self, self.session_request("open", None, str(saved_model)))
+    def open_session(self, saved_model: Path, fault: str | None = None) -> "SessionProxy":
+        """A live session on `saved_model` in the worker (the SignatureSession protocol, trajectory.py).
 
-    def session_request(self, action: str, key: int | None, *args):
+        `fault`: a test-only planted fault of the runtime (java_worker.FAULTS)."""
+        return SessionProxy(self, self.session_request("open", None, str(saved_model), fault=fault))
+
+    def session_request(self, action: str, key: int | None, *args, fault: str | None = None):
         try:
             reply = self.worker.request({"op": "session", "loader": self.kind, "action": action, "id": key,
-                                         "args": args, "threads": self.worker.threads})
+                                         "args": args, "threads": self.worker.threads, "fault": fault})
         except WorkerLost as e:
             raise RuntimeFailure(f"{self.name}: {e.args[1]}") from None
         if "failure" in reply:

@@ -71,9 +71,15 @@ public final class Calls {
     private final List<Tensor> pending = new ArrayList<>();
     private long[] pendingMeta;
     private long countBefore;
+    private boolean leakInputs; // a planted fault (tests only): the pointer count must see it
 
     public Calls(SavedModelBundle bundle) {
         this.bundle = bundle;
+    }
+
+    /** Test-only planted fault: input tensors are left open, as a careless caller would. */
+    public void plantLeak(boolean leak) {
+        leakInputs = leak;
     }
 
     /** A handle to call `signature` with these inputs, in this order; outputs(handle) names its outputs. */
@@ -137,8 +143,10 @@ public final class Calls {
                 deliver(meta, tensors);
             }
         } finally {
-            for (Tensor tensor : feeds.values()) {
-                tensor.close();
+            if (!leakInputs) {
+                for (Tensor tensor : feeds.values()) {
+                    tensor.close();
+                }
             }
         }
         return Math.max(0, Pointer.totalCount() - countBefore);
