@@ -21,9 +21,7 @@ def classpath(version: str, cache_dir: Path) -> list[str]:
         jars = cached.read_text().split(os.pathsep)
         if all(Path(j).exists() for j in jars):
             return jars
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise HarnessError(f"{POM}: cannot resolve the TF Java jars: `mvn` is not on PATH (install Maven)")
+    mvn = executable("resolve the TF Java jars")
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_name(cached.name + ".tmp")
     # -U: re-ask Central for artifacts that were missing last time (an expected failure may start passing).
@@ -31,9 +29,25 @@ def classpath(version: str, cache_dir: Path) -> list[str]:
            f"-Dmdep.outputFile={tmp}", f"-Dtensorflow-java.version={version}"]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0 or not tmp.exists():
-        output = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
-        lines = [l for l in output.splitlines() if "ERROR" in l][:1]
-        detail = " | ".join(" ".join(l.split()) for l in lines) or done.stderr.strip()[-500:]
-        raise HarnessError(f"{POM}: Maven could not resolve TF Java {version}: {detail[:900]}")
+        raise HarnessError(f"{POM}: Maven could not resolve TF Java {version}: {first_error(done)[:900]}")
     os.replace(tmp, cached)
     return cached.read_text().split(os.pathsep)
+
+
+def executable(purpose: str) -> str:
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise HarnessError(f"{POM}: cannot {purpose}: `mvn` is not on PATH (install Maven)")
+    return mvn
+
+
+def first_error(done: subprocess.CompletedProcess, prefer: str | None = None) -> str:
+    """Maven's first ERROR line (colours stripped), else the tail of its stderr.
+
+    `prefer`: the first ERROR line containing it, when one does (a compiler error's
+    "File.java:[line,col]" comes after a bare "COMPILATION ERROR" line).
+    """
+    output = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
+    lines = [l for l in output.splitlines() if "ERROR" in l]
+    lines = [l for l in lines if prefer and prefer in l][:1] or lines[:1]
+    return " | ".join(" ".join(l.split()) for l in lines) or done.stderr.strip()[-500:]

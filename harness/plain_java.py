@@ -1,0 +1,151 @@
+"""TF Java with no Python in the loop: the CLI dev.conformance.TrainExport (java/src/main/java).
+
+`jar` builds the CLI with Maven, once per TF Java version and source digest, into the cache.
+`run` writes a run's inputs as .npy files, runs `java -cp ... dev.conformance.TrainExport ...`
+(the command a Java team can rerun as is, also written to <workdir>/rerun.sh) and reads back what
+it wrote: losses and predictions as .npy (bit-exact), the checkpoints, and --bench timings, the
+plain-Java baseline the JPype worker's overhead is measured against.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import atomic, maven
+from .errors import HarnessError
+from .interface import Interface
+
+MAIN = "dev.conformance.TrainExport"
+SOURCE_DIR = maven.POM.parent / "src" / "main" / "java"
+ERROR_MARK = "TrainExport: "  # how the CLI starts its one-line error message on stderr
+
+
+class PlainJavaFailure(Exception):
+    """TensorFlow (or the JVM) failed at something the CLI asked of it: a finding, not bad input."""
+
+
+@dataclass
+class PlainJavaRun:
+    losses: list[np.ndarray]  # one numpy scalar (or array) per step, from losses.npy
+    predictions: dict[str, np.ndarray]  # output name -> predict.<output>.npy
+    saver_checkpoint: str  # prefix written by Session.save
+    signature_checkpoint: str | None  # prefix written by the save signature; None: not called
+    tensorflow: str  # the TF native version TF Java runs
+    bench: dict | None  # --bench: calls, median_us, mean_us, min_us, max_us
+    command: str  # the command line, to rerun without Python
+    summary: dict = field(repr=False, default_factory=dict)  # the CLI's JSON summary as printed
+
+
+def sources() -> list[Path]:
+    """What the jar is built from: the pom and every Java source."""
+    return [maven.POM, *sorted(SOURCE_DIR.rglob("*.java"))]
+
+
+def jar(version: str, cache_dir: Path) -> Path:
+    """The CLI's jar for TF Java `version`, built now or reused from `cache_dir`."""
+    digest = hashlib.sha256()
+    for path in sources():
+        digest.update(str(path.relative_to(maven.POM.parent)).encode() + b"\0" + path.read_bytes() + b"\0")
+    target = cache_dir / f"train-export-{version}-{digest.hexdigest()[:12]}.jar"
+    if target.exists():
+        return target
+    mvn = maven.executable(f"build {MAIN}")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    # A build folder of its own (never java/target): builds of several versions may run at once.
+    build = Path(tempfile.mkdtemp(prefix=".train-export-build.", dir=cache_dir))
+    try:
+        # -U, as for the classpath: re-ask Central for artifacts that were missing last time.
+        cmd = [mvn, "-B", "-q", "-U", "-Dstyle.color=never", "-f", str(maven.POM), "package",
+               f"-Dtensorflow-java.version={version}", f"-Dconformance.build.directory={build}"]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        built = build / "train-export.jar"
+        if done.returncode != 0 or not built.exists():
+            error = maven.first_error(done, prefer=".java:")
+            where = next((p for p in sources()[1:] if str(p) in error), maven.POM)
+            raise HarnessError(f"{where}: Maven could not build {MAIN} against TF Java {version}: {error[:900]}")
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        shutil.copyfile(built, tmp)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+    return target
+
+
+def run(saved_model: Path, data: dict[str, np.ndarray], interface: Interface, steps: range, workdir: Path,
+        version: str, cache_dir: Path, threads: int = 1, bench: int = 0) -> PlainJavaRun:
+    """Trains `steps` of `data` (train.<input> stacked per step, predict.<input>) in plain TF Java.
+
+    Everything is written under `workdir` (inputs/, out/, saver/, signature/, rerun.sh), never into
+    the export. HarnessError on bad input (the message names the file or signature);
+    PlainJavaFailure when TensorFlow or the JVM fails.
+    """
+    saved_model, workdir = Path(saved_model).resolve(), Path(workdir).resolve()
+    if workdir.is_relative_to(saved_model):
+        raise HarnessError(f"{workdir}: work files would be written into the export {saved_model}")
+    classpath = [*maven.classpath(version, cache_dir), str(jar(version, cache_dir))]
+    inputs, out = workdir / "inputs", workdir / "out"
+    write_inputs(data, interface, steps, inputs)
+    cmd = [java_executable(), "-cp", os.pathsep.join(classpath), MAIN, "--export", str(saved_model),
+           "--inputs", str(inputs), "--out", str(out), "--steps", str(len(steps)), "--train", interface.train,
+           "--loss", interface.loss, "--save-dir", str(workdir / "saver"), "--threads", str(threads)]
+    if interface.predict:
+        cmd += ["--predict", interface.predict]
+    if interface.save:
+        cmd += ["--save-signature", interface.save, "--save-path-input", interface.save_path,
+                "--signature-dir", str(workdir / "signature")]
+    if bench:
+        cmd += ["--bench", str(bench)]
+    command = shlex.join(cmd)
+    atomic.write_text(workdir / "rerun.sh", f"#!/bin/sh\n# TF Java {version}, no Python: rerun as is.\n{command}\n")
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        marked = [l[len(ERROR_MARK):] for l in done.stderr.splitlines() if l.startswith(ERROR_MARK)]
+        detail = marked[-1] if marked else " | ".join(done.stderr.strip().splitlines()[-5:])[-800:]
+        message = f"{detail} ({MAIN} exit status {done.returncode}; rerun: sh {workdir / 'rerun.sh'})"
+        raise (HarnessError if done.returncode == 2 else PlainJavaFailure)(message)
+    try:
+        summary = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        raise PlainJavaFailure(f"{MAIN} printed no JSON summary; stdout ends: {done.stdout[-300:]!r}") from None
+    losses = np.load(summary["files"]["losses"], allow_pickle=False)
+    predictions = {key[len("predict."):]: np.load(path, allow_pickle=False)
+                   for key, path in summary["files"].items() if key.startswith("predict.")}
+    return PlainJavaRun(list(losses), predictions, summary["saver_checkpoint"], summary["signature_checkpoint"],
+                        summary["tensorflow"], summary["bench"], command, summary)
+
+
+def write_inputs(data: dict[str, np.ndarray], interface: Interface, steps: range, directory: Path) -> None:
+    """train.<input>.npy (the rows of `steps`) and predict.<input>.npy, each written atomically."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.npy"):  # the CLI refuses .npy files no signature input names
+        stale.unlink()
+    for key, value in data.items():
+        role = key.partition(".")[0]
+        if role == "train":
+            value = value[steps.start:steps.stop]
+        elif role != "predict" or not interface.predict:
+            continue
+        path = directory / f"{key}.npy"
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            np.save(f, np.require(value, requirements="C"), allow_pickle=False)  # C order: the reader wants it
+        os.replace(tmp, path)
+
+
+def java_executable() -> str:
+    """`java` from JAVA_HOME when it is set, else from PATH."""
+    home = os.environ.get("JAVA_HOME")
+    java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise HarnessError(f"{java or 'java'}: no Java runtime (set JAVA_HOME or put `java` on PATH)")
+    return java
