@@ -38,7 +38,7 @@ def assert_same_as_jpype(java, export: bundle.Bundle, tmp_path, bench: int = 0) 
 
     assert fingerprint(export.root) == untouched  # inputs and outputs go to the workdir, never the export
     assert len(plain.losses) == len(steps) and plain.predictions
-    assert plain.tensorflow == java.facts["tensorflow"]
+    assert plain.tensorflow == java.start()["tensorflow"]
     losses = compare.compare(compare.steps(reference.losses), compare.steps(plain.losses))
     assert losses.verdict == compare.BIT_EXACT, losses.summary()
     predictions = compare.compare(reference.predictions, plain.predictions)
