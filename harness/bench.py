@@ -172,9 +172,16 @@ def parallel(jobs: tuple[int, int], cache_dir: Path, work: Path, specs: list[str
 
 
 def without_timings(report: dict, out: Path):
-    """A conformance.json without its timing fields, its own output folder written as <out>."""
+    """A conformance.json as two runs of the same cases must agree on it: without its timing fields,
+    its own output folder written as <out>, and without the messages of expected failures, which
+    need not repeat word for word (which missing variable TF names first in keras3_module's
+    FAILED_PRECONDITION varies from run to run, -j 1 included); their outcome and entry stay."""
     text = json.dumps({k: v for k, v in report.items() if k not in TIMING_FIELDS}, sort_keys=True)
-    return json.loads(text.replace(str(out), "<out>"))
+    kept = json.loads(text.replace(str(out), "<out>"))
+    for result in kept.get("results", []):
+        if result.get("outcome") == "XFAIL":
+            result.pop("detail", None)
+    return kept
 
 
 def main(argv: list[str] | None = None) -> int:

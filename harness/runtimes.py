@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -64,13 +65,16 @@ def names(tf_versions, java_versions) -> list[str]:
 
 
 _resolved: dict[tuple, object] = {}
-_resolving = threading.Lock()
+_resolving: dict[tuple, threading.Lock] = {}
+_locks = threading.Lock()
 
 
 def _once(key: tuple, make: Callable[[], object]):
     """make() once per harness process, its error too: worker sets starting side by side (-j N) wait for
     one Maven resolution (of a version that does not resolve, a few seconds of network each) instead of N."""
-    with _resolving:
+    with _locks:
+        lock = _resolving.setdefault(key, threading.Lock())
+    with lock:
         if key not in _resolved:
             try:
                 _resolved[key] = make()
@@ -97,7 +101,7 @@ class Worker:
         self.process: subprocess.Popen | None = None
         self.channel: ipc.Channel | None = None
         self.facts: dict | None = None
-        self.lock = threading.Lock()  # one request at a time per worker
+        self.lock = threading.RLock()  # one request (or start) at a time per worker
 
     def _command_and_start(self) -> tuple[list[str], dict]:
         if self.language == "java":
@@ -116,6 +120,10 @@ class Worker:
 
     def start(self) -> dict:
         """Starts the process and its runtime; HarnessError says why it cannot."""
+        with self.lock:
+            return self._start()
+
+    def _start(self) -> dict:
         if self.process is not None:
             return self.facts
         command, hello = self._command_and_start()
@@ -171,9 +179,17 @@ class Worker:
             raise HarnessError(f"{self.name}: worker error: {reply['error']}\n{reply.get('traceback', '')}")
         return reply
 
+    def close_input(self) -> None:
+        """Tells the worker to exit (it does once it has read everything): stop() then waits for it."""
+        if self.process is not None:
+            try:
+                self.process.stdin.close()
+            except OSError:  # it has gone already
+                pass
+
     def stop(self) -> None:
         if self.process is not None:
-            self.process.stdin.close()
+            self.close_input()
             try:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
@@ -322,18 +338,37 @@ class WorkerSet:
             self.runtimes[name] = Runtime(name, self.workers[key])
 
     def start(self, on_error: Callable[[str, HarnessError], None]) -> dict[str, dict]:
-        """Starts every worker; returns runtime -> facts of those that started (on_error for the others)."""
+        """Starts every worker, side by side; returns runtime -> facts of those that started (on_error for the others)."""
+        outcome: dict[Worker, dict | HarnessError] = {}
+
+        def one(worker: Worker) -> None:
+            try:
+                outcome[worker] = worker.start()
+            except HarnessError as e:
+                outcome[worker] = e
+
+        with ThreadPoolExecutor(max(1, len(self.workers))) as pool:
+            list(pool.map(one, self.workers.values()))
         facts = {}
         for name, runtime in self.runtimes.items():
-            try:
-                facts[name] = runtime.start()
-            except HarnessError as e:
-                on_error(name, e)
+            got = outcome[runtime.worker]
+            if isinstance(got, HarnessError):
+                on_error(name, got)
+            else:
+                facts[name] = got
         return facts
 
     def stop(self) -> None:
-        for worker in self.workers.values():
-            worker.stop()
+        stop([self])
+
+
+def stop(sets: list[WorkerSet]) -> None:
+    """Ends every worker of `sets`: all are told first (their input closes), then each is waited for."""
+    workers = [w for s in sets for w in s.workers.values()]
+    for worker in workers:
+        worker.close_input()
+    for worker in workers:
+        worker.stop()
 
 
 def single(name: str, cache_dir: Path, log_dir: Path, threads: int = 1,
