@@ -1,7 +1,10 @@
-"""Sessions: `nox -s conformance` (the main job), `nox -s tests` (the project's tests), `nox -s bench`.
+"""Sessions: `nox -s conformance` (the main job), `nox -s tests` (the project's tests), `nox -s matrix`
+and `nox -s release` (TF release validation), `nox -s provision` (the other TF Python versions'
+virtualenvs, ahead of time), `nox -s mutants` (mutation testing of the verdicts), `nox -s bench`.
 
 Virtualenvs are reused (TensorFlow wheels are large) and reinstalled only when pyproject.toml
-changes; the Maven repository (~/.m2) is Maven's own cache.
+changes; the Maven repository (~/.m2) is Maven's own cache, uv's (~/.cache/uv) keeps the wheels
+of the TF Python matrix (harness/venvs.py).
 """
 
 import hashlib
@@ -11,7 +14,7 @@ from pathlib import Path
 import nox
 
 ROOT = Path(__file__).parent
-VERSIONS = runpy.run_path(str(ROOT / "harness" / "versions.py"))  # TF_PYTHON, TF_JAVA, TF_JAVA_MATRIX
+VERSIONS = runpy.run_path(str(ROOT / "harness" / "versions.py"))  # TF_PYTHON(_MATRIX), TF_JAVA(_MATRIX)
 PYTHON = "3.11"
 
 nox.options.reuse_venv = "yes"
@@ -19,13 +22,13 @@ nox.options.sessions = ["tests"]
 nox.options.error_on_missing_interpreters = True
 
 
-def install(session: nox.Session) -> None:
-    """Installs the project (editable) with its test extras, unless this venv already has this pyproject."""
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+def install(session: nox.Session, extras: str = "test") -> None:
+    """Installs the project (editable) with `extras`, unless this venv already has this pyproject."""
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
     stamp = Path(session.virtualenv.location) / ".installed-pyproject"
     if stamp.exists() and stamp.read_text() == digest:
         return
-    session.install("-e", ".[test]")
+    session.install("-e", f".[{extras}]")
     stamp.write_text(digest)
 
 
@@ -39,9 +42,32 @@ def conformance(session: nox.Session) -> None:
     session.run("python", "-m", "harness", "conformance", *session.posargs)
 
 
+@nox.session(python=PYTHON, default=False)
+def matrix(session: nox.Session) -> None:
+    """The version matrix: every TF Python of versions.TF_PYTHON_MATRIX exports the zoo and trains every
+    export, with every TF Java of TF_JAVA_NATIVE. TF versions are installed once into cached venvs."""
+    install(session)
+    tf = [arg for v in VERSIONS["TF_PYTHON_MATRIX"] for arg in ("--tf", v)]
+    java = [arg for v in VERSIONS["TF_JAVA_NATIVE"] for arg in ("--java", v)]  # every TF Java version known
+    session.run("python", "-m", "harness", "conformance", *tf, *java, "--out", "reports/matrix", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def release(session: nox.Session) -> None:
+    """Validate a TF release: `nox -s release -- 2.21.0 [--baseline 2.20.0] [--fail-on-drift]`."""
+    install(session)
+    if not session.posargs:
+        session.error("usage: nox -s release -- CANDIDATE [--baseline VERSION] [--fail-on-drift]")
+    session.run("python", "-m", "harness", "release", "--out", "reports/release", *session.posargs)
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The project's tests, TF Java included (Java 17 and Maven must be installed). Arguments go to pytest."""
+    """The project's tests, TF Java included (Java 17 and Maven must be installed). Arguments go to pytest.
+
+    The HTML report is tested in headless Chromium, which must be installed too (Debian:
+    `apt-get update && apt-get install -y chromium`; .ci/run does it): those tests fail without it.
+    """
     install(session)
     session.run("pytest", *session.posargs)
 
@@ -65,3 +91,27 @@ def bench(session: nox.Session) -> None:
     `python -m harness.bench` (e.g. `-- --parallel mlp_regression,cnn`; `-- --help`)."""
     install(session)
     session.run("python", "-m", "harness.bench", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def provision(session: nox.Session) -> None:
+    """Build the virtualenvs of TF Python versions ahead of time, in .cache/venvs/ (what the harness uses).
+
+    `nox -s provision` builds the matrix (harness/versions.py TF_PYTHON_MATRIX); `nox -s provision -- 2.15.1 2.22.0rc0`
+    the versions named. Each is built once (wheels come from uv's cache, ~/.cache/uv, after the first download);
+    the harness's own TF_PYTHON is this session's interpreter and needs no virtualenv.
+    """
+    install(session)
+    session.run("python", "-m", "harness.venvs", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def mutants(session: nox.Session) -> None:
+    """Mutation testing of the verdicts: plants the catalog of faults, prints caught / planted and every survivor.
+
+    Runtime faults (harness/faults.py, planted in TF Java through a test-only switch, each caught by a
+    conformance run) and mutmut's mutants of the verdict engine (caught by the fast tests). Arguments go
+    to tools/mutants.py: `-- runtime`, `-- engine`, `-- --diffs`, `-- --max-children 2`.
+    """
+    install(session, "test,mutants")
+    session.run("python", "tools/mutants.py", *session.posargs)

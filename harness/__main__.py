@@ -1,4 +1,4 @@
-"""Command line: `python -m harness conformance` and `python -m harness check`.
+"""Command line: `python -m harness conformance`, `check`, `replay` and `report`.
 
 Exit status: 0 when every check passed or failed as listed in expectations/, 1 when a check
 failed unexpectedly or a listed failure passed, 2 on bad input (the message names the file).
@@ -7,44 +7,73 @@ failed unexpectedly or a listed failure passed, 2 on bad input (the message name
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
+from . import quiet
 from .errors import HarnessError
-from .faults import PLANTED
+from .faults import ENV as FAULT_ENV
+from .faults import PLANTED, RUNTIME_FAULTS
 from .versions import TF_JAVA, TF_JAVA_MATRIX, TF_PYTHON
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def main(argv: list[str] | None = None) -> int:
+# Not mutated by `nox -s mutants` (pragma): argument declarations and orchestration that starts
+# TensorFlow and workers; the command-line tests (tests/test_cli.py) run them end to end. The
+# decisions they delegate (load_expectations, judge, exit_status, _shard) are mutated.
+def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
     parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     conf = sub.add_parser("conformance", help="export the reference specs and check every runtime against Python")
-    conf.add_argument("--spec", action="append", help="spec name in specs/ (repeatable; default: all)")
-    conf.add_argument("--route", action="append", help="authoring route (repeatable; default: each spec's routes)")
-    conf.add_argument("--all", action="store_true", help="every route of every spec (default: the CI subset, `ci_routes`)")
     conf.add_argument("--tf", action="append", metavar="VERSION",
                       help=f"TF Python version that exports the zoo and trains it (repeatable; default {TF_PYTHON})")
     conf.add_argument("--shard", type=_shard, metavar="K/N", help="run the K-th of N deterministic slices of the cases")
-    check = sub.add_parser("check", help="certify an exported model: train it in every runtime and compare")
-    check.add_argument("saved_model", type=Path, help="SavedModel directory with train/predict signatures")
-    check.add_argument("--data", type=Path, required=True, help=".npz with 'train.<input>' [steps, batch, ...] and 'predict.<input>'")
-    check.add_argument("--steps", type=int, default=5, help="steps each runtime trains (default 5)")
+    rel = sub.add_parser("release", help="validate a TF release: the zoo exported by candidate and baseline, every runtime")
+    rel.add_argument("candidate", metavar="CANDIDATE", help="TF Python version under validation (any PyPI serves)")
+    rel.add_argument("--baseline", metavar="VERSION", help="version to compare with (default: the newest release before)")
+    rel.add_argument("--fail-on-drift", action="store_true", help="exit 1 when a baseline export trains differently")
+    for p in (conf, rel):
+        p.add_argument("--expectations", type=Path, default=ROOT / "expectations", metavar="DIR",
+                       help="folder of expected failures and tolerances, <runtime>.toml (default: expectations/)")
+        p.add_argument("--plant-fault", choices=sorted(RUNTIME_FAULTS), metavar="NAME",
+                       help="TEST-ONLY: make a runtime misbehave on purpose (harness/faults.py), to show the verdicts "
+                            "catch it; the report records it. Never use it to certify anything")
+        p.add_argument("--spec", action="append", help="spec name in specs/ (repeatable; default: all)")
+        p.add_argument("--route", action="append", help="authoring route (repeatable; default: each spec's routes)")
+        p.add_argument("--all", action="store_true", help="every route of every spec (default: the CI subset, `ci_routes`)")
+    check = sub.add_parser("certify", aliases=["check"],
+                           help="certify a user's training export: trainable and conformant outside Python?")
+    check.add_argument("saved_model", type=Path, help="the SavedModel directory (only read: runtimes train a copy)")
+    check.add_argument("--data", type=Path, help=".npz keyed by input name ([steps, batch, ...] or one batch), or "
+                                                 "'train.<input>'/'predict.<input>' (default: made up from the signature)")
+    check.add_argument("--steps", type=int, default=5, help="steps each runtime trains (default 5; fewer if the data holds fewer)")
     check.add_argument("--resume-steps", type=int, default=3, help="steps Python trains after resuming (default 3)")
+    check.add_argument("--batch", type=int, default=8, help="batch size of made-up data where the signature leaves it open")
+    check.add_argument("--int-range", type=int, nargs=2, default=[0, 10], metavar=("LOW", "HIGH"),
+                       help="made-up integer inputs are drawn from [LOW, HIGH) (default 0 10)")
+    check.add_argument("--allow-op", action="append", metavar="OP", help="run an export that uses this refused op (repeatable)")
+    for role, what in (("train", "the training signature"), ("predict", "the inference signature ('' for none)"),
+                       ("save", "the save(path) signature ('' for none)"), ("restore", "the restore(path) signature ('' for none)"),
+                       ("loss", "the training signature's loss output")):
+        check.add_argument(f"--{role}", metavar="NAME", help=f"{what}, when discovery cannot tell")
     replay = sub.add_parser("replay", help="replay a reproduction folder written by the stateful tests, in Python and TF Java")
     replay.add_argument("folder", type=Path, help="folder with bundle/, story.json")
     replay.add_argument("--plant-fault", choices=sorted(PLANTED),
                         help="re-plant the fault the story was found with (test-only)")
     replay.add_argument("--java", default=None, metavar="VERSION", help="TF Java version (default: the pinned one)")
     replay.add_argument("--cache-dir", type=Path, default=ROOT / ".cache")
-    for p in (conf, check):
+    for p in (conf, check, rel):
+        p.add_argument("-v", "--verbose", action="store_true",
+                       help="show TensorFlow's own log lines (default: kept in <out>/logs/harness.log)")
         p.add_argument("--java", action="append", metavar="VERSION",
                        help=f"TF Java version to run (repeatable; default: conformance {', '.join(TF_JAVA_MATRIX)}, check {TF_JAVA})")
+        p.add_argument("--java-plain", action="append", metavar="VERSION",
+                       help=f"TF Java version to run as a plain Java program, no JPype (repeatable; default: "
+                            f"conformance none, check {TF_JAVA})")
         p.add_argument("--out", type=Path, default=ROOT / "reports", help="reports and work files (default: reports/)")
         p.add_argument("--cache-dir", type=Path, default=ROOT / ".cache", help="exports and classpaths (default: .cache/)")
         p.add_argument("--threads", type=int, default=1, help="intra/inter-op threads in every runtime (default 1)")
@@ -52,49 +81,128 @@ def main(argv: list[str] | None = None) -> int:
                        help="cases run in parallel, each on its own worker processes (default: the number of cores)")
         p.add_argument("--call-timeout", type=float, default=None, metavar="SECONDS",
                        help="end a runtime's worker when one request takes longer (default 900), report a timeout")
+    add_report_command(sub)
     args = parser.parse_args(argv)
+    if args.command == "report":
+        return run_report(args)
     try:
-        return run_replay(args) if args.command == "replay" else run(args)
+        if args.command == "replay":
+            return run_replay(args)
+        with quiet.tensorflow_to(args.out.resolve() / "logs" / "harness.log", args.verbose):
+            return run(args)
     except HarnessError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
 
-def run(args) -> int:
-    started = time.monotonic()
-    # TensorFlow's C++ INFO/WARNING lines would bury the report; set before TF loads (workers inherit it).
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from . import expectations, matrix, report, runner, runtimes  # imports TensorFlow: after argument parsing
+def load_expectations(names: list[str], directory: Path | None) -> dict:
+    """runtime -> its Expectations from `directory`; None (a user's export, `check`): nothing is expected,
+    every failure counts and every check must be bit-exact."""
+    from . import expectations
 
-    runner.configure_tensorflow(args.threads)
+    return {name: expectations.load(name, directory) if directory is not None else expectations.Expectations()
+            for name in names}
+
+
+def judge(results, names: list[str], expected: dict) -> int:
+    """Sets every result's outcome from its runtime's expectations; returns the exit status."""
+    from .runner import classify
+
+    for name in names:
+        classify([r for r in results if r.runtime == name], expected[name].failures)
+    return exit_status(results)
+
+
+def exit_status(results) -> int:
+    """1 when a result is unexpected (a failure not listed, or a listed failure that passes), else 0."""
+    from .report import FAILING
+
+    return 1 if any(r.outcome in FAILING for r in results) else 0
+
+
+def run(args) -> int:  # pragma: no mutate block
+    started = time.monotonic()
+    conformance = args.command in ("conformance", "release")
+    certifying = args.command in ("certify", "check")
     if args.jobs < 1:
         raise HarnessError(f"-j must be at least 1, got {args.jobs}")
+    if conformance and not args.expectations.is_dir():
+        raise HarnessError(f"{args.expectations}: expectations folder does not exist")
+    # TensorFlow's C++ INFO/WARNING lines would bury the report; set before TF loads (workers inherit it).
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from . import expectations, matrix, progress, report, runner, runtimes  # imports TensorFlow: after argument parsing
+
+    runner.configure_tensorflow(args.threads)
     out = args.out.resolve()
     work = out / "work"
     shutil.rmtree(work, ignore_errors=True)  # our own scratch space from the previous run
-    conformance = args.command == "conformance"
+    shutil.rmtree(out / "logs" / "workers", ignore_errors=True)
+    if args.command == "release":
+        from . import venvs
+
+        args.baseline = args.baseline or venvs.previous_release(args.candidate, venvs.available())
+        args.tf = [args.baseline, args.candidate]
     tf_versions = list(dict.fromkeys(args.tf or [TF_PYTHON])) if conformance else [TF_PYTHON]
     # conformance runs the whole TF Java matrix (expected failures included); check, the pinned version.
     java_versions = list(dict.fromkeys(args.java or (TF_JAVA_MATRIX if conformance else (TF_JAVA,))))
-    names = runtimes.names(tf_versions, java_versions)
-    exports = list(_exports(args, tf_versions))  # validates input before any runtime starts
-    # A user's export (`check`) expects nothing: every failure counts, every check is bit-exact.
-    expected = {name: expectations.load(name) if conformance else expectations.Expectations() for name in names}
+    plain = list(dict.fromkeys(args.java_plain or (() if conformance else (TF_JAVA,))))
+    names = runtimes.names(tf_versions, java_versions, plain)
+    planted = getattr(args, "plant_fault", None)
+    if planted:  # test-only: read by the runtimes (harness/faults.py); workers inherit it
+        os.environ[FAULT_ENV] = planted
+        print(f"warning: test-only fault planted: {planted} ({RUNTIME_FAULTS[planted].what})", file=sys.stderr)
+    not_applicable = []
+    if certifying:
+        from . import certify
 
-    def progress(export):
-        print(f"checking {export.exporter}/{export.name} ...", file=sys.stderr, flush=True)
+        prepared = certify.prepare(args, work)  # validates input before any runtime starts
+        exports = [prepared.export]
+    else:
+        exports, not_applicable = _exports(args, tf_versions, names)  # validates input before any runtime starts
+    expected = load_expectations(names, args.expectations if conformance else None)
 
-    results, facts = matrix.run(
-        exports, names, jobs=args.jobs, cache_dir=args.cache_dir, workdir=work, threads=args.threads,
-        call_timeout=args.call_timeout or runtimes.DEFAULT_CALL_TIMEOUT, on_started=progress,
-        tolerance=lambda runtime, test_id, exporter: expected[runtime].relative_tolerance(test_id, exporter))
-    for name in names:
-        runner.classify([r for r in results if r.runtime == name], expected[name].failures)
+    def classified(export, results):  # per export, as it finishes, so progress counts expected failures right
+        for name in names:
+            runner.classify([r for r in results if r.runtime == name], expected[name].failures)
+        bar.finished(report.export_name(export.exporter, export.name), results)
+
+    with progress.Progress(len(exports)) as bar:
+        results, facts = matrix.run(
+            exports, names, jobs=args.jobs, cache_dir=args.cache_dir, workdir=work, log_dir=out / "logs" / "workers",
+            threads=args.threads, call_timeout=args.call_timeout or runtimes.DEFAULT_CALL_TIMEOUT,
+            on_started=lambda export: bar.started(report.export_name(export.exporter, export.name)),
+            on_finished=classified,
+            tolerance=lambda runtime, test_id, exporter: expected[runtime].relative_tolerance(test_id, exporter))
+    results += not_applicable
+    for name in names:  # what no export classified: a runtime that could not start
+        runner.classify([r for r in results if r.runtime == name and not r.outcome], expected[name].failures)
     env = report.environment(args.threads, facts)
-    json_path, junit_path = report.write(out, results, env, time.monotonic() - started)
+    env["planted_fault"] = os.environ.get(FAULT_ENV) or None  # test-only runs say so in their report
+    from .release import drift
+
+    json_path, junit_path = report.write(out, results, env, time.monotonic() - started, runtimes=names,
+                                         trajectories=report.trajectories_of(results), drift=drift(results))
     print(report.table(results, names))
-    print(f"reports: {json_path} {junit_path} ({time.monotonic() - started:.0f} s)")
-    return 1 if any(r.outcome in report.FAILING for r in results) else 0
+    print(f"reports: {json_path} {junit_path} {out / 'index.html'} ({time.monotonic() - started:.0f} s)")
+    if args.command == "release":
+        return _release_verdict(args, results, out)
+    status = exit_status(results)
+    if certifying:
+        print(certify.summary(prepared, certify.write(out, prepared, results, facts, work), status == 0))
+    return status
+
+
+def _release_verdict(args, results, out: Path) -> int:
+    """What changed from the baseline to the candidate; exit 1 on a new failure (or drift, if asked)."""
+    from . import atomic, release
+
+    changes = release.changes(results, args.baseline, args.candidate)
+    print()
+    print(release.summary(changes))
+    atomic.write_json(out / "release.json", {
+        "candidate": args.candidate, "baseline": args.baseline, "drift": changes.drift,
+        "new_failures": [got.id for _, _, got in changes.new_failures], "fixed": [got.id for _, _, got in changes.fixed]})
+    return 1 if changes.new_failures or (args.fail_on_drift and changes.drifted) else 0
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -107,7 +215,46 @@ def _shard(text: str) -> tuple[int, int]:
     return k, n
 
 
-def run_replay(args) -> int:
+def add_report_command(sub) -> None:
+    rep = sub.add_parser("report", help="re-render the summary and index.html from JSON reports; merge CI shards")
+    rep.add_argument("reports", type=Path, nargs="+", help="conformance.json of a run, or of each shard")
+    rep.add_argument("--out", type=Path, default=ROOT / "reports",
+                     help="writes index.html; for several inputs also the merged conformance.json and junit.xml")
+
+
+def run_report(args) -> int:
+    """Prints the console summary and writes index.html (with several inputs, the merged reports too).
+
+    No TensorFlow needed. Exit status as `conformance`: 1 if the (merged) report has unexpected results.
+    """
+    import json
+
+    from . import html_report, report
+
+    inputs = []
+    for path in args.reports:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            data = e
+        if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+            print(f"error: {path}: not a conformance report ({data if isinstance(data, Exception) else 'no results list'})",
+                  file=sys.stderr)
+            return 2
+        inputs.append(data)
+    out = args.out.resolve()
+    if len(inputs) > 1:
+        merged = report.merge(inputs)
+        written = [*report.write_report(out, merged, html=False)]
+    else:
+        merged, written = inputs[0], []
+    written.append(html_report.render(merged, out))
+    print(report.table(merged["results"], report.columns(merged)))
+    print(f"reports: {' '.join(map(str, written))}")
+    return 1 if any(r["outcome"] in report.FAILING for r in merged["results"]) else 0
+
+
+def run_replay(args) -> int:  # pragma: no mutate block
     """Plays a stored story; prints each step and where the trajectories part (exit 1), if they do."""
     import tempfile
 
@@ -138,34 +285,32 @@ def run_replay(args) -> int:
     return 0
 
 
-def _exports(args, tf_versions: list[str]):
+def _exports(args, tf_versions: list[str], runtime_names: list[str]):  # pragma: no mutate block
+    """The exports of the run (each spec x route x exporter TF), and a not-applicable result per
+    runtime for each route an exporter cannot author."""
     from . import bundle, spec, validate
-    from .interface import ZOO
-    from .runner import Export
+    from .errors import NotApplicable
+    from .runner import NOT_APPLICABLE, Export, Result
 
-    if args.command == "check":
-        if args.steps <= 0 or args.resume_steps <= 0:
-            raise HarnessError("--steps and --resume-steps must be positive")
-        data = bundle.load_data(args.data)
-        signatures = validate.check_export(args.saved_model, data, args.data)
-        available = min((len(v) for k, v in data.items() if k.startswith("train.")), default=0)
-        if available < args.steps + args.resume_steps:
-            raise HarnessError(f"{args.data}: has {available} training steps, {args.steps} + {args.resume_steps} needed")
-        interface = ZOO if "save" in signatures else dataclasses.replace(ZOO, save=None)
-        yield Export(args.saved_model.name, args.saved_model.resolve(), data, args.steps, args.resume_steps,
-                     TF_PYTHON, interface)
-        return
     specs = [spec.find(name) for name in args.spec] if args.spec else spec.all_specs()
+    shard = getattr(args, "shard", None)
     cases = [(exporter, s, route) for exporter in tf_versions for s in specs
              for route in (s.routes if args.all else s.ci_routes) if not args.route or route in args.route]
-    if args.shard:  # deterministic: the case list does not depend on the machine or on earlier runs
-        k, n = args.shard
+    if shard:  # deterministic: the case list does not depend on the machine or on earlier runs
+        k, n = shard
         cases = cases[k - 1::n]
+    exports, not_applicable = [], []
     for exporter, s, route in cases:
-        b = bundle.build(s, route, args.cache_dir / "exports")
+        try:
+            b = bundle.build(s, route, args.cache_dir / "exports", exporter)
+        except NotApplicable as e:
+            not_applicable += [Result(name, f"{s.name}.{route}", "export", None, str(e), outcome=NOT_APPLICABLE,
+                                      exporter=exporter) for name in runtime_names]
+            continue
         data = b.data()
         validate.check_export(b.saved_model, data, b.data_path)
-        yield Export(b.name, b.saved_model, data, s.steps, s.resume_steps, exporter)
+        exports.append(Export(b.name, b.saved_model, data, s.steps, s.resume_steps, exporter))
+    return exports, not_applicable
 
 
 if __name__ == "__main__":

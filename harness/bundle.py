@@ -21,7 +21,7 @@ import numpy as np
 
 from . import atomic, cache
 from . import data as data_mod
-from .errors import HarnessError
+from .errors import HarnessError, NotApplicable
 from .spec import Spec
 
 # Bump when the bundle layout or the export code changes meaning; the source hash below catches the rest.
@@ -50,20 +50,31 @@ class Bundle:
         return f"{self.manifest['spec']}.{self.manifest['route']}"
 
 
-def build(spec: Spec, route: str, cache_dir: Path) -> Bundle:
-    """The bundle for (spec, route), exported now or reused from the cache when its key matches."""
-    import tensorflow as tf
+def build(spec: Spec, route: str, cache_dir: Path, tf_version: str | None = None) -> Bundle:
+    """The bundle for (spec, route) exported by TF Python `tf_version`, exported now or reused from
+    the cache when its key matches.
 
+    None or the harness's own TensorFlow: exported in this process (a distributed spec, in a
+    subprocess with the same interpreter). Another version: exported by harness/export_worker.py
+    under the interpreter of that version's virtualenv, kept beside `cache_dir` (cache_dir is
+    <cache>/exports; virtualenvs go to <cache>/venvs: harness/venvs.py). A route the version cannot
+    author raises NotApplicable with the reason (routes.applicable).
+    """
     from . import routes
 
+    python = _exporter_interpreter(tf_version, Path(cache_dir))
+    versions = exporter_versions(python)
+    reason = routes.applicable(route, versions["tensorflow"])
+    if reason is not None:
+        raise NotApplicable(f"{spec.name} by {route} under TF {versions['tensorflow']}: {reason}")
     manifest = {
         "format": FORMAT,
         "spec": spec.name,
         "spec_digest": spec.digest,
         "route": route,
-        "tensorflow": tf.__version__,
-        "keras": package_version("keras"),
-        "tf_keras": package_version("tf_keras"),
+        "tensorflow": versions["tensorflow"],
+        "keras": versions["keras"],
+        "tf_keras": versions["tf_keras"],
         "exporter_source": _source_digest(),
     }
     key = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:16]
@@ -76,8 +87,8 @@ def build(spec: Spec, route: str, cache_dir: Path) -> Bundle:
     try:
         data = data_mod.generate(spec)
         np.savez(tmp / "data.npz", **data)
-        if spec.replicas:  # needs its own logical CPU devices: export in a process of its own
-            names = _export_in_subprocess(spec, route, tmp)
+        if python is not None or spec.replicas:  # another TF, or its own logical CPUs: a process of its own
+            names = _export_in_subprocess(spec, route, tmp, python or Path(sys.executable), versions)
         else:
             names = routes.export(spec, route, tmp / "saved_model", data)
         manifest |= {
@@ -101,15 +112,53 @@ def build(spec: Spec, route: str, cache_dir: Path) -> Bundle:
     return open_bundle(root)
 
 
-def _export_in_subprocess(spec: Spec, route: str, tmp: Path) -> list[str]:
-    """Runs the export in `python -m harness.export_worker`, so the devices a distributed export
-    needs (several logical CPUs) never exist in the process that runs and compares the exports."""
-    request = json.dumps({"raw": spec.raw, "route": route, "bundle": str(tmp)})
-    done = subprocess.run([sys.executable, "-m", "harness.export_worker"], input=request, capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parent.parent)
+def exporter_versions(python: Path | None = None) -> dict[str, str | None]:
+    """TensorFlow, Keras and tf-keras versions of the exporter: this process, or the interpreter
+    `python` (read from its package metadata without importing TensorFlow). Keras is the `keras`
+    distribution, or `keras-nightly` (what TF pre-releases depend on)."""
+    key = str(python) if python is not None else None
+    if key not in _versions_seen:
+        if python is None:
+            found = {name: package_version(name) for name in ("tensorflow", "keras", "keras-nightly", "tf-keras")}
+        else:
+            from . import venvs
+
+            found = venvs.installed_versions(python)
+        _versions_seen[key] = {"tensorflow": found["tensorflow"], "keras": found["keras"] or found["keras-nightly"],
+                               "tf_keras": found["tf-keras"]}
+    return dict(_versions_seen[key])
+
+
+_versions_seen: dict[str | None, dict] = {}
+
+
+def _exporter_interpreter(tf_version: str | None, cache_dir: Path) -> Path | None:
+    """None: this process exports. Else the interpreter of TF `tf_version`'s virtualenv."""
+    if tf_version is None:
+        return None
+    from . import venvs
+
+    python = venvs.interpreter(tf_version, cache_dir.parent)
+    return None if python == Path(sys.executable) else python
+
+
+def _export_in_subprocess(spec: Spec, route: str, tmp: Path, python: Path, versions: dict) -> list[str]:
+    """Runs the export in `python -m harness.export_worker`: under another TF version, or so that the
+    devices a distributed export needs (several logical CPUs) never exist in the process that runs
+    and compares the exports. Only the repository is on the worker's path: not the harness's packages."""
+    request = json.dumps({"raw": spec.raw, "route": route, "bundle": str(tmp), "threads": 1})
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root), "PYTHONNOUSERSITE": "1",
+           "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+    done = subprocess.run([str(python), "-m", "harness.export_worker"], input=request, capture_output=True, text=True,
+                          cwd=root, env=env)
     if done.returncode != 0:
-        raise HarnessError(f"exporting {spec.name} by {route} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.splitlines()[-1])
+        raise HarnessError(f"exporting {spec.name} by {route} with TF {versions['tensorflow']} ({python}) failed:\n"
+                           f"{done.stderr[-3000:]}")
+    answer = json.loads(done.stdout.splitlines()[-1])
+    if answer["versions"] != versions:
+        raise HarnessError(f"{python}: exported with {answer['versions']}, expected {versions}")
+    return answer["names"]
 
 
 def open_bundle(root: Path) -> Bundle:

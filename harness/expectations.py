@@ -33,7 +33,7 @@ class Expectation:
     file: Path
     exporter: str = "*"
 
-    def matches(self, test_id: str, exporter: str = "") -> bool:
+    def matches(self, test_id: str, exporter: str) -> bool:
         return fnmatch.fnmatchcase(test_id, self.case) and fnmatch.fnmatchcase(exporter, self.exporter)
 
     def explains(self, detail: str) -> bool:
@@ -54,7 +54,7 @@ class Expectations:
     failures: tuple[Expectation, ...] = ()
     tolerances: tuple[Tolerance, ...] = ()
 
-    def relative_tolerance(self, test_id: str, exporter: str = "") -> float:
+    def relative_tolerance(self, test_id: str, exporter: str) -> float:
         return next((t.relative for t in self.tolerances if fnmatch.fnmatchcase(test_id, t.case)
                      and fnmatch.fnmatchcase(exporter, t.exporter)), 0.0)
 

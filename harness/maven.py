@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import re
@@ -14,7 +16,22 @@ from .errors import HarnessError
 POM = Path(__file__).resolve().parent.parent / "java" / "pom.xml"
 
 
+@contextlib.contextmanager
+def locked(cache_dir: Path, name: str):
+    """One Maven call at a time per `name`, across threads and processes: parallel worker sets start
+    together, and two `mvn -U` runs writing one output file and ~/.m2's metadata race."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(cache_dir / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def classpath(version: str, cache_dir: Path) -> list[str]:
+    with locked(cache_dir, f"maven-{version}"):
+        return _classpath(version, cache_dir)
+
+
+def _classpath(version: str, cache_dir: Path) -> list[str]:
     digest = hashlib.sha256(POM.read_bytes()).hexdigest()[:12]
     cached = cache_dir / f"classpath-{version}-{digest}.txt"
     if cached.exists():

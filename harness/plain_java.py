@@ -53,6 +53,11 @@ def sources() -> list[Path]:
 
 def jar(version: str, cache_dir: Path) -> Path:
     """The CLI's jar for TF Java `version`, built now or reused from `cache_dir`."""
+    with maven.locked(cache_dir, f"maven-{version}"):
+        return _jar(version, cache_dir)
+
+
+def _jar(version: str, cache_dir: Path) -> Path:
     digest = hashlib.sha256()
     for path in sources():
         digest.update(str(path.relative_to(maven.POM.parent)).encode() + b"\0" + path.read_bytes() + b"\0")
@@ -82,7 +87,7 @@ def jar(version: str, cache_dir: Path) -> Path:
 
 
 def run(saved_model: Path, data: dict[str, np.ndarray], interface: Interface, steps: range, workdir: Path,
-        version: str, cache_dir: Path, threads: int = 1, bench: int = 0) -> PlainJavaRun:
+        version: str, cache_dir: Path, threads: int = 1, bench: int = 0, timeout: float | None = None) -> PlainJavaRun:
     """Trains `steps` of `data` (train.<input> stacked per step, predict.<input>) in plain TF Java.
 
     Everything is written under `workdir` (inputs/, out/, saver/, signature/, rerun.sh), never into
@@ -107,7 +112,10 @@ def run(saved_model: Path, data: dict[str, np.ndarray], interface: Interface, st
         cmd += ["--bench", str(bench)]
     command = shlex.join(cmd)
     atomic.write_text(workdir / "rerun.sh", f"#!/bin/sh\n# TF Java {version}, no Python: rerun as is.\n{command}\n")
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:  # the JVM is killed by subprocess.run
+        raise PlainJavaFailure(f"timeout: {MAIN} gave no answer within {timeout:g} s (rerun: sh {workdir / 'rerun.sh'})") from None
     if done.returncode != 0:
         marked = [l[len(ERROR_MARK):] for l in done.stderr.splitlines() if l.startswith(ERROR_MARK)]
         detail = marked[-1] if marked else " | ".join(done.stderr.strip().splitlines()[-5:])[-800:]

@@ -6,16 +6,21 @@ also use EagerSession in the harness process itself (the pinned TF).
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+
+from .trajectory import with_variables
 
 
 class EagerSession:
     """`tf.saved_model.load`, calling the signatures: what Python users do. The reference."""
 
     def __init__(self, saved_model: Path):
+        self.saved_model = Path(saved_model)
         self.loaded = tf.saved_model.load(str(saved_model))
         self.signatures = self.loaded.signatures
 
@@ -27,6 +32,15 @@ class EagerSession:
         # Re-export: what a Python user does to ship a model trained further.
         tf.saved_model.save(self.loaded, str(directory), signatures=dict(self.signatures))
         return str(directory / "variables" / "variables")
+
+    def restore_variables(self, prefix: str) -> None:
+        # The TF2 loader has no saver: what a Python user does is load the export with those variables.
+        scratch = Path(tempfile.mkdtemp(prefix="restore-"))
+        try:
+            self.loaded = tf.saved_model.load(str(with_variables(self.saved_model, prefix, scratch / "export")))
+            self.signatures = self.loaded.signatures
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def close(self):
         pass

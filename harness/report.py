@@ -1,21 +1,53 @@
-"""What a run reports: a readable table, a JSON report and a JUnit XML file (both written atomically)."""
+"""What a run reports: a console summary (one matrix), a JSON report, a JUnit XML file and an HTML page.
+
+The JSON report is the source of truth: the console summary, JUnit and HTML (html_report.py) are
+rendered from its dicts, so a report can be re-rendered, and CI shards merged, without TensorFlow
+(`python -m harness report A.json B.json --out DIR`). Result objects are turned into those dicts by
+`result_json`; nothing else reads them.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import os
 import platform
+import re
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
-from . import atomic
-from .runner import BLOCKED, FAIL, NOT_APPLICABLE, PASS, XFAIL, XPASS, Result
+import numpy as np
 
+from . import atomic
+
+if TYPE_CHECKING:
+    from .runner import Result
+
+# Outcomes as the JSON report spells them (runner.py sets them; a test checks the two agree).
+PASS, FAIL, XFAIL, XPASS, BLOCKED, NOT_APPLICABLE = "PASS", "FAIL", "XFAIL", "XPASS", "BLOCKED", "N/A"
 FAILING = (FAIL, XPASS)
 
+# What one cell of the matrix (one export in one runtime, all its checks) says, worst first.
+CELL_STATES = ("fail", "xpass", "xfail", "blocked", "within", "exact", "pass", "na", "none")
+CELL_SYMBOLS = {"fail": "FAIL", "xpass": "XPASS", "xfail": "x", "blocked": "-", "within": "~",
+                "exact": "=", "pass": "ok", "na": "n/a", "none": "."}
+CELL_MEANING = {  # the legend, console and HTML
+    "exact": "bit-exact",
+    "within": "within tolerance, at most N ulp",
+    "pass": "passed, nothing compared",
+    "xfail": "expected failure",
+    "fail": "failed",
+    "xpass": "listed as expected failure but passed",
+    "blocked": "blocked by an earlier failure",
+    "na": "not applicable",
+    "none": "not run",
+}
+LEGEND_ORDER = ("exact", "within", "pass", "xfail", "fail", "xpass", "blocked", "na", "none")
+SETUP_ROW = "runtime setup"  # the row of runtime-level results (case "": a runtime that cannot start)
 
-def environment(threads: int, runtimes: dict[str, dict]) -> dict:
+
+def environment(threads: int, runtimes: dict[str, dict]) -> dict:  # pragma: no mutate block (facts, not verdicts)
     """The facts that decide the numbers."""
     import numpy
     import tensorflow as tf
@@ -42,96 +74,322 @@ def environment(threads: int, runtimes: dict[str, dict]) -> dict:
     }
 
 
-def counts(results: list[Result]) -> Counter:
-    return Counter(r.outcome for r in results)
+# --- results as JSON dicts ------------------------------------------------------------------------
+
+def result_json(r: Result) -> dict:
+    """One Result as the JSON report holds it. Its id: `[<exporter>/]<runtime>/<test id>`."""
+    exporter = getattr(r, "exporter", "")  # Result gains `exporter`; "" until then
+    return {
+        "id": "/".join(p for p in (exporter, r.runtime, r.test_id) if p),
+        "exporter": exporter,
+        "runtime": r.runtime,
+        "case": r.case,
+        "check": r.check,
+        "outcome": r.outcome,
+        "detail": r.detail,
+        "comparison": dataclasses.asdict(r.comparison) if r.comparison else None,
+        "expectation": None if r.expectation is None else {
+            "file": str(r.expectation.file), "case": r.expectation.case, "reason": r.expectation.reason,
+            "links": list(r.expectation.links)},
+    }
 
 
-def summary_line(results: list[Result]) -> str:
+def _dicts(results: list) -> list[dict]:
+    return [r if isinstance(r, dict) else result_json(r) for r in results]
+
+
+def counts(results: list) -> Counter:
+    """Outcome -> how many; results as Result objects or JSON dicts."""
+    return Counter(r["outcome"] for r in _dicts(results))
+
+
+def summary_line(results: list) -> str:
     c = counts(results)
     return (f"{c[PASS]} passed, {c[FAIL] + c[XPASS]} failed, {c[XFAIL]} expected failures, "
             f"{c[BLOCKED]} blocked, {c[NOT_APPLICABLE]} not applicable")
 
 
-def table(results: list[Result], runtimes: list[str]) -> str:
-    """Rows: export x check; columns: runtimes; then the details of everything that did not pass."""
-    cells: dict[tuple[str, str], dict[str, str]] = {}
+def version_key(version: str) -> tuple:
+    """Orders TF versions numerically ("2.9.0" < "2.15.1"); "" (no exporter) first."""
+    parts = [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.+-]", version)]
+    return (version != "", parts)
+
+
+def runtime_order(report_runtimes: list[str] | None, results: list[dict]) -> list[str]:
+    """The report's columns; then the runtimes of the results in the order they ran exports (the reference
+    first), then those with runtime-level results only (a runtime that could not start)."""
+    ran = [r["runtime"] for r in results if r["case"]]
+    return list(dict.fromkeys([*(report_runtimes or ()), *ran, *(r["runtime"] for r in results)]))
+
+
+def columns(report: dict) -> list[str]:
+    """A report's runtimes in column order (`runtimes`, or for a report written before that key, as run)."""
+    return runtime_order(report.get("runtimes"), report["results"])
+
+
+def canonical(results: list[dict], runtimes: list[str]) -> list[dict]:
+    """Results ordered by exporter (by version), case, runtime (column order); checks keep their order."""
+    column = {rt: i for i, rt in enumerate(runtimes)}
+    return sorted(results, key=lambda r: (version_key(r.get("exporter", "")), r["case"],
+                                          column.get(r["runtime"], len(column)), r["runtime"]))
+
+
+def _trajectory_key(t: dict, column: dict) -> tuple:
+    return (version_key(t.get("exporter", "")), t["case"], t.get("role") != "reference",
+            column.get(t["runtime"], len(column)), t["runtime"], t.get("first_step", 0))
+
+
+def _drift_key(d: dict, column: dict) -> tuple:
+    return (version_key(d.get("exporter", "")), d["case"], column.get(d["runtime"], len(column)), d["runtime"],
+            d.get("baseline_runtime", ""))
+
+
+def to_json(results: list, env: dict, seconds: float, *, runtimes: list[str] | None = None,
+            trajectories: list[dict] | None = None, drift: list[dict] | None = None) -> dict:
+    """The JSON report: results (Result objects or dicts) in canonical order, and what the HTML plots.
+
+    runtimes: the matrix's columns in order (default: as the results ran, runtime_order);
+    trajectories: per export and runtime, the losses per step; drift: optional, across exporters.
+    """
+    results = _dicts(results)
+    runtimes = runtime_order(runtimes, results)
+    column = {rt: i for i, rt in enumerate(runtimes)}
+    out = {"environment": env, "seconds": round(seconds, 1), "summary": dict(counts(results)),
+           "ok": not any(r["outcome"] in FAILING for r in results), "runtimes": runtimes,
+           "results": canonical(results, runtimes),
+           "trajectories": sorted(trajectories or [], key=lambda t: _trajectory_key(t, column))}
+    if drift is not None:
+        out["drift"] = sorted(drift, key=lambda d: _drift_key(d, column))
+    return out
+
+
+# --- merging CI shards ----------------------------------------------------------------------------
+
+def _merge_values(values: list):
+    """Equal values stay one value; dicts merge key by key; values that differ become the list of them."""
+    distinct: list = []
+    for v in values:
+        if v not in distinct:
+            distinct.append(v)
+    if len(distinct) == 1:
+        return distinct[0]
+    if distinct and all(isinstance(v, dict) for v in distinct):
+        keys = dict.fromkeys(k for v in distinct for k in v)
+        return {k: _merge_values([v[k] for v in distinct if k in v]) for k in keys}
+    return distinct
+
+
+def merge(reports: list[dict]) -> dict:
+    """The report an unsharded run would have written, from the reports of its shards.
+
+    - results: every shard's, in canonical order (exporter, case, runtime, checks as in the inputs);
+      a result present in several shards (a runtime's `setup`) is kept once: the first failing copy
+      (FAIL/XPASS) if any, else the first;
+    - runtimes: the shards' columns, in order of first appearance;
+    - environment: merged key by key (the per-runtime facts are united); a fact on which the shards
+      disagree (another CPU) becomes the list of the shards' values, so it cannot go unnoticed;
+    - seconds: the SUM of the shards' (the work an unsharded run does; parallel shards took the max);
+    - summary and ok: recomputed from the merged results;
+    - trajectories and drift: united (one per export, runtime and role / baseline), canonical order.
+    """
+    if not reports:
+        raise ValueError("merge needs at least one report")
+    by_id: dict[str, dict] = {}
+    for report in reports:
+        for r in report["results"]:
+            kept = by_id.get(r["id"])
+            if kept is None or (kept["outcome"] not in FAILING and r["outcome"] in FAILING):
+                by_id[r["id"]] = r
+    results = list(by_id.values())
+    runtimes = runtime_order([rt for report in reports for rt in columns(report)], results)
+
+    def united(key: str, identity) -> list[dict]:  # the first copy of each
+        out: dict = {}
+        for report in reports:
+            for x in report.get(key) or []:
+                out.setdefault(identity(x), x)
+        return list(out.values())
+
+    trajectories = united("trajectories", lambda t: (t.get("exporter", ""), t["case"], t["runtime"], t.get("role"),
+                                                     t.get("first_step", 0)))
+    drift = None
+    if any("drift" in report for report in reports):
+        drift = united("drift", lambda d: (d.get("exporter", ""), d["case"], d["runtime"], d.get("baseline_runtime")))
+    seconds = sum(report.get("seconds", 0.0) for report in reports)
+    return to_json(results, _merge_values([report.get("environment", {}) for report in reports]), seconds,
+                   runtimes=runtimes, trajectories=trajectories, drift=drift)
+
+
+# --- the console summary: one matrix --------------------------------------------------------------
+
+def cell_state(results: list[dict]) -> tuple[str, int]:
+    """What one export's checks in one runtime say, as one of CELL_STATES, and the largest ulp compared."""
+    outcomes = {r["outcome"] for r in results}
+    comparisons = [r["comparison"] for r in results if r.get("comparison")]
+    max_ulp = max((c.get("max_ulp", 0) for c in comparisons), default=0)
+    if not results:
+        return "none", 0
+    for outcome, state in ((FAIL, "fail"), (XPASS, "xpass"), (XFAIL, "xfail"), (BLOCKED, "blocked")):
+        if outcome in outcomes:
+            return state, max_ulp
+    if PASS in outcomes:
+        if any(c.get("verdict") == "within-tolerance" for c in comparisons):
+            return "within", max_ulp
+        return ("exact" if comparisons else "pass"), max_ulp
+    return "na", 0
+
+
+def cell_symbol(state: str, max_ulp: int) -> str:
+    if state == "within":
+        return f"~{max_ulp}" if max_ulp < 10_000 else f"~{max_ulp:.0e}".replace("+", "")
+    return CELL_SYMBOLS[state]
+
+
+def export_name(exporter: str, case: str) -> str:
+    """How an export is named (JUnit classes, progress lines): `<case>@<exporter>`, or `<case>`."""
+    if not case:
+        return SETUP_ROW
+    return f"{case}@{exporter}" if exporter else case
+
+
+def cells(results: list[dict]) -> dict[tuple[str, str], dict[str, list[dict]]]:
+    """(exporter, case) -> runtime -> its results, rows in canonical order (the setup row first)."""
+    out: dict[tuple[str, str], dict[str, list[dict]]] = {}
     for r in results:
-        cell = r.outcome
-        if r.comparison is not None and r.outcome in (PASS, FAIL, XPASS):
-            c = r.comparison
-            cell += " =" if c.verdict == "bit-exact" else f" {c.max_ulp}ulp"
-        cells.setdefault((r.case, r.check), {})[r.runtime] = cell
-    head = ["export", "check", *runtimes]
-    rows = [[case or "-", check, *(by.get(rt, "") for rt in runtimes)] for (case, check), by in cells.items()]
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    lines = [fmt.format(*head), fmt.format(*("-" * w for w in widths))]
-    lines += [fmt.format(*row) for row in rows]
-    lines.append("")
-    lines.append("'=' bit-exact; 'Nulp' largest distance in units in the last place (tolerance: 0 ulp, see harness/compare.py)")
-    unexpected = [r for r in results if r.outcome in FAILING]
+        out.setdefault((r.get("exporter", ""), r["case"]), {}).setdefault(r["runtime"], []).append(r)
+    return dict(sorted(out.items(), key=lambda kv: (kv[0][1] != "", version_key(kv[0][0]), kv[0][1])))
+
+
+def expected_failures(results: list[dict]) -> dict[tuple[str, str, str], list[dict]]:
+    """(runtime, expectation file, case glob) -> the XFAIL results that entry covers, in order."""
+    out: dict = {}
+    for r in results:
+        if r["outcome"] == XFAIL and r.get("expectation"):
+            e = r["expectation"]
+            out.setdefault((r["runtime"], e["file"], e["case"]), []).append(r)
+    return out
+
+
+def column_title(runtime: str) -> tuple[str, str]:
+    """A column title on two lines: `java` over `1.1.0`."""
+    name, _, version = runtime.rpartition("-")
+    return (name, version) if name and version[:1].isdigit() else (runtime, "")
+
+
+def table(results: list, runtimes: list[str]) -> str:
+    """The console summary: one row per export, one column per runtime, one symbol per cell; a legend;
+    each unexpected result; one paragraph per expected-failure entry; the summary line.
+
+    results: Result objects or JSON dicts; runtimes: the column order.
+    """
+    results = _dicts(results)
+    runtimes = runtime_order(runtimes, results)
+    rows = cells(results)
+    with_exporter = any(exporter for exporter, _ in rows)
+    labels = [([exporter] if with_exporter else []) + [case or SETUP_ROW] for exporter, case in rows]
+    body = [labels[i] + [cell_symbol(*cell_state(by.get(rt, []))) if case or by.get(rt) else ""  # setup: blank = started
+                         for rt in runtimes] for i, ((_, case), by) in enumerate(rows.items())]
+    titles = [column_title(rt) for rt in runtimes]
+    head1 = (["", ""] if with_exporter else [""]) + [t[0] for t in titles]
+    head2 = (["exporter", "export"] if with_exporter else ["export"]) + [t[1] for t in titles]
+    widths = [max(len(x) for x in col) for col in zip(head1, head2, *body)]
+
+    def line(cols):
+        return "  ".join(f"{c:<{w}}" for c, w in zip(cols, widths)).rstrip()
+
+    lines = [f"Conformance: {sum(1 for _, case in rows if case)} exports x {len(runtimes)} runtimes "
+             f"(one symbol per export and runtime: all its checks)", "",
+             line(head1), line(head2), line(["-" * w for w in widths])]
+    lines += [line(row) for row in body]
+    legend = [f"{'~N' if s == 'within' else CELL_SYMBOLS[s]} {CELL_MEANING[s]}" for s in LEGEND_ORDER]
+    lines += ["", "Legend: " + "; ".join(legend[:3]) + ";", "        " + "; ".join(legend[3:6]) + ";",
+              "        " + "; ".join(legend[6:]) + " (setup row: blank = started).",
+              "Tolerance: 0 ulp unless expectations/<runtime>.toml gives the case its own (harness/compare.py)."]
+
+    unexpected = [r for r in results if r["outcome"] in FAILING]
     if unexpected:
-        lines += ["", "Unexpected results:"]
+        lines += ["", f"Unexpected results ({len(unexpected)}):"]
     for r in unexpected:
-        lines.append(f"  {r.outcome:5} {r.runtime}/{r.test_id}: {r.detail}")
-        if r.outcome == XPASS:
-            lines.append(f"        listed as expected failure in {r.expectation.file}: it passes now; remove the entry")
-    expected: dict = {}  # one paragraph per expectation entry, however many cases it covers
-    for r in results:
-        if r.outcome == XFAIL:
-            expected.setdefault((r.runtime, r.expectation), []).append(r)
+        lines.append(f"  {r['outcome']:5} {r['id']}: {r['detail']}")
+        if r["outcome"] == XPASS and r.get("expectation"):
+            lines.append(f"        listed as expected failure in {r['expectation']['file']}: it passes now; remove the entry")
+    expected = expected_failures(results)
     if expected:
         lines += ["", "Expected failures (expectations/<runtime>.toml):"]
-    for (runtime, entry), hits in expected.items():
-        lines.append(f"  XFAIL {runtime}/{entry.case} x{len(hits)}: {entry.reason} {' '.join(entry.links)}")
-        lines.append(f"        e.g. {hits[0].test_id}: {hits[0].detail[:300]}")
+    for (runtime, _, case), hits in expected.items():
+        entry = hits[0]["expectation"]
+        lines.append(f"  XFAIL {runtime}/{case} x{len(hits)}: {entry['reason']} {' '.join(entry['links'])}")
+        lines.append(f"        e.g. {hits[0]['id']}: {hits[0]['detail'][:300]}")
     lines += ["", summary_line(results)]
     return "\n".join(lines)
 
 
-def to_json(results: list[Result], env: dict, seconds: float) -> dict:
-    def one(r: Result) -> dict:
-        return {
-            "id": r.id,
-            "exporter": r.exporter,
-            "runtime": r.runtime,
-            "case": r.case,
-            "check": r.check,
-            "outcome": r.outcome,
-            "detail": r.detail,
-            "comparison": dataclasses.asdict(r.comparison) if r.comparison else None,
-            "expectation": None if r.expectation is None else {
-                "file": str(r.expectation.file), "case": r.expectation.case, "reason": r.expectation.reason,
-                "links": list(r.expectation.links)},
-        }
-
-    return {"environment": env, "seconds": round(seconds, 1), "summary": dict(counts(results)),
-            "ok": not any(r.outcome in FAILING for r in results), "results": [one(r) for r in results]}
+def trajectories_of(results: list) -> list[dict]:
+    """Per-step losses of every run (the reference's: all its steps; a runtime's: its first `steps`), for plots."""
+    out = []
+    for r in results:
+        losses = r.notes.get("losses")
+        if losses is None:
+            continue
+        values = [np.asarray(v) for v in losses]
+        out.append({"exporter": r.exporter, "case": r.case, "runtime": r.runtime,
+                    "role": "reference" if r.check == "reference" else "runtime", "first_step": 0,
+                    "dtype": str(values[0].dtype) if values else "float32",
+                    "losses": [float(v) for v in values]})  # exact: float32/16 values are doubles too
+    return out
 
 
-def to_junit(results: list[Result]) -> str:
+
+# --- JUnit ------------------------------------------------------------------------------------------
+
+def junit_from_json(report: dict) -> str:
+    """JUnit XML from a JSON report: one suite per runtime (column order), one testcase per result."""
+    results = report["results"]
     root = ET.Element("testsuites", name="tf-training-conformance")
-    for runtime in dict.fromkeys(r.runtime for r in results):
-        mine = [r for r in results if r.runtime == runtime]
+    for runtime in columns(report):
+        mine = [r for r in results if r["runtime"] == runtime]
+        if not mine:
+            continue
         suite = ET.SubElement(root, "testsuite", name=runtime, tests=str(len(mine)),
-                              failures=str(sum(r.outcome in FAILING for r in mine)),
-                              skipped=str(sum(r.outcome in (XFAIL, BLOCKED, NOT_APPLICABLE) for r in mine)))
+                              failures=str(sum(r["outcome"] in FAILING for r in mine)),
+                              skipped=str(sum(r["outcome"] in (XFAIL, BLOCKED, NOT_APPLICABLE) for r in mine)))
         for r in mine:
-            case = ET.SubElement(suite, "testcase", classname=f"{runtime}.{r.case or 'runtime'}", name=r.check)
-            if r.outcome == FAIL:
-                ET.SubElement(case, "failure", message=r.detail[:500]).text = r.detail
-            elif r.outcome == XPASS:
-                ET.SubElement(case, "failure", message=f"expected to fail ({r.expectation.file.name}) but passed: remove the entry")
-            elif r.outcome == XFAIL:
-                ET.SubElement(case, "skipped", message=f"expected failure: {r.expectation.reason} {' '.join(r.expectation.links)}")
-            elif r.outcome in (BLOCKED, NOT_APPLICABLE):
-                ET.SubElement(case, "skipped", message=r.detail)
+            where = export_name(r.get("exporter", ""), r["case"]) if r["case"] else "runtime"
+            case = ET.SubElement(suite, "testcase", classname=f"{runtime}.{where}", name=r["check"])
+            entry = r.get("expectation") or {}
+            if r["outcome"] == FAIL:
+                ET.SubElement(case, "failure", message=r["detail"][:500]).text = r["detail"]
+            elif r["outcome"] == XPASS:
+                ET.SubElement(case, "failure",
+                              message=f"expected to fail ({Path(entry.get('file', '?')).name}) but passed: remove the entry")
+            elif r["outcome"] == XFAIL:
+                ET.SubElement(case, "skipped",
+                              message=f"expected failure: {entry.get('reason', '')} {' '.join(entry.get('links', []))}")
+            elif r["outcome"] in (BLOCKED, NOT_APPLICABLE):
+                ET.SubElement(case, "skipped", message=r["detail"])
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def write(out: Path, results: list[Result], env: dict, seconds: float) -> tuple[Path, Path]:
+def to_junit(results: list) -> str:
+    """JUnit XML from Result objects: through their JSON, as every other rendering."""
+    return junit_from_json(to_json(results, {}, 0.0))
+
+
+# --- files ------------------------------------------------------------------------------------------
+
+def write_report(out: Path, report: dict, html: bool = True) -> tuple[Path, Path]:
+    """Writes `conformance.json` and `junit.xml` (atomically), then `index.html` (html_report.py)."""
     json_path, junit_path = out / "conformance.json", out / "junit.xml"
-    atomic.write_json(json_path, to_json(results, env, seconds))
-    atomic.write_text(junit_path, to_junit(results))
+    atomic.write_json(json_path, report)
+    atomic.write_text(junit_path, junit_from_json(report))
+    if html:
+        from . import html_report
+
+        html_report.render(report, out)
     return json_path, junit_path
+
+
+def write(out: Path, results: list, env: dict, seconds: float, **extra) -> tuple[Path, Path]:
+    """The run's reports: conformance.json, junit.xml and index.html; `extra` goes to to_json."""
+    return write_report(out, to_json(results, env, seconds, **extra))

@@ -4,12 +4,13 @@ For each export, the reference is the TF2 loader of its exporter's TF version (r
 "python-<exporter>") training it `steps` steps, saving, then `resume_steps` more without
 interruption. Each runtime then trains the same first `steps` steps from the export and saves
 both ways; the reference runtime resumes from what it saved and must rejoin the reference
-trajectory.
+trajectory. Each runtime also restores the reference's checkpoints of step `steps` into fresh
+loads of the export (by its saver, and by the restore signature), trains the remaining steps,
+and must rejoin the reference trajectory too.
 """
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,13 +20,17 @@ from . import checkpoints, compare
 from .errors import HarnessError
 from .expectations import Expectation
 from .interface import ZOO, Interface
-from .trajectory import STAGES, Failure, RuntimeFailure, Trajectory, execute
+from .report import BLOCKED, FAIL, NOT_APPLICABLE, PASS, XFAIL, XPASS  # defined once, where no TF is needed
+from .trajectory import RESTORE_WAYS, STAGES, Failure, Restore, RuntimeFailure, Trajectory, execute, with_variables  # noqa: F401 (with_variables: runner's name for it)
 
-CHECKS = ("load", "train.loss", "predict", "checkpoint.saver", "checkpoint.signature", "resume.loss", "resume.variables")
+PLAN_CHECKS = ("load", "train.loss", "predict", "checkpoint.saver", "checkpoint.signature", "resume.loss",
+               "resume.variables")
+# The restore part: per way, a fresh load restores the reference's checkpoint, trains on and saves that way.
+RESTORE_CHECKS = tuple(f"restore.{way}.{what}" for way in RESTORE_WAYS for what in ("loss", "variables"))
+CHECKS = PLAN_CHECKS + RESTORE_CHECKS
 STAGE_OF_CHECK = {"load": "load", "train.loss": "train", "predict": "predict", "checkpoint.saver": "save",
                   "resume.loss": "save", "resume.variables": "save", "checkpoint.signature": "save_signature"}
-FIRST_CHECK_OF_STAGE = {stage: next(c for c in CHECKS if STAGE_OF_CHECK[c] == stage) for stage in STAGES}
-PASS, FAIL, XFAIL, XPASS, BLOCKED, NOT_APPLICABLE = "PASS", "FAIL", "XFAIL", "XPASS", "BLOCKED", "N/A"
+FIRST_CHECK_OF_STAGE = {stage: next(c for c in PLAN_CHECKS if STAGE_OF_CHECK[c] == stage) for stage in STAGES}
 
 
 @dataclass
@@ -67,7 +72,7 @@ class Export:
         return f"python-{self.exporter}"
 
 
-def configure_tensorflow(threads: int) -> None:
+def configure_tensorflow(threads: int) -> None:  # pragma: no mutate block (runs TF)
     """Fixed thread counts, set before TensorFlow runs anything: part of what makes runs comparable.
 
     Also quiets TensorFlow's Python warnings so the report stays readable (errors still show).
@@ -89,7 +94,7 @@ def configure_tensorflow(threads: int) -> None:
         raise HarnessError(f"TensorFlow must be configured before it starts: {e}") from None
 
 
-def reference(export: Export, python, workdir: Path) -> tuple[Trajectory, Trajectory]:
+def reference(export: Export, python, workdir: Path) -> tuple[Trajectory, Trajectory]:  # pragma: no mutate block (runs TF)
     """The uninterrupted trajectory in `python` (the exporter's TF2 loader): steps [0, k) then [k, k+m),
     saving after each part, in one session.
 
@@ -120,7 +125,7 @@ def _close(session) -> None:
         pass
 
 
-def repeat(export: Export, python, workdir: Path) -> Trajectory:
+def repeat(export: Export, python, workdir: Path) -> Trajectory:  # pragma: no mutate block (runs TF)
     """The first steps again in a fresh session, saving nothing: two Python runs must agree."""
     again = Trajectory(0)
     try:
@@ -142,7 +147,7 @@ def check_export(export: Export, runtimes: list, python, workdir: Path,
     -> the case's relative tolerance (0: bit-exact required).
     """
     def own(check: str, passed: bool, detail: str, **notes) -> Result:
-        return Result(python.name, export.name, check, passed, detail, notes=notes, exporter=export.exporter)
+        return Result(python.name, export.name, check, passed, detail, notes=notes)  # _stamp sets the exporter
 
     try:
         ref = reference(export, python, workdir / "reference")
@@ -158,10 +163,32 @@ def check_export(export: Export, runtimes: list, python, workdir: Path,
         return _stamp([own("reference", True, "ok", losses=losses), own("reference.deterministic", False, detail)]
                       + _blocked(export, runtimes, "reference.deterministic"), export)
     out = [own("reference", True, "ok", losses=losses), own("reference.deterministic", True, repeated.summary())]
+    ran: dict[str, Trajectory] = {}
     for runtime in runtimes:
         out += check_runtime(runtime, export, ref, workdir / runtime.name, python,
-                             lambda check, name=runtime.name: tolerance(name, f"{export.name}.{check}", export.exporter))
+                             lambda check, name=runtime.name: tolerance(name, f"{export.name}.{check}", export.exporter),
+                             ran)
+    for name in ran:  # a Java team's own program must see exactly what the harness saw through JPype
+        jpype = "java-" + name[len("java-plain-"):]
+        if name.startswith("java-plain-") and jpype in ran:
+            out.append(same_run(name, export.name, ran[name], ran[jpype], jpype))
     return _stamp(out, export)
+
+
+def same_run(runtime: str, case: str, got: Trajectory, other: Trajectory, other_name: str) -> Result:
+    """equals.<other>: losses, predictions and both checkpoints of two runs of one runtime, bit for bit."""
+    check = "equals." + other_name
+    if got.failure or other.failure:
+        failed = got.failure or other.failure
+        return Result(runtime, case, check, None, f"blocked: a run failed at {failed.stage}", outcome=BLOCKED)
+    tensors = ({**compare.steps(other.losses), **other.predictions}, {**compare.steps(got.losses), **got.predictions})
+    for mine, theirs in ((got.saver_checkpoint, other.saver_checkpoint), (got.signature_checkpoint, other.signature_checkpoint)):
+        if mine and theirs:
+            expected, actual = checkpoints.comparable(theirs, mine)
+            tensors[0].update({f"{Path(theirs).parent.name}:{k}": v for k, v in expected.items()})
+            tensors[1].update({f"{Path(theirs).parent.name}:{k}": v for k, v in actual.items()})
+    comparison = compare.compare(*tensors)
+    return Result(runtime, case, check, comparison.ok, comparison.summary(), comparison)
 
 
 def _stamp(results: list[Result], export: Export) -> list[Result]:
@@ -176,13 +203,18 @@ def _blocked(export: Export, runtimes: list, cause: str) -> list[Result]:
 
 
 def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], workdir: Path, python,
-                  tolerance=lambda check: 0.0) -> list[Result]:
+                  tolerance=lambda check: 0.0, ran: dict | None = None) -> list[Result]:
     """Runs `runtime` on `export` and returns one Result per check in CHECKS (plus tensors.closed for Java).
 
-    `python` (the reference runtime) resumes from what `runtime` saved.
+    `python` (the reference runtime) resumes from what `runtime` saved; `ran`, if given, keeps the run.
     """
     ref_first, ref_second = ref
-    got = runtime.run(export.saved_model, export.data, range(0, export.steps), workdir, export.interface)
+    signature_restorable = bool(export.interface.save and export.interface.restore)
+    restore = Restore((export.steps, export.steps + export.resume_steps), ref_first.saver_checkpoint,
+                      ref_first.signature_checkpoint if signature_restorable else None)
+    got = runtime.run(export.saved_model, export.data, range(export.steps), workdir, export.interface, restore)
+    if ran is not None:
+        ran[runtime.name] = got
     failed = got.failure.stage if got.failure else None
     resumed: list[Trajectory] = []
 
@@ -213,7 +245,7 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
                                               resumed_run().saver_checkpoint),
     }
     out = []
-    for check in CHECKS:
+    for check in PLAN_CHECKS:
         stage = STAGE_OF_CHECK[check]
         result = Result(runtime.name, export.name, check, None)
         if check == "checkpoint.signature" and not export.interface.save:
@@ -237,11 +269,51 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
             except HarnessError as e:  # e.g. a checkpoint that cannot be read: this check fails, by name
                 result.passed, result.detail = False, str(e)
         out.append(result)
+    for way in RESTORE_WAYS:
+        out += _restore_checks(runtime.name, export, way, got, ref_second, variables, trajectory,
+                               applicable=way == "saver" or signature_restorable)
     unreleased = got.notes.get("unreleased_native_pointers")
     if unreleased is not None:
         out.append(Result(runtime.name, export.name, "tensors.closed", unreleased == 0,
                           f"{unreleased} native TF Java pointers still alive after the calls returned"))
     return out
+
+
+def _restore_checks(runtime: str, export: Export, way: str, got: Trajectory, ref_second: Trajectory, variables,
+                    trajectory, applicable: bool) -> list[Result]:
+    """restore.<way>.loss and restore.<way>.variables: the restored part against the reference's second part."""
+    loss, variables_check = f"restore.{way}.loss", f"restore.{way}.variables"
+    results = [Result(runtime, export.name, loss, None), Result(runtime, export.name, variables_check, None)]
+    part = got.restored.get(way)
+    why_not = "export has no save and restore signatures" if not applicable else got.notes.get("no_restore")
+    if why_not:
+        for r in results:
+            r.detail, r.outcome = why_not, NOT_APPLICABLE
+        return results
+    if part is None:  # the plan never reached the restore part: the export did not load
+        for r in results:
+            r.detail, r.outcome = f"blocked by {export.name}.load", BLOCKED
+        return results
+    failed = part.failure.stage if part.failure else None
+    first = export.steps
+    if failed and failed not in ("save", "save_signature"):  # no losses: load, restore, train, or the worker died
+        results[0].passed, results[0].detail = False, f"failed at {failed} (restore by {way}): {part.failure.error}"
+        results[1].detail, results[1].outcome = f"blocked by {export.name}.{loss}", BLOCKED
+        return results
+    results[0].comparison = trajectory(loss, compare.steps(ref_second.losses, first), compare.steps(part.losses, first))
+    results[0].passed, results[0].detail = results[0].comparison.ok, results[0].comparison.summary()
+    results[0].notes["losses"] = part.losses
+    if failed:
+        results[1].passed, results[1].detail = False, f"failed at {failed} (restore by {way}): {part.failure.error}"
+        return results
+    expected, actual = ((ref_second.saver_checkpoint, part.saver_checkpoint) if way == "saver"
+                        else (ref_second.signature_checkpoint, part.signature_checkpoint))
+    try:
+        results[1].comparison = variables(variables_check, expected, actual)
+        results[1].passed, results[1].detail = results[1].comparison.ok, results[1].comparison.summary()
+    except HarnessError as e:
+        results[1].passed, results[1].detail = False, str(e)
+    return results
 
 
 def resume(export: Export, prefix: str, workdir: Path, python) -> Trajectory:
@@ -256,18 +328,6 @@ def resume(export: Export, prefix: str, workdir: Path, python) -> Trajectory:
     if not (saved_model / "saved_model.pb").exists():
         saved_model = with_variables(export.saved_model, prefix, workdir / "export")
     return python.run(saved_model, export.data, steps, workdir / "run", export.interface)
-
-
-def with_variables(saved_model: Path, prefix: str, directory: Path) -> Path:
-    """A copy of `saved_model` whose variables are the checkpoint under `prefix` (the original is never written)."""
-    if directory.exists():
-        shutil.rmtree(directory)
-    shutil.copytree(saved_model, directory, ignore=shutil.ignore_patterns("variables", "fingerprint.pb"))
-    (directory / "variables").mkdir()
-    source = Path(prefix)
-    for file in source.parent.glob(source.name + ".*"):
-        shutil.copyfile(file, directory / "variables" / ("variables" + file.name[len(source.name):]))
-    return directory
 
 
 def classify(results: list[Result], expectations: tuple[Expectation, ...]) -> None:

@@ -5,11 +5,13 @@ A runtime is a kind and a version, named "<kind>-<version>":
   python-2.21.0          TF Python 2.21.0: tf.saved_model.load and the signatures (the reference)
   python-session-2.21.0  TF Python 2.21.0: the TF1 session loader (the C++ loader TF Java and the C API use)
   java-1.1.0             TF Java 1.1.0, driven through JPype
+  java-plain-1.1.0       TF Java 1.1.0 with no Python at all: java/'s TrainExport program, one JVM per run
 
-Every runtime runs in a worker process (worker.py has the protocol), started once per harness
-session and reused for every case; the two Python kinds of one TF version share a worker, run by
-that version's interpreter (venvs.py). To add a kind: a worker module serving a worker.Host, and
-an entry in KINDS. To add a version: versions.py.
+Every runtime but plain Java runs in a worker process (worker.py has the protocol), started once
+per harness session and reused for every case; the two Python kinds of one TF version share a
+worker, run by that version's interpreter (venvs.py). To add a kind: a worker module serving a
+worker.Host (or a class with start/run/stop, as PlainJavaRuntime), and an entry in KINDS. To
+add a version: versions.py.
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ from typing import Callable
 
 import numpy as np
 
-from . import ipc
+from . import faults, ipc
 from .errors import HarnessError
 from .interface import ZOO, Interface
-from .trajectory import Failure, RuntimeFailure, Trajectory
+from .trajectory import RESTORE_WAYS, Failure, Restore, RuntimeFailure, Trajectory
 from .worker import STAGE_MARK
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +40,7 @@ DEFAULT_CALL_TIMEOUT = 900.0  # seconds one request may take before its worker i
 
 @dataclass(frozen=True)
 class Kind:
-    worker: str  # the module a worker process runs
+    worker: str | None  # the module a worker process runs (None: the runtime runs its own processes)
     language: str  # kinds of one language and version share a worker
     what: str
 
@@ -47,6 +49,7 @@ KINDS = {
     "python": Kind("harness.python_worker", "python", "tf.saved_model.load and the signatures"),
     "python-session": Kind("harness.python_worker", "python", "the TF1 session loader (as TF Java and the C API)"),
     "java": Kind("harness.java_worker", "java", "TF Java through JPype"),
+    "java-plain": Kind(None, "java", "TF Java from a plain Java program (java/, TrainExport): no Python, no JPype"),
 }
 
 
@@ -58,10 +61,18 @@ def parse(name: str) -> tuple[str, str]:
     raise HarnessError(f"runtime {name!r} is not <kind>-<version> with a kind in {sorted(KINDS)}")
 
 
-def names(tf_versions, java_versions) -> list[str]:
+def tensorflow_of(name: str) -> str:
+    """The TensorFlow version a runtime runs ("" if unknown): TF Java versions bundle a native TF."""
+    from .versions import TF_JAVA_NATIVE
+
+    kind, version = parse(name)
+    return TF_JAVA_NATIVE.get(version, "") if KINDS[kind].language == "java" else version
+
+
+def names(tf_versions, java_versions, plain_java_versions=()) -> list[str]:
     """The runtimes of a matrix, in report column order."""
     return [f"{kind}-{v}" for v in tf_versions for kind in ("python", "python-session")] + \
-        [f"java-{v}" for v in java_versions]
+        [f"java-{v}" for v in java_versions] + [f"java-plain-{v}" for v in plain_java_versions]
 
 
 _resolved: dict[tuple, object] = {}
@@ -174,7 +185,7 @@ class Worker:
             except ipc.Timeout:
                 self._end()
                 stage, _ = self._crash_report(mark)
-                raise WorkerLost(stage, f"timeout: no answer within {limit:g} s during {stage}; worker ended") from None
+                raise WorkerLost(stage, f"timeout: no answer within {limit:g} s (during {stage}); worker ended") from None
         if isinstance(reply, dict) and "error" in reply:  # the worker could not serve it at all: a harness bug
             raise HarnessError(f"{self.name}: worker error: {reply['error']}\n{reply.get('traceback', '')}")
         return reply
@@ -246,15 +257,37 @@ class Runtime:
         return self.worker.start()
 
     def run(self, saved_model: Path, data: dict[str, np.ndarray], steps: range, workdir: Path,
-            interface: Interface = ZOO) -> Trajectory:
-        """The plan on `saved_model`; a failure (a worker crash or timeout too) is in the Trajectory."""
+            interface: Interface = ZOO, restore: Restore | None = None) -> Trajectory:
+        """The plan on `saved_model`, then its restore part if asked (one request per way, so a crash
+        there loses only that way); a failure (a worker crash or timeout too) is in the Trajectory."""
+        fault = faults.active(self.kind)  # None, unless a test planted one (faults.ENV)
+        message = {"op": "run", "loader": self.kind, "saved_model": str(saved_model), "data": data,
+                   "threads": self.worker.threads, "steps": (steps.start, steps.stop), "workdir": str(workdir),
+                   "interface": interface.to_dict(), "fault": fault.name if fault else None}
+        trajectory = self._request(message, steps.start)
+        faults.damage_returned(fault, trajectory)
+        if trajectory.failure and trajectory.failure.stage == "load" or restore is None:
+            return trajectory
+        for way in RESTORE_WAYS:
+            prefix = getattr(restore, way)
+            if prefix is not None:
+                prefix = faults.damage_given(fault, way, prefix, workdir / f"restored-{way}")
+                part = self._request({**message, "op": "restore", "way": way, "prefix": prefix,
+                                      "steps": restore.steps, "workdir": str(workdir / f"restored-{way}")},
+                                     restore.steps[0])
+                faults.damage_returned(fault, part)
+                trajectory.restored[way] = part
+                leaked = part.notes.get("unreleased_native_pointers")
+                if leaked is not None:
+                    trajectory.notes["unreleased_native_pointers"] = \
+                        trajectory.notes.get("unreleased_native_pointers", 0) + leaked
+        return trajectory
+
+    def _request(self, message: dict, first_step: int) -> Trajectory:
         try:
-            return self.worker.request({
-                "op": "run", "loader": self.kind, "saved_model": str(saved_model), "data": data,
-                "threads": self.worker.threads, "steps": (steps.start, steps.stop), "workdir": str(workdir),
-                "interface": interface.to_dict()})
+            return self.worker.request(message)
         except WorkerLost as e:
-            trajectory = Trajectory(steps.start)
+            trajectory = Trajectory(first_step)
             trajectory.failure = Failure(*e.args)
             return trajectory
 
@@ -299,6 +332,56 @@ class Runtime:
         self.worker.stop()
 
 
+class PlainJavaRuntime:
+    """TF Java V run by the TrainExport program in a JVM of its own per run: what a Java team runs.
+
+    Its outputs must equal the JPype runtime's bit for bit (runner.check_export checks it)."""
+
+    def __init__(self, name: str, cache_dir: Path, threads: int, call_timeout: float = DEFAULT_CALL_TIMEOUT):
+        self.name, self.cache_dir, self.threads, self.call_timeout = name, cache_dir, threads, call_timeout
+        self.kind, self.version = parse(name)
+
+    def start(self) -> dict:
+        from . import maven, plain_java
+
+        maven.classpath(self.version, self.cache_dir)
+        return {"jar": str(plain_java.jar(self.version, self.cache_dir)), "java": plain_java.java_executable()}
+
+    def run(self, saved_model: Path, data: dict[str, np.ndarray], steps: range, workdir: Path,
+            interface: Interface = ZOO, restore=None) -> Trajectory:
+        from . import plain_java
+
+        trajectory = Trajectory(steps.start)
+        # TrainExport trains from the export as shipped; restoring is the JPype runtime's check (same TF Java).
+        trajectory.notes["no_restore"] = "the plain-Java program trains from the export; java-V checks restoring"
+        try:
+            done = plain_java.run(saved_model, data, interface, steps, workdir, self.version, self.cache_dir, self.threads,
+                                  timeout=self.call_timeout)
+        except plain_java.PlainJavaFailure as e:
+            trajectory.failure = Failure(_plain_java_stage(str(e), interface), str(e))
+            return trajectory
+        trajectory.losses, trajectory.predictions = list(done.losses), done.predictions
+        trajectory.saver_checkpoint, trajectory.signature_checkpoint = done.saver_checkpoint, done.signature_checkpoint
+        trajectory.notes["command"] = done.command
+        trajectory.notes["tensorflow"] = done.tensorflow
+        return trajectory
+
+    def stop(self) -> None:
+        pass
+
+
+def _plain_java_stage(message: str, interface: Interface) -> str:
+    """The plan's stage a TrainExport failure happened in, from the message it prints."""
+    if "cannot load the SavedModel" in message:
+        return "load"
+    if "Session.save(" in message:
+        return "save"
+    for stage, signature in (("predict", interface.predict), ("save_signature", interface.save)):
+        if signature and f"signature {signature} " in message:
+            return stage
+    return "train"
+
+
 class SessionProxy:
     """A session living in a worker, driven call by call."""
 
@@ -328,9 +411,12 @@ class WorkerSet:
     def __init__(self, runtime_names: list[str], cache_dir: Path, log_dir: Path, threads: int,
                  call_timeout: float = DEFAULT_CALL_TIMEOUT, index: int = 0):
         self.workers: dict[tuple[str, str], Worker] = {}
-        self.runtimes: dict[str, Runtime] = {}
+        self.runtimes: dict[str, Runtime | PlainJavaRuntime] = {}
         for name in runtime_names:
             kind, version = parse(name)
+            if KINDS[kind].worker is None:
+                self.runtimes[name] = PlainJavaRuntime(name, cache_dir, threads, call_timeout)
+                continue
             key = (KINDS[kind].language, version)
             if key not in self.workers:
                 self.workers[key] = Worker(*key, cache_dir, log_dir / f"{key[0]}-{version}.{index}.log", threads,

@@ -46,7 +46,7 @@ PRECISIONS = {"float32", "float64", "mixed_float16"}
 INPUT_KINDS = {"features", "ids", "seed"}  # seed: one per step, not batched
 LABEL_KINDS = {"regression", "classes"}
 DTYPES = {"float32", "float64", "int32", "int64"}
-ROUTES = {"tf_keras", "keras3_archive", "keras3_module", "raw_module", "tf1_graph"}
+ROUTES = {"tf_keras", "keras3_archive", "keras3_module", "tfkeras_module", "raw_module", "tf1_graph"}
 
 
 @dataclass(frozen=True)

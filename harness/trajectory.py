@@ -1,4 +1,10 @@
-"""One runtime's run over an export: load, train some steps, predict, save both ways.
+"""One runtime's run over an export: load, train some steps, predict, save both ways; then restore.
+
+The restore part (when asked: `restore`) starts again from a fresh load of the export for each
+way a checkpoint can come back: "saver" (the runtime's own saver: Session.restore in Java, the
+saver_def's restore op in the session loader, a load of the export with those variables in the
+TF2 loader) and "signature" (the export's restore(checkpoint_path) signature). Each restores the
+reference's checkpoint of step k, trains steps [k, k+m) and saves the same way.
 
 Runtime-neutral (numpy only): the Python runtimes and the Java worker drive their sessions
 through this same loop, so every language runs exactly the same plan.
@@ -6,6 +12,7 @@ through this same loop, so every language runs exactly the same plan.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
@@ -16,6 +23,7 @@ from .data import batch
 from .interface import ZOO, Interface
 
 STAGES = ("load", "train", "predict", "save", "save_signature")
+RESTORE_WAYS = ("saver", "signature")
 
 
 class SignatureSession(Protocol):
@@ -23,6 +31,10 @@ class SignatureSession(Protocol):
 
     def save_variables(self, directory: Path) -> str:
         """Writes every variable the runtime's own way (saver_def, or a re-export); returns the prefix."""
+        ...
+
+    def restore_variables(self, prefix: str) -> None:
+        """Reads every variable back the runtime's own way (saver_def, or a load of the export with them)."""
         ...
 
     def close(self) -> None: ...
@@ -34,8 +46,16 @@ class RuntimeFailure(Exception):
 
 @dataclass
 class Failure:
-    stage: str  # one of STAGES, or "worker" when the runtime's process died
+    stage: str  # one of STAGES ("restore" in a restored part), or "worker" when the runtime's process died
     error: str
+
+
+@dataclass(frozen=True)
+class Restore:
+    """The restore part of the plan: checkpoints of step `steps[0]` to restore, per way (None: skip that way)."""
+    steps: tuple[int, int]  # [k, k+m)
+    saver: str | None = None  # prefix written by the reference's saver
+    signature: str | None = None  # prefix written by the reference's save signature
 
 
 @dataclass
@@ -47,6 +67,7 @@ class Trajectory:
     signature_checkpoint: str | None = None  # written by the export's save(checkpoint_path) signature
     failure: Failure | None = None
     notes: dict = field(default_factory=dict)  # runtime facts worth reporting (e.g. unclosed tensors)
+    restored: dict[str, "Trajectory"] = field(default_factory=dict)  # way -> the restored part (RESTORE_WAYS)
 
 
 def run(open_session: Callable[[], SignatureSession], data: dict[str, np.ndarray], steps: range, workdir: Path,
@@ -66,10 +87,44 @@ def run(open_session: Callable[[], SignatureSession], data: dict[str, np.ndarray
     return trajectory
 
 
+def restore_and_train(open_session: Callable[[], SignatureSession], way: str, prefix: str, data: dict[str, np.ndarray],
+                      steps: range, workdir: Path, interface: Interface = ZOO,
+                      on_stage: Callable[[str], None] = lambda stage: None) -> Trajectory:
+    """A fresh load of the export restores `prefix` one way, trains `steps` and saves the same way.
+
+    The restore part of the plan (a worker runs it as a request of its own, after the plan).
+    """
+    part = Trajectory(steps.start)
+    staged = on_stage
+    on_stage = lambda stage: staged(f"restore.{way}.{stage}")  # a crash report names the part  # noqa: E731
+    on_stage("load")
+    try:
+        session = open_session()
+    except Exception as e:
+        part.failure = Failure("load", describe(e))
+        return part
+    try:
+        try:
+            on_stage("restore")
+            if way == "saver":
+                session.restore_variables(prefix)
+            else:
+                session.call(interface.restore, {interface.restore_path: np.array(str(prefix).encode())})
+        except Exception as e:
+            part.failure = Failure("restore", describe(e))
+            return part
+        execute(session, data, steps, workdir, interface, part, on_stage, ways=(way,), predict=False)
+    finally:
+        session.close()
+    return part
+
+
 def execute(session: SignatureSession, data: dict[str, np.ndarray], steps: range, workdir: Path,
             interface: Interface = ZOO, trajectory: Trajectory | None = None,
-            on_stage: Callable[[str], None] = lambda stage: None, save: bool = True) -> Trajectory:
-    """Trains `steps`, predicts, then (unless `save` is False) saves both ways.
+            on_stage: Callable[[str], None] = lambda stage: None, save: bool = True,
+            ways: tuple[str, ...] = RESTORE_WAYS, predict: bool = True) -> Trajectory:
+    """Trains `steps`, predicts (unless `predict` is False), then (unless `save` is False) saves
+    each of `ways`: "saver" (the runtime's own) and "signature" (the save signature).
 
     Data is in the harness layout ("train.<input>", "predict.<input>", see data.py), whatever
     the signatures of `interface` are called.
@@ -82,15 +137,16 @@ def execute(session: SignatureSession, data: dict[str, np.ndarray], steps: range
         for step in steps:
             trajectory.losses.append(train_step(session, data, step, interface))
         stage = "predict"
-        if interface.predict:
+        if interface.predict and predict:
             on_stage(stage)
             trajectory.predictions = session.call(interface.predict, batch(data, "predict"))
         if not save:
             return trajectory
         stage = "save"
-        on_stage(stage)
-        trajectory.saver_checkpoint = session.save_variables(workdir / "saver")
-        if not interface.save:
+        if "saver" in ways:
+            on_stage(stage)
+            trajectory.saver_checkpoint = session.save_variables(workdir / "saver")
+        if not interface.save or "signature" not in ways:
             return trajectory
         stage = "save_signature"
         on_stage(stage)
@@ -117,3 +173,15 @@ def describe(error: BaseException) -> str:
         kind, message = str(error.getClass().getName()), str(error.getMessage())
     message = " ".join(message.split())
     return f"{kind}: {message[:600]}"
+
+
+def with_variables(saved_model: Path, prefix: str, directory: Path) -> Path:
+    """A copy of `saved_model` whose variables are the checkpoint under `prefix` (the original is never written)."""
+    if directory.exists():
+        shutil.rmtree(directory)
+    shutil.copytree(saved_model, directory, ignore=shutil.ignore_patterns("variables", "fingerprint.pb"))
+    (directory / "variables").mkdir()
+    source = Path(prefix)
+    for file in source.parent.glob(source.name + ".*"):
+        shutil.copyfile(file, directory / "variables" / ("variables" + file.name[len(source.name):]))
+    return directory

@@ -15,24 +15,11 @@ REQUIRED = {"train": "loss", "predict": None}  # signature -> output it must hav
 
 def check_export(saved_model: Path, data: dict[str, np.ndarray], data_path: Path) -> set[str]:
     """Validates `saved_model` against `data`; returns the names of its signatures."""
-    from google.protobuf.message import DecodeError
-    from tensorflow.core.protobuf import saved_model_pb2
+    from .discover import read_meta_graph
 
     saved_model = Path(saved_model)
-    if not saved_model.is_dir():
-        raise HarnessError(f"{saved_model}: export directory does not exist")
-    pb = saved_model / "saved_model.pb"
-    if not pb.exists():
-        raise HarnessError(f"{pb}: missing: {saved_model} is not a SavedModel directory")
-    proto = saved_model_pb2.SavedModel()
-    try:
-        proto.ParseFromString(pb.read_bytes())
-    except DecodeError as e:
-        raise HarnessError(f"{pb}: not a SavedModel protobuf: {e}") from None
-    metas = [m for m in proto.meta_graphs if "serve" in m.meta_info_def.tags]
-    if not metas:
-        raise HarnessError(f"{pb}: no meta graph tagged 'serve'")
-    signatures = {k: v for k, v in metas[0].signature_def.items() if not k.startswith("__")}  # not __saved_model_init_op
+    pb, meta = read_meta_graph(saved_model)
+    signatures = {k: v for k, v in meta.signature_def.items() if not k.startswith("__")}  # not __saved_model_init_op
     for name, output in REQUIRED.items():
         if name not in signatures:
             raise HarnessError(f"{pb}: no {name!r} signature (it has: {', '.join(sorted(signatures)) or 'none'})")

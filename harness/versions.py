@@ -10,3 +10,15 @@ TF Java that resolves; 1.2.0 stays in the matrix as an expected failure
 TF_PYTHON = "2.21.0"
 TF_JAVA = "1.1.0"
 TF_JAVA_MATRIX = ("1.1.0", "1.2.0")
+TF_JAVA_NATIVE = {"1.0.0": "2.16.2", "1.1.0": "2.18.0", "1.2.0": "2.21.0"}  # the TF each TF Java runs (tests/test_versions.py checks the pinned one)
+
+# TF Python versions that export the specs and run them as Python runtimes (each but TF_PYTHON
+# in a virtualenv of its own: harness/venvs.py; its pins follow from the version there).
+# Adding a version is one line. The comment names each one's previous release on PyPI, the
+# baseline a release check of it compares with (venvs.previous_release; pre-releases excluded).
+TF_PYTHON_MATRIX = (
+    "2.15.1",  # the last Keras 2 TensorFlow (tf.keras is Keras 2: no Keras 3 routes); previous: 2.15.0.post1
+    "2.16.2",  # the first with Keras 3 and tf-keras; previous: 2.16.1
+    "2.18.0",  # the native TF of TF Java 1.1.0 (the same kernels in both languages); previous: 2.17.1
+    "2.21.0",  # = TF_PYTHON, the harness's own (no virtualenv); previous: 2.20.0
+)

@@ -7,6 +7,8 @@ session, so TensorFlow and the JVM start once; a native crash kills only the wor
   {"op": "start", ...}                      -> facts (versions), after the runtime is up
   {"op": "run", "saved_model", "data", "steps", "workdir", "interface", ...}
                                             -> a trajectory.Trajectory (failures inside it)
+  {"op": "restore", "way", "prefix", and the run's keys}
+                                            -> the Trajectory of the restore part of the plan, one way
   {"op": "session", "action", "id", "args"} -> {"value": ...} | {"failure": "..."}: a live session
                                                driven call by call (reference, stateful tests)
   {"op": "echo", "array"}                   -> the array after a trip through the runtime's tensors
@@ -26,9 +28,9 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from . import ipc
+from . import faults, ipc
 from .interface import Interface
-from .trajectory import describe, run
+from .trajectory import describe, restore_and_train, run
 
 STAGE_MARK = "harness-stage:"  # written to stderr before each stage: names the stage of a crash
 
@@ -79,6 +81,8 @@ def serve(host: Host) -> None:
                 reply = host.start(message)
             elif op == "run":
                 reply = run_plan(host, message)
+            elif op == "restore":
+                reply = run_plan(host, message, restore=True)
             elif op == "session":
                 reply = session_request(host, live, message)
             elif op == "echo":
@@ -96,15 +100,24 @@ def on_stage(stage: str) -> None:
     print(f"{STAGE_MARK}{stage}", file=sys.stderr, flush=True)
 
 
-def run_plan(host: Host, message: dict):
+def run_plan(host: Host, message: dict, restore: bool = False):
+    """The plan (trajectory.run), or with `restore` its restore part for one way (trajectory.restore_and_train)."""
     sessions = []
 
+    def open_fresh():
+        return host.open(Path(message["saved_model"]), message)
+
     def open_session():
-        sessions.append(host.open(Path(message["saved_model"]), message))
+        sessions.append(faults.wrap(open_fresh(), message, open_fresh))  # unchanged unless a test planted a fault
         return sessions[-1]
 
-    trajectory = run(open_session, message["data"], range(*message["steps"]), Path(message["workdir"]),
-                     Interface.from_dict(message["interface"]), on_stage)
+    data, steps, workdir = message["data"], range(*message["steps"]), Path(message["workdir"])
+    interface = Interface.from_dict(message["interface"])
+    if restore:
+        trajectory = restore_and_train(open_session, message["way"], message["prefix"], data, steps, workdir,
+                                       interface, on_stage)
+    else:
+        trajectory = run(open_session, data, steps, workdir, interface, on_stage)
     unreleased = getattr(sessions[0], "unreleased", None) if sessions else None
     if unreleased is not None:
         trajectory.notes["unreleased_native_pointers"] = unreleased

@@ -86,9 +86,18 @@ def reference(tmp_path_factory, python):
 
 @pytest.mark.parametrize("name, route", sorted({(f[0], f[1]) for f in FAULTS}))
 def test_the_untouched_java_run_passes(name, route, java, python, reference, tmp_path):
+    """Every check passes, or fails exactly as expectations/ lists it (tf1_graph's restore by saver)."""
     export, ref, tolerance = reference(name, route)
     results = runner.check_runtime(java, export, ref, tmp_path, python, tolerance)
-    assert all(r.passed for r in results), [(r.check, r.detail) for r in results if not r.passed]
+    for r in results:
+        r.exporter = export.exporter
+    runner.classify(results, expectations.load(f"java-{TF_JAVA}").failures)
+    expected = {f"{r.case}.{r.check}" for r in results if r.outcome == runner.XFAIL}
+    # blocked is fine only behind an expected failure (restore.saver.variables behind tf1_graph's restore.saver.loss)
+    ok = [r.outcome in (runner.PASS, runner.XFAIL) or
+          (r.outcome == runner.BLOCKED and r.detail.removeprefix("blocked by ") in expected) for r in results]
+    assert all(ok), [(r.check, r.outcome, r.detail) for r, good in zip(results, ok) if not good]
+    assert sum(r.outcome == runner.PASS for r in results) >= len(runner.PLAN_CHECKS)
 
 
 @pytest.mark.parametrize("name, route, variable, change, breaks", FAULTS, ids=[f"{f[0]}-{f[2]}" for f in FAULTS])

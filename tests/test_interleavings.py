@@ -28,11 +28,14 @@ def models(draw) -> spec.Spec:
     route = draw(st.sampled_from(["tf_keras", "raw_module"]))
     dtype = draw(st.sampled_from(["float32", "float64"]))
     layers = [{"type": "feature_scale"}] if draw(st.booleans()) else []
-    # float64 tanh rounds differently in TF 2.18 (Java) and 2.21 (Python): a known difference with its
-    # own zoo case and tolerance (mlp_regression_float64_tanh); the machine looks for behaviour.
-    activations = ["relu", "tanh"] if dtype == "float32" else ["relu"]
+    # tanh rounds differently in TF 2.18 (TF Java 1.1.0) and 2.21 (Python), float32 and float64 alike (a
+    # 3 -> 4 relu -> 4 tanh MLP: 4 of 8 untrained predictions 2 ulp apart): a known kernel difference with
+    # zoo cases and stated tolerances (mlp_regression_float64_tanh, lstm). The machine looks for behaviour.
     for _ in range(draw(st.integers(1, 2))):
-        layers.append({"type": "dense", "units": draw(st.sampled_from([4, 8])), "activation": draw(st.sampled_from(activations))})
+        layer = {"type": "dense", "units": draw(st.sampled_from([4, 8]))}
+        if draw(st.booleans()):
+            layer["activation"] = "relu"
+        layers.append(layer)
     layers.append({"type": "dense", "units": 1})
     optimizer = {"name": "adam", "learning_rate": draw(st.sampled_from([0.001, 0.01, 0.1])),
                  "beta_1": draw(st.sampled_from([0.8, 0.9])), "beta_2": draw(st.sampled_from([0.99, 0.999])),
@@ -117,9 +120,12 @@ def test_a_dropped_optimizer_state_is_found_shrunk_and_replayed(java, mlp_spec, 
     repro = tmp_path / "repro"
     fault = "java-saver-drops-slots"
     # One fixed model, so shrinking works on the story alone (a new model per shrink would mean a new export).
+    # No example database: this run must find and shrink the fault itself; an earlier run's examples
+    # (another fault, other code) would start the shrinker elsewhere and decide the outcome.
     with pytest.raises(interleave.Divergence):
         run_state_machine_as_test(machine(java, tmp_path / "work", repro, fault, st.just(mlp_spec)),
-                                  settings=settings(settings(), stateful_step_count=8, max_examples=100, print_blob=False))
+                                  settings=settings(settings(), stateful_step_count=8, max_examples=100, print_blob=False,
+                                                    database=None))
     story, recorded = interleave.read_story(repro)
     assert recorded == fault
     # Shortest story: the model must reach Java, train, and leave Java through Session.save.

@@ -4,6 +4,8 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from harness import versions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,3 +20,8 @@ def test_pyproject_pins_the_pinned_tf_python():
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert f"tensorflow=={versions.TF_PYTHON}" in deps
     assert f"tf-keras=={versions.TF_PYTHON}" in deps
+
+
+@pytest.mark.java
+def test_the_pinned_tf_java_runs_the_native_tf_it_is_said_to(java):
+    assert java.start()["tensorflow"] == versions.TF_JAVA_NATIVE[versions.TF_JAVA]

@@ -22,9 +22,36 @@ ROUTES = {
     "tf_keras": "Keras 2 (tf_keras) layers and optimizer inside a tf.Module",
     "keras3_archive": "Keras 3 model and optimizer exported with keras.export.ExportArchive",
     "keras3_module": "Keras 3 model and optimizer held by a plain tf.Module, tf.saved_model.save",
+    "tfkeras_module": "the seed article's authoring: tf.keras model and optimizer in a tf.Module (Keras 2 up to "
+                      "TF 2.15, Keras 3 from 2.16: the same code, the break users hit)",
     "raw_module": "plain tf.Variables and tf.functions, the optimizer's update written in TF ops",
     "tf1_graph": "a tf.compat.v1 graph and train op, saved with SavedModelBuilder",
 }
+
+
+def applicable(route: str, tf_version: str) -> str | None:
+    """None when TF Python `tf_version` can author `route`, else the reason it cannot ("not applicable")."""
+    from packaging.version import InvalidVersion, Version
+
+    if route not in ROUTES:
+        raise HarnessError(f"route {route!r} is not one of {sorted(ROUTES)}")
+    try:
+        version = Version(tf_version)
+    except InvalidVersion:
+        raise HarnessError(f"{tf_version!r} is not a TensorFlow version (e.g. 2.15.1)") from None
+    release = (version.major, version.minor)
+    if route.startswith("keras3") and release < (2, 16):
+        return f"TF {tf_version} has no Keras 3: tf.keras is Keras 2 (Keras 3 comes with TF 2.16 on)"
+    if route == "tf_keras":
+        if release < (2, 14):
+            return f"TF {tf_version} has no tf-keras (the first tf-keras is 2.14)"
+        if version.is_prerelease:  # tf-keras follows TF's own pre-releases late, if at all
+            from .. import venvs
+
+            if venvs.tf_keras_release(tf_version) is None:
+                wanted = next(p for p in venvs.pins(tf_version) if p.startswith("tf-keras"))
+                return f"TF {tf_version} has no tf-keras yet: the package index has no {wanted}"
+    return None
 
 
 def export(spec: Spec, route: str, out: Path, data: dict[str, np.ndarray]) -> list[str]:

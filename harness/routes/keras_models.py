@@ -1,4 +1,5 @@
-"""The Keras routes: tf_keras (Keras 2), keras3_archive and keras3_module (Keras 3).
+"""The Keras routes: tf_keras (Keras 2), keras3_archive and keras3_module (Keras 3), and
+tfkeras_module: `tf.keras` as the seed article writes it, Keras 2 up to TF 2.15 and Keras 3 from 2.16.
 
 One model class for both Keras versions: the spec's trunk layers applied to the feature input,
 then one stack of layers per output head.
@@ -21,7 +22,7 @@ OPTIMIZER_CLASSES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": 
 
 
 def export(spec: Spec, route: str, out, data) -> list[str]:
-    keras = importlib.import_module("tf_keras" if route == "tf_keras" else "keras")
+    keras = tf.keras if route == "tfkeras_module" else importlib.import_module("tf_keras" if route == "tf_keras" else "keras")
     keras.backend.clear_session()  # fresh layer names: the export does not depend on process history
     strategy = tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(spec.replicas)]) if spec.replicas else None
     with strategy.scope() if strategy else contextlib.nullcontext():
@@ -60,6 +61,15 @@ def export(spec: Spec, route: str, out, data) -> list[str]:
     return list(variables)
 
 
+def is_keras3(keras) -> bool:
+    """By the version of the package the module comes from, not by its name: tf.keras is
+    keras.api._v2.keras (Keras 2) in TF 2.15 and keras._tf_keras.keras (Keras 3) from 2.16."""
+    from importlib.metadata import version
+
+    package = keras.__name__.split(".")[0].replace("_", "-")  # "keras" or "tf-keras"
+    return int(version(package).split(".")[0]) >= 3
+
+
 def _build(keras, spec: Spec):
     model = _model_class(keras)(spec)
     model(_example_inputs(spec))  # build the variables
@@ -75,7 +85,7 @@ def _variables(optimizer) -> list:
 
 def _train_step(keras, spec: Spec, model, optimizer):
     mixed = spec.precision == "mixed_float16"
-    keras3 = keras.__name__ == "keras"
+    keras3 = is_keras3(keras)
 
     def train_step(feeds):
         inputs = {d.name: feeds[d.name] for d in spec.inputs}

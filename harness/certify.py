@@ -1,0 +1,126 @@
+"""Certify a user's training export: is it trainable, and the same, outside Python?
+
+Before anything runs: the export's ops are scanned (scan.py: models are programs; ops that touch
+files, processes or Python are refused unless allowed), its signatures discovered (discover.py:
+which one trains, its loss, inference, save/restore), its data read or made up (certify_data.py).
+Then every runtime trains a copy of it (the export itself is only read) and the certificate folder
+gets certificate.json, the reports, and the command a Java team reruns without Python.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import atomic, checkpoints
+from .certify_data import CertifyData, from_npz, synthesize
+from .discover import Discovery, discover, read_meta_graph
+from .errors import HarnessError
+from .runner import PASS, Export, Result
+from .scan import ScanReport
+from .scan import check as scan_check
+from .versions import TF_PYTHON
+
+OVERRIDES = ("train", "predict", "save", "restore", "loss")
+
+
+@dataclass
+class Prepared:
+    export: Export
+    scan: ScanReport
+    discovery: Discovery
+    data: CertifyData
+    source: Path  # the user's export (never written)
+    written_by: str  # the TF version recorded in the export ("" if none)
+
+
+def prepare(args, work: Path) -> Prepared:
+    """Everything that can be wrong with the input, found before any runtime starts (HarnessError: exit 2)."""
+    source = Path(args.saved_model).resolve()
+    if not source.is_dir():
+        raise HarnessError(f"{source}: export directory does not exist")
+    if args.steps <= 0 or args.resume_steps <= 0:
+        raise HarnessError("--steps and --resume-steps must be positive")
+    report = scan_check(source, set(args.allow_op or ()))
+    discovery = discover(source, {key: getattr(args, key) for key in OVERRIDES if getattr(args, key) is not None})
+    wanted = args.steps + args.resume_steps
+    if args.data:
+        data = from_npz(args.data, discovery, wanted)
+    else:
+        data = synthesize(discovery, wanted, batch=args.batch, int_range=tuple(args.int_range))
+    steps, resume_steps = _split(data.steps, args.steps, args.resume_steps, args.data or source)
+    variables = source / "variables" / "variables"
+    if (variables.parent / "variables.index").exists():
+        checkpoints.read(variables)  # a truncated or corrupt data file fails here, by name
+    copy = work / "export" / source.name
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(source, copy)  # the runtimes work on a copy: nothing can write into the user's export
+    _, meta = read_meta_graph(source)
+    export = Export(source.name, copy, data.data, steps, resume_steps, TF_PYTHON, discovery.interface)
+    return Prepared(export, report, discovery, data, source, meta.meta_info_def.tensorflow_version)
+
+
+def _split(available: int, steps: int, resume_steps: int, where) -> tuple[int, int]:
+    """Steps to train, then to resume, within what the data holds (at least one of each)."""
+    if available >= steps + resume_steps:
+        return steps, resume_steps
+    if available < 2:
+        raise HarnessError(f"{where}: the data holds {available} training step(s); certify needs at least 2 "
+                           f"(train, then resume from what a runtime saved)")
+    resume_steps = max(1, min(resume_steps, available // 3))
+    return available - resume_steps, resume_steps
+
+
+def write(out: Path, prepared: Prepared, results: list[Result], facts: dict, work: Path) -> Path:
+    """certificate.json and rerun-java.sh beside the reports; returns the certificate's path."""
+    failing = [r for r in results if r.outcome not in (PASS, "N/A")]
+    not_applicable = [r for r in results if r.outcome == "N/A"]
+    d = prepared.discovery
+    rerun = sorted(work.glob(f"*/{prepared.export.name}/java-plain-*/rerun.sh"))
+    if rerun:
+        shutil.copyfile(rerun[0], out / "rerun-java.sh")
+    certificate = {
+        "export": str(prepared.source),
+        "written_by_tensorflow": prepared.written_by,
+        "verdict": "trainable and conformant in every runtime" if not failing else "not conformant",
+        "ok": not failing,
+        "runtimes": facts,
+        "discovery": {"interface": d.interface.to_dict(), "saver_def": d.saver_def, "notes": list(d.notes),
+                      "variables_trained": list(d.train_updates),
+                      "inputs": {sig: [s.describe() for s in specs] for sig, specs in d.inputs.items()}},
+        "scan": {"ops": sorted(prepared.scan.all_ops()),
+                 "allowed": [f"{f.op} in {f.where}: {f.reason}" for f in prepared.scan.allowed]},
+        "data": {"source": prepared.data.source, "notes": list(prepared.data.notes),
+                 "steps": prepared.export.steps, "resume_steps": prepared.export.resume_steps},
+        "not_applicable": [{"id": r.id, "why": r.detail, "for_a_java_team": _meaning(r.check)} for r in not_applicable],
+        "failing": [{"id": r.id, "outcome": r.outcome, "detail": r.detail} for r in failing],
+        "rerun_java": "sh rerun-java.sh" if rerun else None,
+    }
+    path = out / "certificate.json"
+    atomic.write_json(path, certificate)
+    return path
+
+
+def _meaning(check: str) -> str:
+    """What a check that does not apply means for a team that trains the export in Java."""
+    if check == "predict":
+        return "no inference signature: predictions after training cannot be checked; serve from a re-export"
+    if check.startswith(("checkpoint.signature", "restore.signature")):
+        return "no save/restore signature: checkpoints only through the SavedModel's saver (Session.save/restore)"
+    return "not checked for this export"
+
+
+def summary(prepared: Prepared, certificate: Path, ok: bool) -> str:
+    d = prepared.discovery
+    lines = [f"Certify {prepared.source}" + (f" (written by TF {prepared.written_by})" if prepared.written_by else ""),
+             *(f"  found: {note}" for note in d.notes), *(f"  {note}" for note in prepared.data.notes),
+             f"  verdict: {'trainable and conformant in every runtime' if ok else 'NOT conformant (see above)'}",
+             f"  certificate: {certificate}"]
+    if not ok and prepared.data.source == "synthesized":
+        lines.append("  note: the data was made up from the signatures; if an integer input is a class id or an index, "
+                     "give its range (--int-range LOW HIGH) or real data (--data FILE)")
+    rerun = certificate.parent / "rerun-java.sh"
+    if rerun.exists():
+        lines.append(f"  a Java team reruns it without Python: sh {rerun}")
+    return "\n".join(lines)

@@ -1,0 +1,53 @@
+"""Release comparison on synthetic results: new failures, fixes and drift are found where they are, and only there."""
+
+from harness import compare, release
+from harness.runner import FAIL, PASS, Result
+
+B, C = "2.20.0", "2.21.0"
+
+
+def result(exporter, runtime, case, check, passed, ulp=0):
+    verdict = compare.BIT_EXACT if ulp == 0 else (compare.WITHIN if passed else compare.DIVERGED)
+    comparison = compare.Comparison(verdict, max_ulp=ulp)
+    return Result(runtime, case, check, passed, verdict, comparison, PASS if passed else FAIL, exporter=exporter)
+
+
+def test_new_failures_fixes_and_drift():
+    results = [
+        # baseline world: B exports in B's runtimes and in Java
+        result(B, f"python-session-{B}", "mlp.tf_keras", "train.loss", True),
+        result(B, "java-1.1.0", "mlp.tf_keras", "train.loss", True),
+        result(B, "java-1.1.0", "cnn.tf_keras", "train.loss", False, ulp=9),
+        result(B, f"python-{C}", "mlp.tf_keras", "train.loss", True, ulp=0),
+        result(B, f"python-{C}", "cnn.tf_keras", "train.loss", False, ulp=3),  # the candidate trains B's cnn differently
+        result(B, f"python-{B}", "cnn.tf_keras", "reference", True),
+        # candidate world
+        result(C, f"python-session-{C}", "mlp.tf_keras", "train.loss", False, ulp=2),  # newly failing
+        result(C, "java-1.1.0", "mlp.tf_keras", "train.loss", True),  # unchanged
+        result(C, "java-1.1.0", "cnn.tf_keras", "train.loss", True),  # fixed
+    ]
+    changes = release.changes(results, B, C)
+    assert [(label, got.runtime, got.case) for label, _, got in changes.new_failures] == [
+        (f"exported by {C}", f"python-session-{C}", "mlp.tf_keras")]
+    assert [(got.runtime, got.case) for _, _, got in changes.fixed] == [("java-1.1.0", "cnn.tf_keras")]
+    assert {(d["case"], d["runtime"], d["max_ulp"]) for d in changes.drift} == {
+        ("mlp.tf_keras", f"python-{C}", 0), ("cnn.tf_keras", f"python-{C}", 3)}
+    assert [d["case"] for d in changes.drifted] == ["cnn.tf_keras"]
+    text = release.summary(changes)
+    assert "New failures: 1" in text and "Fixed: 1" in text and "1 of 2 cells differ" in text
+
+
+def test_a_candidate_that_cannot_train_an_older_export_is_a_new_failure():
+    results = [result(B, f"python-session-{B}", "lstm.tf_keras", "train.loss", True),
+               result(B, f"python-session-{C}", "lstm.tf_keras", "train.loss", False)]
+    changes = release.changes(results, B, C)
+    assert [(label, got.runtime) for label, _, got in changes.new_failures] == [
+        (f"exported by {B}, trained by {C}", f"python-session-{C}")]
+
+
+def test_drift_is_the_largest_ulp_per_export_and_runtime():
+    results = [result(B, "java-1.0.0", "mlp.tf_keras", check, True, ulp) for check, ulp in
+               (("train.loss", 1), ("predict", 4), ("checkpoint.saver", 0))]
+    results.append(result(B, f"python-{B}", "mlp.tf_keras", "reference", True))  # the reference itself is not drift
+    (cell,) = release.drift(results)
+    assert (cell["runtime"], cell["max_ulp"], cell["verdict"]) == ("java-1.0.0", 4, compare.WITHIN)

@@ -1,0 +1,281 @@
+"""The console summary, the JSON report, JUnit and merging CI shards: pure functions on JSON dicts."""
+
+import copy
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from harness import compare, report, runner
+from harness.expectations import Expectation
+
+from .conftest import ROOT
+from .synthetic import RUNTIMES, ci_sized, standard
+
+
+def matrix_rows(text: str, runtimes) -> dict[tuple[str, str], list[str]]:
+    """(exporter, case) -> the symbols of the console matrix, read back by column position."""
+    lines = text.splitlines()
+    rule = next(i for i, l in enumerate(lines) if set(l.replace(" ", "")) == {"-"})
+    starts = [0] + [i + 2 for i, (a, b) in enumerate(zip(lines[rule], lines[rule][1:])) if a == " " and b == " " and
+                    lines[rule][i + 2] == "-"]
+    rows = {}
+    for line in lines[rule + 1:]:
+        if not line.strip():
+            break
+        fields = [line[a:b].strip() for a, b in zip(starts, starts[1:] + [None])]
+        exporter, case, symbols = fields[0], fields[1], fields[2:]
+        assert len(symbols) == len(runtimes), line
+        rows[(exporter, case)] = symbols
+    return rows
+
+
+def test_the_matrix_says_what_each_cell_holds():
+    s = standard()
+    r = s.report()
+    text = report.table(r["results"], r["runtimes"])
+    rows = matrix_rows(text, RUNTIMES)
+    assert len(rows) == 1 + len({(e, c) for e, c, _ in s.expected})  # the setup row, then one row per export
+    symbol = {"exact": "=", "xfail": "x", "fail": "FAIL", "xpass": "XPASS", "blocked": "-", "na": "n/a", "none": "."}
+    for (exporter, case, runtime), state in s.expected.items():
+        got = rows[(exporter, case)][RUNTIMES.index(runtime)]
+        if state == "within":
+            assert got == f"~{max(s.ulps[(exporter, case, runtime)])}", (exporter, case, runtime)
+        else:
+            assert got == symbol[state], (exporter, case, runtime, state)
+    assert rows[("", report.SETUP_ROW)] == ["", "", "", "x"]  # java-1.2.0 cannot start (listed); the others started
+    # Rows in canonical order: exporters by version, then cases.
+    order = [k for k in rows if k[1] != report.SETUP_ROW]
+    assert order == sorted(order, key=lambda k: (report.version_key(k[0]), k[1]))
+
+
+def test_console_details_unexpected_results_and_one_paragraph_per_expected_entry():
+    r = standard().report()
+    text = report.table(r["results"], r["runtimes"])
+    assert "Legend: = bit-exact" in text
+    failing = [x for x in r["results"] if x["outcome"] in ("FAIL", "XPASS")]
+    unexpected = text[text.index("Unexpected results"):text.index("Expected failures")]
+    for x in failing:  # each one, with its id and detail
+        assert f"{x['outcome']:5} {x['id']}: {x['detail']}" in unexpected
+    assert "listed as expected failure in expectations/python-session-2.21.0.toml: it passes now" in unexpected
+    expected = text[text.index("Expected failures"):]
+    entries = {(x["runtime"], x["expectation"]["case"]) for x in r["results"] if x["outcome"] == "XFAIL"}
+    assert expected.count("  XFAIL ") == len(entries)
+    assert "XFAIL java-1.1.0/*.keras3_module.train.loss x1: Keras 3 variables in a tf.Module" in expected
+    assert text.splitlines()[-1] == report.summary_line(r["results"])
+    passed = sum(x["outcome"] == "PASS" for x in r["results"])
+    assert text.splitlines()[-1].startswith(f"{passed} passed, {len(failing)} failed, ")
+    assert "PASS" not in unexpected.replace("XPASS", "")  # passing checks are not listed one by one
+
+
+def test_the_ci_subset_fits_in_a_hundred_lines():
+    r = ci_sized(40).report()
+    assert len(r["results"]) > 800  # as many checks as the table this summary replaces
+    text = report.table(r["results"], r["runtimes"])
+    assert len(text.splitlines()) <= 100, len(text.splitlines())
+    assert max(map(len, text.splitlines()[:50])) <= 100
+
+
+def test_cell_state_takes_the_worst_outcome_and_the_largest_ulp():
+    def res(outcome, verdict=None, ulp=0):
+        return {"outcome": outcome, "comparison": {"verdict": verdict, "max_ulp": ulp} if verdict else None}
+
+    exact, within = res("PASS", "bit-exact"), res("PASS", "within-tolerance", 7)
+    assert report.cell_state([exact, within, res("PASS", "within-tolerance", 3), res("N/A")]) == ("within", 7)
+    assert report.cell_state([exact, res("N/A")])[0] == "exact"
+    assert report.cell_state([res("PASS")])[0] == "pass"
+    assert report.cell_state([res("N/A"), res("N/A")])[0] == "na"
+    assert report.cell_state([])[0] == "none"
+    assert report.cell_state([exact, res("XFAIL"), res("BLOCKED")])[0] == "xfail"
+    assert report.cell_state([exact, res("BLOCKED")])[0] == "blocked"
+    assert report.cell_state([res("XFAIL"), res("XPASS")])[0] == "xpass"
+    assert report.cell_state([res("XPASS"), res("FAIL", "diverged", 9)])[0] == "fail"
+    assert report.cell_symbol("within", 7) == "~7" and report.cell_symbol("within", 2**63 - 1) == "~9e18"
+
+
+def test_outcome_names_are_the_runners():
+    assert (report.PASS, report.FAIL, report.XFAIL, report.XPASS, report.BLOCKED, report.NOT_APPLICABLE) == \
+        (runner.PASS, runner.FAIL, runner.XFAIL, runner.XPASS, runner.BLOCKED, runner.NOT_APPLICABLE)
+
+
+def results_objects():
+    """Result objects as the runner makes them (classified), for to_json / to_junit."""
+    entry = Expectation("*.keras3_module.train.loss", "Could not find", "Keras 3 in a tf.Module",
+                        ("https://github.com/tensorflow/tensorflow/issues/72963",), ROOT / "expectations/java-1.1.0.toml")
+    exact = compare.compare({"step 0": 1.0}, {"step 0": 1.0})
+    return [
+        runner.Result("java-1.2.0", "", "setup", False, "java-1.2.0: cannot resolve", outcome="FAIL"),
+        runner.Result("python-2.21.0", "mlp.tf_keras", "train.loss", True, exact.summary(), exact, outcome="PASS"),
+        runner.Result("java-1.1.0", "mlp.keras3_module", "train.loss", False, "Could not find variable", outcome="XFAIL",
+                      expectation=entry),
+        runner.Result("java-1.1.0", "mlp.keras3_module", "predict", None, "blocked by mlp.keras3_module.train.loss",
+                      outcome="BLOCKED"),
+        runner.Result("java-1.1.0", "mlp.tf_keras", "train.loss", True, "ok", exact, outcome="XPASS", expectation=entry),
+        runner.Result("java-1.1.0", "mlp.tf_keras", "checkpoint.signature", None, "no save", outcome="N/A"),
+    ]
+
+
+def test_to_junit_is_to_json_then_junit_from_json():
+    results = results_objects()
+    as_json = report.to_json(results, {}, 1.0, runtimes=["python-2.21.0", "java-1.1.0", "java-1.2.0"])
+    assert report.to_junit(results) == report.junit_from_json(report.to_json(results, {}, 0.0))
+    suites = {s.get("name"): s for s in ET.fromstring(report.junit_from_json(as_json).split("\n", 1)[1])}
+    assert list(suites) == ["python-2.21.0", "java-1.1.0", "java-1.2.0"]  # column order
+    java = suites["java-1.1.0"]
+    assert (java.get("tests"), java.get("failures"), java.get("skipped")) == ("4", "1", "3")
+    xpass = java.find("testcase[@classname='java-1.1.0.mlp.tf_keras'][@name='train.loss']/failure")
+    assert xpass.get("message") == "expected to fail (java-1.1.0.toml) but passed: remove the entry"
+    xfail = java.find("testcase[@classname='java-1.1.0.mlp.keras3_module'][@name='train.loss']/skipped")
+    assert xfail.get("message").startswith("expected failure: Keras 3 in a tf.Module https://github.com/")
+    setup = suites["java-1.2.0"].find("testcase[@classname='java-1.2.0.runtime'][@name='setup']/failure")
+    assert setup.text == "java-1.2.0: cannot resolve"
+    results[1].exporter = "2.15.1"  # with an exporter, its cases are told apart from the same case of another
+    python = ET.fromstring(report.to_junit(results).split("\n", 1)[1]).find("testsuite[@name='python-2.21.0']")
+    assert python.find("testcase").get("classname") == "python-2.21.0.mlp.tf_keras@2.15.1"
+
+
+def test_to_json_keeps_the_meaning_and_adds_exporter_and_columns():
+    results = results_objects()
+    out = report.to_json(results, {"cpu": "x"}, 3.14159, runtimes=["python-2.21.0", "java-1.1.0", "java-1.2.0"])
+    assert out["seconds"] == 3.1 and out["ok"] is False and out["summary"] == dict(report.counts(results))
+    assert out["runtimes"] == ["python-2.21.0", "java-1.1.0", "java-1.2.0"] and out["trajectories"] == []
+    assert "drift" not in out
+    by_id = {r["id"]: r for r in out["results"]}
+    assert set(by_id) == {f"{r.runtime}/{r.test_id}" for r in results}  # no exporter yet: the ids of today
+    r = by_id["java-1.1.0/mlp.keras3_module.train.loss"]
+    assert r["exporter"] == "" and r["expectation"]["links"] == ["https://github.com/tensorflow/tensorflow/issues/72963"]
+    assert by_id["python-2.21.0/mlp.tf_keras.train.loss"]["comparison"]["verdict"] == "bit-exact"
+    json.dumps(out)  # serialisable as is
+    # With an exporter (the runner's next Result field), ids lead with it.
+    res = results[1]
+    res.exporter = "2.15.1"
+    assert report.result_json(res)["id"] == "2.15.1/python-2.21.0/mlp.tf_keras.train.loss"
+
+
+def test_a_run_writes_json_junit_and_html_from_results(tmp_path):
+    results = results_objects()
+    runtimes = ["python-2.21.0", "java-1.1.0", "java-1.2.0"]
+    json_path, junit_path = report.write(tmp_path, results, {"cpu": "x"}, 2.0, runtimes=runtimes)
+    written = json.loads(json_path.read_text())
+    assert written == json.loads(json.dumps(report.to_json(results, {"cpu": "x"}, 2.0, runtimes=runtimes)))
+    assert junit_path.read_text() == report.junit_from_json(written)
+    assert "mlp.keras3_module" in (tmp_path / "index.html").read_text()
+    text = report.table(results, runtimes)  # the console summary straight from Result objects
+    assert text.splitlines()[-1] == report.summary_line(results) == report.summary_line(written["results"])
+    assert "FAIL  java-1.2.0/setup: java-1.2.0: cannot resolve" in text
+
+
+def shards_by_case(full: dict, n: int) -> list[dict]:
+    """Splits a report as CI would: each shard runs some exports in every runtime (and sets every runtime up)."""
+    cases = sorted({(x["exporter"], x["case"]) for key in ("results", "trajectories", "drift") for x in full[key] if x["case"]})
+    shards = []
+    for i in range(n):
+        mine = set(cases[i::n])
+        take = lambda x: (x.get("exporter", ""), x["case"]) in mine  # noqa: E731
+        results = [r for r in full["results"] if take(r) or not r["case"]]  # setup: in every shard
+        seconds = round(full["seconds"] - 0.1 * (n - 1), 1) if i == n - 1 else 0.1  # adds up to the whole's
+        shards.append(report.to_json(results, full["environment"], seconds, runtimes=full["runtimes"],
+                                     trajectories=[t for t in full["trajectories"] if take(t)],
+                                     drift=[d for d in full["drift"] if take(d)]))
+    return shards
+
+
+def test_merging_shards_gives_the_unsharded_report():
+    full = standard().report()
+    shards = shards_by_case(full, 3)
+    assert all(s["results"] != full["results"] for s in shards)
+    merged = report.merge(shards)
+    assert merged == full
+    assert report.merge(shards[::-1]) == full  # the order of the inputs does not matter
+    assert report.junit_from_json(merged) == report.junit_from_json(full)
+    assert sum(r["id"] == "java-1.2.0/setup" for r in merged["results"]) == 1
+
+
+def test_merge_recomputes_ok_and_unites_environments():
+    full = standard().report()
+    shards = shards_by_case(full, 2)
+    for shard in shards:
+        shard["ok"], shard["summary"] = True, {}  # what a shard says of itself is not trusted
+    merged = report.merge(shards)
+    assert merged["ok"] is False and merged["summary"] == full["summary"]
+    for shard in shards:
+        shard["results"] = [r for r in shard["results"] if r["outcome"] not in ("FAIL", "XPASS")]
+    assert report.merge(shards)["ok"] is True
+
+    # Shards by runtime: each knows its own runtimes; on another CPU, the CPU becomes the list of both.
+    a, b = copy.deepcopy(full), copy.deepcopy(full)
+    a["environment"]["runtimes"] = {"java-1.1.0": {"tensorflow": "2.18.0"}}
+    b["environment"]["runtimes"] = {"python-2.21.0": {"tensorflow": "2.21.0"}}
+    b["environment"]["cpu"] = "Other CPU"
+    env = report.merge([a, b])["environment"]
+    assert env["runtimes"] == {"java-1.1.0": {"tensorflow": "2.18.0"}, "python-2.21.0": {"tensorflow": "2.21.0"}}
+    assert env["cpu"] == ["Synthetic CPU @ 1 GHz", "Other CPU"] and env["tensorflow_python"] == "2.21.0"
+    assert report.merge([a, b])["seconds"] == round(a["seconds"] + b["seconds"], 1)
+
+
+def test_a_failing_copy_of_a_duplicated_result_wins():
+    full = standard().report()
+    a, b = copy.deepcopy(full), copy.deepcopy(full)
+    setup = next(r for r in b["results"] if r["id"] == "java-1.2.0/setup")
+    setup["outcome"], setup["expectation"] = "FAIL", None
+    for first, second in ((a, b), (b, a)):
+        merged = report.merge([first, second])
+        assert next(r for r in merged["results"] if r["id"] == "java-1.2.0/setup")["outcome"] == "FAIL"
+        assert merged["ok"] is False and len(merged["results"]) == len(full["results"])
+
+
+def test_columns_of_a_report_written_before_the_runtimes_key():
+    r = standard().report()
+    assert r["results"][0]["runtime"] == "java-1.2.0"  # its setup result comes first
+    old = {k: v for k, v in r.items() if k != "runtimes"}
+    assert report.columns(old) == list(RUNTIMES)  # as the runtimes ran the exports, the reference first
+    assert report.to_json(old["results"], {}, 0.0)["runtimes"] == list(RUNTIMES)
+
+
+def test_canonical_order():
+    r = standard().report()
+    keys = [(report.version_key(x["exporter"]), x["case"], r["runtimes"].index(x["runtime"])) for x in r["results"]]
+    assert keys == sorted(keys)
+    assert report.version_key("2.9.0") < report.version_key("2.15.1") < report.version_key("2.21.0")
+    first = next(x for x in r["results"] if x["case"])
+    assert first["check"] == "reference"  # checks keep the runner's order
+    assert [t["role"] for t in r["trajectories"][:2]] == ["reference", "runtime"]
+
+
+def harness(*args):
+    code = ("import sys; from harness.__main__ import main; status = main(sys.argv[1:]); "
+            "assert 'tensorflow' not in sys.modules, 'report must not need TensorFlow'; sys.exit(status)")
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_report_command_merges_shards_without_tensorflow(tmp_path):
+    full = standard().report()
+    paths = []
+    for i, shard in enumerate(shards_by_case(full, 2)):
+        paths.append(tmp_path / f"shard{i}.json")
+        paths[-1].write_text(json.dumps(shard))
+    done = harness("report", *paths, "--out", tmp_path / "merged")
+    assert done.returncode == 1, done.stderr  # the synthetic report has unexpected results
+    assert json.loads((tmp_path / "merged" / "conformance.json").read_text()) == json.loads(json.dumps(full))
+    assert (tmp_path / "merged" / "junit.xml").read_text() == report.junit_from_json(full)
+    assert (tmp_path / "merged" / "index.html").read_text().count("<svg") >= 1
+    assert done.stdout.startswith("Conformance: ") and report.summary_line(full["results"]) in done.stdout
+
+    ok = {**full, "results": [r for r in full["results"] if r["outcome"] not in ("FAIL", "XPASS")]}
+    (tmp_path / "ok.json").write_text(json.dumps(ok))
+    done = harness("report", tmp_path / "ok.json", "--out", tmp_path / "single")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "single").iterdir()) == ["index.html"]  # one input: nothing to merge
+
+    (tmp_path / "bad.json").write_text("{}")
+    done = harness("report", tmp_path / "bad.json", "--out", tmp_path / "bad")
+    assert done.returncode == 2 and f"{tmp_path / 'bad.json'}: not a conformance report" in done.stderr
+
+
+@pytest.mark.parametrize("n", [1, 4])
+def test_merge_of_one_report_is_itself(n):
+    full = standard().report()
+    assert report.merge(shards_by_case(full, n)) == full

@@ -1,0 +1,695 @@
+"""The verdict engine alone, fast (no TensorFlow run, no worker): checks, outcomes, reports, exit status.
+
+A fake runtime returns trajectories made here, and checkpoints are dicts kept in memory, so
+every path through runner.check_runtime (pass, divergence, failure at a stage, blocked, not
+applicable, the restore part, a leak) and everything that reports it is exercised in
+milliseconds. `nox -s mutants` runs these against mutated copies of the engine.
+"""
+
+import json
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness import __main__ as cli
+from harness import compare, expectations, report, runner
+from harness.interface import ZOO
+from harness.runner import BLOCKED, CHECKS, FAIL, NOT_APPLICABLE, PASS, XFAIL, XPASS, Result
+from harness.trajectory import Failure, Trajectory
+
+STEPS, RESUME = 3, 2
+CASE = "mlp.tf_keras"
+
+
+class Store:
+    """Checkpoints in memory: prefix -> {key: array}."""
+
+    def __init__(self):
+        self.saved: dict[str, dict] = {}
+
+    def put(self, prefix: str, values: dict) -> str:
+        self.saved[prefix] = {k: np.asarray(v) for k, v in values.items()}
+        return prefix
+
+    def comparable(self, expected: str, actual: str):
+        from harness.errors import HarnessError
+
+        for prefix in (expected, actual):
+            if prefix not in self.saved:
+                raise HarnessError(f"{prefix}.index: checkpoint index does not exist")
+        return self.saved[expected], self.saved[actual]
+
+
+def weights(step: int, way: str = "saver") -> dict:
+    """The variables after `step` steps; the signature's checkpoint has other keys than the saver's."""
+    if way == "signature":
+        return {"sig/w": np.full(3, step, np.float32), "sig/iteration": np.array(step, np.int64)}
+    return {"w": np.full(3, step, np.float32), "iteration": np.array(step, np.int64)}
+
+
+def part(store: Store, name: str, first: int, count: int, offset: float = 0.0) -> Trajectory:
+    """A trajectory on the reference's path (or `offset` off it): losses 1/(s+1), checkpoints of the last step."""
+    t = Trajectory(first)
+    t.losses = [np.float32(1.0 / (s + 1) + offset) for s in range(first, first + count)]
+    t.predictions = {"y": np.arange(4, dtype=np.float32) * (first + count)}
+    t.saver_checkpoint = store.put(f"{name}/saver", weights(first + count))
+    t.signature_checkpoint = store.put(f"{name}/signature", weights(first + count, "signature"))
+    return t
+
+
+DATA = {"train.x": np.zeros((5, 2, 1), np.float32)}  # what the runtimes must be given, as it is
+
+
+class FakeRuntime:
+    def __init__(self, name, make):
+        self.name, self.make = name, make
+        self.calls = []
+
+    def run(self, *args, **kwargs):
+        self.calls.append((args, kwargs))
+        return self.make(kwargs.get("restore", args[5] if len(args) > 5 else None))
+
+
+class FakePython:
+    """The reference runtime resuming from what a runtime saved: on the path unless told otherwise."""
+
+    def __init__(self, store, trajectory=None):
+        self.name, self.store, self.trajectory = "python-x", store, trajectory
+        self.calls = []
+
+    def run(self, *args, **kwargs):
+        self.calls.append((args, kwargs))
+        return self.trajectory or part(self.store, "resumed", STEPS, RESUME)
+
+
+LABELS = {"w": "layer/w", "sig/w": "layer/w"}  # checkpoint key -> variable name, as the object graph gives it
+
+
+@pytest.fixture
+def store(monkeypatch):
+    s = Store()
+    s.copies = []
+    monkeypatch.setattr(runner.checkpoints, "comparable", s.comparable)
+    monkeypatch.setattr(runner.checkpoints, "variable_names", lambda prefix: LABELS if prefix in s.saved else None)
+
+    def with_variables(saved_model, prefix, directory):
+        s.copies.append((saved_model, prefix, directory))
+        return directory / "copied"
+    monkeypatch.setattr(runner, "with_variables", with_variables)
+    return s
+
+
+SAVED_MODEL = Path("/nonexistent/saved_model")
+WORK = Path("/nonexistent/work")
+
+
+def export(interface=ZOO) -> runner.Export:
+    return runner.Export(CASE, SAVED_MODEL, DATA, STEPS, RESUME, "2.0", interface)
+
+
+def reference(store):
+    return part(store, "ref1", 0, STEPS), part(store, "ref2", STEPS, RESUME)
+
+
+def good(store, offset=0.0, restored_offset=0.0):
+    def make(restore):
+        t = part(store, "rt", 0, STEPS, offset)
+        if restore:
+            for way in ("saver", "signature"):
+                if getattr(restore, way):
+                    t.restored[way] = part(store, f"rt-{way}", *restore.steps[:1], restore.steps[1] - restore.steps[0],
+                                           restored_offset)
+        return t
+    return make
+
+
+def check(store, make, interface=ZOO, python=None, tolerance=lambda check: 0.0) -> dict[str, Result]:
+    runtime = FakeRuntime("rt-1", make)
+    e = export(interface)
+    results = runner.check_runtime(runtime, e, reference(store), WORK, python or FakePython(store), tolerance)
+    assert all(r.runtime == "rt-1" and r.case == CASE for r in results)
+    by_check = {r.check: r for r in results}
+    assert len(by_check) == len(results)
+    return by_check
+
+
+def test_a_runtime_on_the_reference_path_passes_every_check_bit_exactly(store):
+    results = check(store, good(store))
+    assert list(results) == list(CHECKS)
+    assert all(r.passed is True and r.outcome == "" for r in results.values())
+    assert results["load"].detail == "ok" and results["load"].comparison is None
+    for name, r in results.items():
+        if name != "load":
+            assert r.comparison.verdict == compare.BIT_EXACT and r.detail == r.comparison.summary(), name
+    assert [float(l) for l in results["train.loss"].notes["losses"]] == [1.0, 0.5, pytest.approx(1 / 3)]
+    assert [float(l) for l in results["restore.saver.loss"].notes["losses"]] == [0.25, pytest.approx(0.2)]
+    assert results["restore.signature.loss"].comparison.compared == RESUME
+
+
+def test_the_plan_asks_for_the_reference_checkpoints_of_step_k(store):
+    runtime, python = FakeRuntime("rt-1", good(store)), FakePython(store)
+    ref = reference(store)
+    runner.check_runtime(runtime, export(), ref, WORK, python)
+    ((args, kwargs),) = runtime.calls
+    (saved_model, data, steps, workdir, interface, restore), = [args + tuple(kwargs.values())]
+    assert (saved_model, data, steps, workdir, interface) == (SAVED_MODEL, DATA, range(0, STEPS), WORK, ZOO)
+    assert restore.steps == (STEPS, STEPS + RESUME)
+    assert (restore.saver, restore.signature) == (ref[0].saver_checkpoint, ref[0].signature_checkpoint)
+    # Python resumes from a copy of the export holding what the runtime saved (a bare checkpoint).
+    assert store.copies == [(SAVED_MODEL, "rt/saver", WORK / "resume" / "export")]
+    ((args, kwargs),) = python.calls
+    assert args + tuple(kwargs.values()) == (WORK / "resume" / "export" / "copied", DATA, range(STEPS, STEPS + RESUME),
+                                             WORK / "resume" / "run", ZOO)
+
+
+def test_python_resumes_a_checkpoint_inside_a_saved_model_by_loading_that_saved_model(store, tmp_path):
+    inside = tmp_path / "reexport"
+    (inside / "variables").mkdir(parents=True)
+    (inside / "saved_model.pb").write_bytes(b"")
+    prefix = str(inside / "variables" / "variables")
+
+    def make(restore):
+        t = good(store)(restore)
+        t.saver_checkpoint = store.put(prefix, weights(STEPS))
+        return t
+    python = FakePython(store)
+    runtime = FakeRuntime("rt-1", make)
+    results = {r.check: r for r in runner.check_runtime(runtime, export(), reference(store), WORK, python)}
+    assert results["resume.loss"].passed and store.copies == []
+    assert python.calls[0][0][0] == inside
+
+
+def test_a_diverging_loss_names_its_step_and_spares_the_other_checks(store):
+    def make(restore):
+        t = good(store)(restore)
+        t.losses[2] = np.nextafter(t.losses[2], np.float32(2))
+        return t
+    results = check(store, make)
+    loss = results["train.loss"]
+    assert loss.passed is False and loss.comparison.verdict == compare.DIVERGED and loss.comparison.max_ulp == 1
+    assert loss.detail.startswith("diverged") and "first: step 2" in loss.detail
+    assert all(r.passed for name, r in results.items() if name != "train.loss")
+
+
+@pytest.mark.parametrize("check_name, damage", [
+    ("predict", lambda t, s: t.predictions.update(y=-t.predictions["y"])),
+    ("checkpoint.saver", lambda t, s: s.put(t.saver_checkpoint, {**weights(STEPS), "iteration": STEPS + 1})),
+    ("checkpoint.signature", lambda t, s: s.put(t.signature_checkpoint, {**weights(STEPS, "signature"),
+                                                                          "sig/w": np.zeros(3, np.float32)})),
+])
+def test_each_comparison_reports_its_own_divergence(store, check_name, damage):
+    def make(restore):
+        t = good(store)(restore)
+        damage(t, store)
+        return t
+    results = check(store, make)
+    assert results[check_name].passed is False and results[check_name].comparison.verdict == compare.DIVERGED
+    assert [n for n, r in results.items() if not r.passed] == [check_name]
+
+
+def test_tolerance_is_asked_per_check(store):
+    asked = []
+
+    def tolerance(name):
+        asked.append(name)
+        return 1e-3 if name == "train.loss" else 0.0
+
+    def make(restore):
+        t = good(store)(restore)
+        t.losses[0] = np.nextafter(t.losses[0], np.float32(2))
+        return t
+    results = check(store, make, tolerance=tolerance)
+    assert results["train.loss"].passed and results["train.loss"].comparison.verdict == compare.WITHIN
+    assert results["train.loss"].comparison.relative_tolerance == 1e-3
+    assert set(asked) == set(CHECKS) - {"load"}
+
+
+@pytest.mark.parametrize("stage, first_failed, blocked", [
+    ("train", "train.loss", ["predict", "checkpoint.saver", "checkpoint.signature", "resume.loss", "resume.variables"]),
+    ("predict", "predict", ["checkpoint.saver", "checkpoint.signature", "resume.loss", "resume.variables"]),
+    ("save", "checkpoint.saver", ["checkpoint.signature", "resume.loss", "resume.variables"]),
+    ("save_signature", "checkpoint.signature", []),
+])
+def test_a_failure_fails_the_first_check_of_its_stage_and_blocks_the_later_ones(store, stage, first_failed, blocked):
+    def make(restore):
+        t = good(store)(restore)
+        t.failure = Failure(stage, "Boom: it broke")
+        return t
+    results = check(store, make)
+    assert results[first_failed].passed is False and results[first_failed].outcome == ""
+    assert results[first_failed].detail == f"failed at {stage}: Boom: it broke"
+    for name in blocked:
+        assert results[name].outcome == BLOCKED and results[name].passed is None, name
+        assert results[name].detail == f"blocked by {CASE}.{first_failed}"
+    passed = [n for n, r in results.items() if r.passed]
+    assert passed == [n for n in CHECKS if n not in blocked and n != first_failed]  # the restore part is its own
+
+
+def test_an_export_that_does_not_load_blocks_everything_after_load(store):
+    def make(restore):
+        t = Trajectory(0)
+        t.failure = Failure("load", "NotFound: no such export")
+        return t
+    results = check(store, make)
+    assert results["load"].passed is False and results["load"].detail == "failed at load: NotFound: no such export"
+    for name in CHECKS[1:]:
+        assert results[name].outcome == BLOCKED and results[name].passed is None, name
+    assert results["restore.saver.loss"].detail == f"blocked by {CASE}.load"
+
+
+@pytest.mark.parametrize("way", ["saver", "signature"])
+@pytest.mark.parametrize("stage", ["load", "restore", "train", "restore.saver.train"])
+def test_a_restore_part_that_fails_fails_its_loss_check_and_blocks_its_variables(store, way, stage):
+    def make(restore):
+        t = good(store)(restore)
+        t.restored[way] = Trajectory(STEPS)
+        t.restored[way].failure = Failure(stage, "DataLoss: bad checkpoint")
+        return t
+    results = check(store, make)
+    loss, variables = results[f"restore.{way}.loss"], results[f"restore.{way}.variables"]
+    assert loss.passed is False and loss.detail == f"failed at {stage} (restore by {way}): DataLoss: bad checkpoint"
+    assert variables.outcome == BLOCKED and variables.detail == f"blocked by {CASE}.restore.{way}.loss"
+    assert [n for n, r in results.items() if not r.passed] == [f"restore.{way}.loss", f"restore.{way}.variables"]
+
+
+@pytest.mark.parametrize("way, stage", [("saver", "save"), ("signature", "save_signature")])
+def test_a_restore_part_that_cannot_save_still_compares_its_losses(store, way, stage):
+    def make(restore):
+        t = good(store)(restore)
+        t.restored[way].failure = Failure(stage, "IOError: disk full")
+        return t
+    results = check(store, make)
+    assert results[f"restore.{way}.loss"].passed is True
+    variables = results[f"restore.{way}.variables"]
+    assert variables.passed is False and variables.detail == f"failed at {stage} (restore by {way}): IOError: disk full"
+
+
+@pytest.mark.parametrize("way", ["saver", "signature"])
+def test_a_restore_that_loses_state_diverges(store, way):
+    def make(restore):
+        t = good(store)(restore)
+        t.restored[way] = part(store, f"bad-{way}", STEPS, RESUME, offset=0.5)
+        store.put(t.restored[way].saver_checkpoint, weights(0))
+        store.put(t.restored[way].signature_checkpoint, weights(0, "signature"))
+        return t
+    results = check(store, make)
+    for what in ("loss", "variables"):
+        r = results[f"restore.{way}.{what}"]
+        assert r.passed is False and r.comparison.verdict == compare.DIVERGED, what
+    assert "(layer/w): expected" in results[f"restore.{way}.variables"].detail  # named by the object graph
+    assert [n for n, r in results.items() if not r.passed] == [f"restore.{way}.loss", f"restore.{way}.variables"]
+
+
+def test_restore_signature_checks_are_not_applicable_without_save_and_restore_signatures(store):
+    for interface in (replace(ZOO, restore=None), replace(ZOO, save=None)):
+        runtime = FakeRuntime("rt-1", good(store))
+        results = {r.check: r for r in runner.check_runtime(runtime, export(interface), reference(store),
+                                                             WORK, FakePython(store))}
+        restore = runtime.calls[0][0][5]
+        assert restore.signature is None and restore.saver is not None
+        for name in ("restore.signature.loss", "restore.signature.variables"):
+            assert results[name].outcome == NOT_APPLICABLE and results[name].passed is None
+            assert results[name].detail == "export has no save and restore signatures"
+        assert results["restore.saver.loss"].passed and results["restore.saver.variables"].passed
+    no_save = check(store, good(store), replace(ZOO, save=None))
+    assert no_save["checkpoint.signature"].outcome == NOT_APPLICABLE
+    assert no_save["checkpoint.signature"].detail == "export has no save signature"
+    no_predict = check(store, good(store), replace(ZOO, predict=None))
+    assert no_predict["predict"].outcome == NOT_APPLICABLE
+    assert no_predict["predict"].detail == "export has no inference signature"
+
+
+def test_a_resume_that_fails_fails_both_resume_checks_by_name(store):
+    broken = Trajectory(STEPS)
+    broken.failure = Failure("train", "Oops: cannot train")
+    results = check(store, good(store), python=FakePython(store, broken))
+    for name in ("resume.loss", "resume.variables"):
+        assert results[name].passed is False
+        assert results[name].detail == "python-x could not resume from rt-1's checkpoint (train): Oops: cannot train"
+    assert [n for n, r in results.items() if not r.passed] == ["resume.loss", "resume.variables"]
+
+
+def test_a_resume_off_the_path_diverges(store):
+    results = check(store, good(store), python=FakePython(store, part(store, "off", STEPS, RESUME, offset=1.0)))
+    assert results["resume.loss"].comparison.verdict == compare.DIVERGED
+    assert "first: step 3" in results["resume.loss"].detail
+
+
+def test_an_unreadable_checkpoint_fails_its_check_by_name(store):
+    def make(restore):
+        t = good(store)(restore)
+        t.saver_checkpoint = "missing/prefix"
+        return t
+    results = check(store, make)
+    assert results["checkpoint.saver"].passed is False
+    assert results["checkpoint.saver"].detail == "missing/prefix.index: checkpoint index does not exist"
+
+
+@pytest.mark.parametrize("leaked, passed", [(0, True), (2, False)])
+def test_tensors_left_open_are_counted(store, leaked, passed):
+    def make(restore):
+        t = good(store)(restore)
+        t.notes["unreleased_native_pointers"] = leaked
+        return t
+    results = check(store, make)
+    closed = results["tensors.closed"]
+    assert closed.passed is passed and closed.detail == f"{leaked} native TF Java pointers still alive after the calls returned"
+    assert list(results)[-1] == "tensors.closed"
+
+
+def test_check_export_blocks_every_runtime_when_the_reference_is_nondeterministic(store, monkeypatch):
+    ref = reference(store)
+    monkeypatch.setattr(runner, "reference", lambda e, python, workdir: ref)
+    again = part(store, "again", 0, STEPS, offset=1e-3)
+    monkeypatch.setattr(runner, "repeat", lambda e, python, workdir: again)
+    runtime = FakeRuntime("rt-1", good(store))
+    results = runner.check_export(export(), [runtime], FakePython(store), WORK)
+    assert [(r.runtime, r.check, r.passed) for r in results[:2]] == [("python-x", "reference", True),
+                                                                     ("python-x", "reference.deterministic", False)]
+    assert results[1].detail.startswith("two Python runs of the same steps differ: diverged")
+    assert [r.check for r in results[2:]] == list(CHECKS)
+    assert all(r.outcome == BLOCKED and r.detail == f"blocked by {CASE}.reference.deterministic" for r in results[2:])
+    assert not runtime.calls and {r.exporter for r in results} == {"2.0"}
+    assert {(r.runtime, r.case) for r in results[2:]} == {("rt-1", CASE)}
+    assert results[0].detail == "ok" and results[0].notes["losses"] == ref[0].losses + ref[1].losses
+    assert results[0].case == CASE
+
+
+def test_a_repeat_that_fails_is_reported_as_nondeterminism_with_its_error(store, monkeypatch):
+    monkeypatch.setattr(runner, "reference", lambda e, python, workdir: reference(store))
+    broken = Trajectory(0)
+    broken.failure = Failure("load", "Crash: worker died")
+    monkeypatch.setattr(runner, "repeat", lambda e, python, workdir: broken)
+    results = runner.check_export(export(), [FakeRuntime("rt-1", good(store))], FakePython(store), WORK)
+    assert results[1].detail == "two Python runs of the same steps differ: Crash: worker died"
+
+
+def test_check_export_runs_every_runtime_against_one_reference(store, monkeypatch):
+    ref, e, python, calls = reference(store), export(), FakePython(store), []
+    monkeypatch.setattr(runner, "reference", lambda *args: calls.append(("reference", *args)) or ref)
+    monkeypatch.setattr(runner, "repeat", lambda *args: calls.append(("repeat", *args)) or part(store, "again", 0, STEPS))
+    runtimes = [FakeRuntime("rt-1", good(store)), FakeRuntime("rt-2", good(store, offset=0.25, restored_offset=0.25))]
+    asked = []
+
+    def tolerance(runtime, test_id, exporter):
+        asked.append((runtime, test_id, exporter))
+        return 0.9 if (runtime, test_id) == ("rt-2", f"{CASE}.train.loss") else 0.0
+    results = runner.check_export(e, runtimes, python, WORK, tolerance)
+    assert calls == [("reference", e, python, WORK / "reference"), ("repeat", e, python, WORK / "reference-again")]
+    assert [(r.runtime, r.case, r.check, r.passed, r.detail) for r in results[:1]] == [
+        ("python-x", CASE, "reference", True, "ok")]
+    assert results[1].check == "reference.deterministic" and results[1].passed
+    ran = {**compare.steps(ref[0].losses), **ref[0].predictions}
+    assert results[1].detail == compare.compare(ran, ran).summary()
+    assert results[0].notes["losses"] == ref[0].losses + ref[1].losses
+    by = {(r.runtime, r.check): r for r in results}
+    assert by["rt-1", "train.loss"].passed and by["rt-2", "train.loss"].comparison.verdict == compare.WITHIN
+    assert not by["rt-2", "restore.saver.loss"].passed
+    assert ("rt-1", f"{CASE}.train.loss", "2.0") in asked and ("rt-2", f"{CASE}.restore.signature.variables", "2.0") in asked
+    assert {r.exporter for r in results} == {"2.0"} and len(results) == 2 + 2 * len(CHECKS)
+    assert runtimes[0].calls[0][0][3] == WORK / "rt-1" and runtimes[1].calls[0][0][3] == WORK / "rt-2"
+
+
+def test_check_export_reports_a_reference_that_cannot_run(store, monkeypatch):
+    from harness.errors import HarnessError
+
+    def broken(e, python, workdir):
+        raise HarnessError("the Python reference run failed at train: Nope")
+    monkeypatch.setattr(runner, "reference", broken)
+    results = runner.check_export(export(), [FakeRuntime("rt-1", good(store))], FakePython(store), WORK)
+    assert {(r.runtime, r.case) for r in results[1:]} == {("rt-1", CASE)} and results[0].case == CASE
+    assert (results[0].check, results[0].passed, results[0].detail) == (
+        "reference", False, "the Python reference run failed at train: Nope")
+    assert all(r.outcome == BLOCKED and r.detail == f"blocked by {CASE}.reference" for r in results[1:])
+
+
+# --- outcomes -------------------------------------------------------------------------------------
+
+def listed(tmp_path, body: str, runtime="rt-1") -> expectations.Expectations:
+    (tmp_path / f"{runtime}.toml").write_text(f'runtime = "{runtime}"\n' + body)
+    return expectations.load(runtime, tmp_path)
+
+
+ENTRY = '[[expected_failure]]\ncase = "mlp.*.train.loss"\nerror = "^failed at train: Boom"\nreason = "r"\nlinks = ["https://e.org/1"]\n'
+
+
+def test_classify_leaves_blocked_and_not_applicable_alone(tmp_path):
+    results = [Result("rt-1", CASE, "train.loss", None, "blocked", outcome=BLOCKED),
+               Result("rt-1", CASE, "predict", None, "n/a", outcome=NOT_APPLICABLE)]
+    runner.classify(results, listed(tmp_path, ENTRY).failures)
+    assert [r.outcome for r in results] == [BLOCKED, NOT_APPLICABLE] and results[0].expectation is None
+
+
+def test_an_expectation_is_scoped_by_exporter(tmp_path):
+    entries = listed(tmp_path, ENTRY.replace('links', 'exporter = "2.1*"\nlinks'))
+    for exporter, outcome in (("2.15.0", XFAIL), ("2.0", FAIL)):
+        r = Result("rt-1", CASE, "train.loss", False, "failed at train: Boom", exporter=exporter)
+        runner.classify([r], entries.failures)
+        assert r.outcome == outcome, exporter
+    assert (entries.failures[0].exporter, entries.failures[0].case) == ("2.1*", "mlp.*.train.loss")
+
+
+def test_tolerances_match_case_and_exporter(tmp_path):
+    entries = listed(tmp_path, '[[tolerance]]\ncase = "lstm.*"\nrelative = 1e-6\nreason = "rounding"\nexporter = "2.2*"\n'
+                               '[[tolerance]]\ncase = "lstm.*"\nrelative = 1e-5\nreason = "older"\n')
+    assert entries.relative_tolerance("lstm.tf_keras.train.loss", "2.21.0") == 1e-6
+    assert entries.relative_tolerance("lstm.tf_keras.train.loss", "2.15.0") == 1e-5
+    assert entries.relative_tolerance("mlp.tf_keras.train.loss", "2.21.0") == 0.0
+    assert entries.tolerances[0].reason == "rounding" and entries.tolerances[0].file == tmp_path / "rt-1.toml"
+
+
+@pytest.mark.parametrize("body, message", [
+    ('[[tolerance]]\ncase = "x"\nrelative = 0.5\nreason = "r"\n', "'relative' must be a float in (0, 0.01), got 0.5"),
+    ('[[tolerance]]\ncase = "x"\nrelative = 0.0\nreason = "r"\n', "'relative' must be a float in (0, 0.01), got 0.0"),
+    ('[[tolerance]]\ncase = "x"\nrelative = 1\nreason = "r"\n', "'relative' must be a float in (0, 0.01), got 1"),
+    ('[[tolerance]]\ncase = "x"\nrelative = 1e-6\n', "tolerance[0]: needs a 'case' glob and a 'reason'"),
+    ('[[tolerance]]\ncase = "x"\nrelative = 1e-6\nreason = " "\n', "tolerance[0]: needs a 'case' glob and a 'reason'"),
+    ('[[tolerance]]\ncase = "x"\nrelative = 1e-6\nreason = "r"\nexporter = ""\n', "'exporter' must be a TF version glob"),
+    ('[[tolerance]]\ncase = "x"\nrelative = 1e-6\nreason = "r"\nwhy = "r"\n', "tolerance[0]: unknown keys ['why']"),
+    ('[[expected_failure]]\ncase = "x"\nerror = "e"\nreason = "r"\nlinks = ["http://e.org"]\n', "at least one https:// link"),
+    ('[[expected_failure]]\ncase = ""\nerror = "e"\nreason = "r"\nlinks = ["https://e.org"]\n', "'case' must be a non-empty string"),
+    ('[[expected_failure]]\ncase = "x"\nerror = 3\nreason = "r"\nlinks = ["https://e.org"]\n', "'error' must be a non-empty string"),
+    ('[[expected_failure]]\ncase = "x"\nerror = "e"\nreason = "r"\nlinks = []\n', "at least one https:// link"),
+    ('junk = 1\n', "unknown keys ['junk']"),
+])
+def test_bad_entries_are_rejected_with_their_place(tmp_path, body, message):
+    from harness.errors import HarnessError
+
+    with pytest.raises(HarnessError) as error:
+        listed(tmp_path, body)
+    assert message in str(error.value) and str(tmp_path / "rt-1.toml") in str(error.value)
+
+
+def test_a_runtime_without_a_file_expects_nothing(tmp_path):
+    assert expectations.load("rt-none", tmp_path) == expectations.Expectations()
+
+
+def test_an_invalid_toml_file_is_named(tmp_path):
+    from harness.errors import HarnessError
+
+    (tmp_path / "rt-1.toml").write_text("runtime = [")
+    with pytest.raises(HarnessError, match="rt-1.toml: not valid TOML"):
+        expectations.load("rt-1", tmp_path)
+
+
+def test_the_shipped_expectations_load(tmp_path):
+    java = expectations.load("java-1.1.0")
+    assert java.failures and java.tolerances and all(e.file.name == "java-1.1.0.toml" for e in java.failures)
+
+
+# --- reports and exit status --------------------------------------------------------------------
+
+def outcomes(tmp_path, *kinds) -> list[Result]:
+    entry = listed(tmp_path, ENTRY).failures[0]
+    made = []
+    for i, kind in enumerate(kinds):
+        r = Result("rt-1", f"case{i}.r", "train.loss", kind in (PASS, XPASS), f"detail {kind}", outcome=kind,
+                   exporter="2.0")
+        if kind in (PASS, XPASS, FAIL):
+            r.comparison = compare.compare({"a": np.ones(2)}, {"a": np.ones(2) * (2 if kind == FAIL else 1)})
+        if kind in (XFAIL, XPASS):
+            r.expectation = entry
+        made.append(r)
+    return made
+
+
+@pytest.mark.parametrize("kinds, failing", [
+    ((PASS,), False), ((PASS, XFAIL, BLOCKED, NOT_APPLICABLE), False), ((PASS, FAIL), True), ((PASS, XPASS), True),
+    ((XPASS,), True), ((FAIL,), True),
+])
+def test_a_run_fails_on_an_unexpected_failure_or_an_unexpected_pass(tmp_path, kinds, failing):
+    results = outcomes(tmp_path, *kinds)
+    assert cli.exit_status(results) == (1 if failing else 0)
+    assert report.to_json(results, {}, 1.0)["ok"] is (not failing)
+    suites = ET.fromstring(report.to_junit(results).split("\n", 1)[1])
+    assert sum(int(s.get("failures")) for s in suites) == sum(k in (FAIL, XPASS) for k in kinds)
+    assert len([c for c in suites.iter("testcase") if c.find("failure") is not None]) == sum(k in (FAIL, XPASS) for k in kinds)
+
+
+def test_a_setup_failure_without_a_comparison_fails_the_run():
+    r = Result("java-9", "", "setup", False, "the JVM cannot start", outcome=FAIL)
+    assert cli.exit_status([r]) == 1 and r.id == "java-9/setup" and r.test_id == "setup"
+
+
+def test_json_report_carries_every_result(tmp_path):
+    results = outcomes(tmp_path, PASS, FAIL, XFAIL, XPASS, BLOCKED, NOT_APPLICABLE)
+    doc = report.to_json(results, {"cpu": "x"}, 12.34)
+    assert doc["environment"] == {"cpu": "x"} and doc["seconds"] == 12.3
+    assert doc["summary"] == {PASS: 1, FAIL: 1, XFAIL: 1, XPASS: 1, BLOCKED: 1, NOT_APPLICABLE: 1}
+    first = doc["results"][0]
+    assert first["id"] == "2.0/rt-1/case0.r.train.loss" and first["outcome"] == PASS and first["detail"] == "detail PASS"
+    assert (first["exporter"], first["runtime"], first["case"], first["check"]) == ("2.0", "rt-1", "case0.r", "train.loss")
+    assert first["comparison"]["verdict"] == compare.BIT_EXACT and first["expectation"] is None
+    assert doc["results"][1]["comparison"]["verdict"] == compare.DIVERGED
+    assert doc["results"][2]["expectation"] == {"file": str(tmp_path / "rt-1.toml"), "case": "mlp.*.train.loss",
+                                                "reason": "r", "links": ["https://e.org/1"]}
+    assert doc["results"][4]["comparison"] is None
+    json.dumps(doc)  # serializable
+
+
+def test_junit_report_marks_each_outcome(tmp_path):
+    results = outcomes(tmp_path, PASS, FAIL, XFAIL, XPASS, BLOCKED, NOT_APPLICABLE)
+    results.append(Result("rt-2", "", "setup", False, "no JVM", outcome=FAIL))
+    suites = ET.fromstring(report.to_junit(results).split("\n", 1)[1])
+    assert suites.get("name") == "tf-training-conformance"
+    (one, two) = suites
+    assert (one.get("name"), one.get("tests"), one.get("failures"), one.get("skipped")) == ("rt-1", "6", "2", "3")
+    assert (two.get("name"), two.get("tests"), two.get("failures"), two.get("skipped")) == ("rt-2", "1", "1", "0")
+    cases = list(one)
+    assert [c.get("classname") for c in cases[:1]] == ["rt-1.case0.r@2.0"] and cases[0].get("name") == "train.loss"
+    assert list(two)[0].get("classname") == "rt-2.runtime"
+    assert len(cases[0]) == 0  # PASS: nothing inside
+    assert cases[1].find("failure").get("message") == "detail FAIL" and cases[1].find("failure").text == "detail FAIL"
+    assert cases[2].find("skipped").get("message") == "expected failure: r https://e.org/1"
+    assert cases[3].find("failure").get("message") == "expected to fail (rt-1.toml) but passed: remove the entry"
+    assert cases[4].find("skipped").get("message") == "detail BLOCKED"
+    assert cases[5].find("skipped").get("message") == "detail N/A"
+    assert report.to_junit(results).startswith("<?xml")
+
+
+def test_table_without_surprises_says_so(tmp_path):
+    text = report.table(outcomes(tmp_path, PASS), ["rt-1"])
+    assert "Unexpected results:" not in text and "Expected failures" not in text
+    assert text.splitlines()[-1] == "1 passed, 0 failed, 0 expected failures, 0 blocked, 0 not applicable"
+
+
+def test_reports_are_written_where_asked(tmp_path):
+    results = outcomes(tmp_path, PASS, XPASS)
+    json_path, junit_path = report.write(tmp_path / "out", results, {}, 2.0)
+    assert json_path == tmp_path / "out" / "conformance.json" and junit_path == tmp_path / "out" / "junit.xml"
+    assert json.loads(json_path.read_text())["ok"] is False
+    assert junit_path.read_text() == report.to_junit(results)
+
+
+# --- command line (no run) ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, shard", [("1/1", (1, 1)), ("2/4", (2, 4)), ("4/4", (4, 4))])
+def test_shards(text, shard):
+    assert cli._shard(text) == shard
+
+
+@pytest.mark.parametrize("text", ["0/4", "5/4", "2", "a/b", "1/0"])
+def test_bad_shards(text):
+    import argparse
+
+    with pytest.raises(argparse.ArgumentTypeError, match="--shard"):
+        cli._shard(text)
+
+
+def test_bad_arguments_exit_2_before_anything_runs(capsys, tmp_path):
+    assert cli.main(["conformance", "-j", "0", "--expectations", str(tmp_path), "--out", str(tmp_path)]) == 2
+    assert "error: -j must be at least 1, got 0" in capsys.readouterr().err
+    assert cli.main(["conformance", "--expectations", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 2
+    assert f"{tmp_path / 'nope'}: expectations folder does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("way", ["saver", "signature"])
+def test_an_unreadable_restored_checkpoint_fails_its_variables_check_by_name(store, way):
+    def make(restore):
+        t = good(store)(restore)
+        setattr(t.restored[way], f"{way}_checkpoint", f"gone-{way}")
+        return t
+    results = check(store, make)
+    variables = results[f"restore.{way}.variables"]
+    assert variables.passed is False and variables.detail == f"gone-{way}.index: checkpoint index does not exist"
+    assert results[f"restore.{way}.loss"].passed
+
+
+def test_classify_goes_on_after_a_blocked_result_and_keeps_the_detail(tmp_path):
+    entries = listed(tmp_path, ENTRY).failures
+    results = [Result("rt-1", CASE, "predict", None, "blocked", outcome=BLOCKED),
+               Result("rt-1", CASE, "train.loss", False, "failed at train: Boom"),
+               Result("rt-1", "other.tf_keras", "train.loss", False, "failed at train: Boom"),
+               Result("rt-1", "mlp.raw", "train.loss", False, "failed at train: Crash")]
+    runner.classify(results, entries)
+    assert [r.outcome for r in results] == [BLOCKED, XFAIL, FAIL, FAIL]
+    assert results[1].expectation is entries[0] and results[2].expectation is None and results[3].expectation is entries[0]
+    assert results[3].detail == ("failed at train: Crash [listed in rt-1.toml, but its error does not match "
+                                 "/^failed at train: Boom/]")
+
+
+def test_the_runtime_a_file_names_must_be_its_own(tmp_path):
+    from harness.errors import HarnessError
+
+    (tmp_path / "java-9.toml").write_text('runtime = "java-8"\n')
+    with pytest.raises(HarnessError) as error:
+        expectations.load("java-9", tmp_path)
+    assert str(error.value) == f"{tmp_path / 'java-9.toml'}: 'runtime' must be 'java-9', got 'java-8'"
+
+
+def test_a_bad_exporter_glob_names_its_entry(tmp_path):
+    from harness.errors import HarnessError
+
+    with pytest.raises(HarnessError) as error:
+        listed(tmp_path, ENTRY.replace("links", 'exporter = ""\nlinks'))
+    assert f"{tmp_path / 'rt-1.toml'}: expected_failure[0]: 'exporter' must be a TF version glob" in str(error.value)
+
+
+@pytest.mark.parametrize("relative", ["0.01", "-1e-6", "1e-2"])
+def test_a_tolerance_must_stay_below_one_percent(tmp_path, relative):
+    from harness.errors import HarnessError
+
+    with pytest.raises(HarnessError, match="'relative' must be a float in"):
+        listed(tmp_path, f'[[tolerance]]\ncase = "x"\nrelative = {relative}\nreason = "r"\n')
+
+
+def test_junit_failure_message_is_the_start_of_the_detail(tmp_path):
+    r = Result("rt-1", "mlp.tf_keras", "train.loss", False, "diverged: " + "y" * 600, outcome=FAIL)
+    failure = ET.fromstring(report.to_junit([r]).split("\n", 1)[1]).find("testsuite/testcase/failure")
+    assert failure.get("message") == r.detail[:500] and failure.text == r.detail
+
+
+def test_written_json_carries_the_environment(tmp_path):
+    json_path, _ = report.write(tmp_path, outcomes(tmp_path, PASS), {"threads": 1}, 2.0)
+    assert json.loads(json_path.read_text())["environment"] == {"threads": 1}
+
+
+def test_judge_classifies_each_runtime_with_its_own_expectations(tmp_path):
+    (tmp_path / "rt-1.toml").write_text('runtime = "rt-1"\n' + ENTRY)
+    expected = cli.load_expectations(["rt-1", "rt-2"], tmp_path)
+    assert expected["rt-1"].failures and expected["rt-2"] == expectations.Expectations()
+    assert cli.load_expectations(["rt-1"], None) == {"rt-1": expectations.Expectations()}  # `check` expects nothing
+    same = lambda runtime: Result(runtime, CASE, "train.loss", False, "failed at train: Boom")  # noqa: E731
+    results = [same("rt-1"), same("rt-2")]
+    assert cli.judge(results, ["rt-1", "rt-2"], expected) == 1
+    assert [r.outcome for r in results] == [XFAIL, FAIL]
+    only_listed = [same("rt-1")]
+    assert cli.judge(only_listed, ["rt-1"], expected) == 0 and only_listed[0].outcome == XFAIL
+
+
+def test_a_planted_session_changes_only_what_its_fault_names():
+    from harness import faults
+
+    class Session:
+        def call(self, signature, feeds):
+            return {"loss": np.float32(0.5)} if signature == "train" else {"y": np.ones(2, np.float32)}
+
+    message = {"loader": "java", "fault": "java-loss-sign-flipped", "interface": ZOO.to_dict(),
+               "data": {"train.x": np.zeros((2, 4, 1)), "train.y": np.zeros((2, 4, 1)), "predict.x": np.zeros((4, 1))}}
+    planted = faults.wrap(Session(), message, lambda: None)
+    assert planted.plan.labels == ("y",)
+    assert planted.call("train", {"x": np.zeros((4, 1)), "y": np.zeros((4, 1))})["loss"] == np.float32(-0.5)
+    assert planted.call("predict", {"x": np.zeros((4, 1))})["y"].tolist() == [1.0, 1.0]
