@@ -86,9 +86,11 @@ def stateful(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmarks (pytest-benchmark): tensor transfer to and from TF Java, and one conformance case."""
+    """Benchmarks, printed and written to reports/bench.json: train step per runtime (plain Java
+    included), JPype over plain Java, tensor transfer, -j 2 over -j 1, soak. Arguments go to
+    `python -m harness.bench` (e.g. `-- --parallel mlp_regression,cnn`; `-- --help`)."""
     install(session)
-    session.run("pytest", "tests/test_benchmark.py", "--benchmark-enable", "--benchmark-only", *session.posargs)
+    session.run("python", "-m", "harness.bench", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)

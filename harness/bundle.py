@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import atomic
+from . import atomic, cache
 from . import data as data_mod
 from .errors import HarnessError, NotApplicable
 from .spec import Spec
@@ -79,7 +79,7 @@ def build(spec: Spec, route: str, cache_dir: Path, tf_version: str | None = None
     }
     key = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:16]
     root = cache_dir / f"{spec.name}.{route}.{key}"
-    if (root / "manifest.json").exists():
+    if cache.claim(root):  # held by this process from now on: never pruned under it
         return open_bundle(root)
 
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -98,10 +98,17 @@ def build(spec: Spec, route: str, cache_dir: Path, tf_version: str | None = None
             "resume_steps": spec.resume_steps,
         }
         atomic.write_json(tmp / "manifest.json", manifest)
-        os.replace(tmp, root)  # atomic: a half-written export never looks cached
+        try:
+            os.replace(tmp, root)  # atomic: a half-written export never looks cached
+        except OSError:  # another process built the same entry first: use theirs
+            if not (root / "manifest.json").exists():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    if cache.claim(root):
+        cache.prune(root)  # the entries this one supersedes, unless a process holds them
     return open_bundle(root)
 
 

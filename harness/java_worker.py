@@ -1,8 +1,10 @@
 """The TF Java runtime's worker process: imports jpype and numpy, never tensorflow.
 
 Served by worker.serve (the protocol is there). Two TensorFlow builds (a Python wheel's and TF
-Java's) never share an address space. Tensors cross as buffers: numpy memory is wrapped as a
-direct ByteBuffer and bulk-copied into a TF Java tensor (and back), never element by element.
+Java's) never share an address space. A signature call is one JPype crossing into
+dev.conformance.worker.Calls (java/worker/, compiled by javac.py): Python hands it the addresses of
+the numpy arrays, Java makes each input tensor with one bulk copy, calls the signature, copies the
+outputs into memory Python owns and closes every tensor before returning; then numpy reads them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from . import worker
+
+# Type codes shared with Calls.java (Calls.TYPES, Calls.STRING, Calls.SKIPPED).
+TYPES = [np.dtype(t) for t in (np.float16, np.float32, np.float64, np.int32, np.int64, np.bool_)]
+CODES = {dtype: code for code, dtype in enumerate(TYPES)}
+STRING, SKIPPED, PENDING = 100, -1, -1
+FAULTS = ("java-leaks-input-tensors",)  # test-only planted faults a session can be opened with
+STAGED = 1 << 14  # inputs up to this size are copied into memory whose address is known (cheaper than asking)
 
 
 class Java:
@@ -25,38 +34,26 @@ class Java:
         # JClass, not `import java...`: the repository's java/ folder would shadow that package name.
         J = jpype.JClass
         self.jpype = jpype
-        self.System, self.LinkedHashMap = J("java.lang.System"), J("java.util.LinkedHashMap")
+        self.System = J("java.lang.System")
         self.Pointer = J("org.bytedeco.javacpp.Pointer")
-        self.SavedModelBundle, self.Tensor = J("org.tensorflow.SavedModelBundle"), J("org.tensorflow.Tensor")
-        self.TensorFlow, self.Shape = J("org.tensorflow.TensorFlow"), J("org.tensorflow.ndarray.Shape")
-        self.DataBuffers = J("org.tensorflow.ndarray.buffer.DataBuffers")
-        self.ConfigProto, self.TString = J("org.tensorflow.proto.ConfigProto"), J("org.tensorflow.types.TString")
-        self.types = {np.dtype(t): J(f"org.tensorflow.types.{name}") for t, name in
-                      [(np.float16, "TFloat16"), (np.float32, "TFloat32"), (np.float64, "TFloat64"), (np.int32, "TInt32"),
-                       (np.int64, "TInt64"), (np.bool_, "TBool")]}
-        self.dtypes = {str(cls.class_.getName()): dtype for dtype, cls in self.types.items()}
+        self.SavedModelBundle = J("org.tensorflow.SavedModelBundle")
+        self.TensorFlow = J("org.tensorflow.TensorFlow")
+        self.ConfigProto = J("org.tensorflow.proto.ConfigProto")
+        self.Calls = J("dev.conformance.worker.Calls")
+        self.Strings = jpype.JArray(jpype.JString)
+        self.Longs = jpype.JArray(jpype.JLong)
         # The first tensor TF Java ever creates leaves one native pointer alive for good (a lazy
         # singleton, measured). Create it now so the per-call pointer accounting starts at rest.
-        self.to_tensor(np.zeros(1, np.float32)).close()
+        self.echo(np.zeros(1, np.float32), np.empty(1, np.float32))
 
-    def to_tensor(self, array: np.ndarray):
-        if array.dtype.kind == "S":  # a scalar string, e.g. a checkpoint path
-            return self.TString.scalarOf(array.item().decode())
-        array = np.require(array, requirements="C")  # not ascontiguousarray: that turns a 0-d array into 1-d
-        kind = self.types.get(array.dtype)
-        if kind is None:
+    def echo(self, array: np.ndarray, out: np.ndarray) -> int:
+        """numpy -> a TF Java tensor -> `out`; returns the native pointers it left alive."""
+        code = CODES.get(array.dtype)
+        if code is None:
             raise TypeError(f"no TF Java type for numpy dtype {array.dtype}")
-        raw = self.DataBuffers.of(self.jpype.nio.convertToDirectBuffer(array.reshape(-1).view(np.uint8)))
-        return self.Tensor.of(kind.class_, self.Shape.of(*[int(d) for d in array.shape]), raw)
-
-    def to_numpy(self, tensor) -> np.ndarray | None:
-        dtype = self.dtypes.get(str(tensor.type().getName()))
-        if dtype is None:
-            return None  # strings and other non-numeric outputs are not compared
-        out = np.empty(tuple(int(d) for d in tensor.shape().asArray()), dtype)
-        target = self.DataBuffers.of(self.jpype.nio.convertToDirectBuffer(out.reshape(-1).view(np.uint8)))
-        tensor.asRawTensor().data().copyTo(target, out.nbytes)
-        return out
+        array = np.require(array, requirements="C")  # not ascontiguousarray: that turns a 0-d array into 1-d
+        return int(self.Calls.echo(code, self.Longs(list(array.shape)), array.ctypes.data, array.nbytes,
+                                   out.ctypes.data))
 
 
 def jvm_path() -> str:
@@ -72,35 +69,115 @@ def jvm_path() -> str:
     return str(path)
 
 
+class _Layout:
+    """One way of calling a signature (input names, dtypes, shapes): its Java handle and header."""
+
+    def __init__(self, handle: int, outputs: list[str], header: np.ndarray, staged: list, direct: list):
+        self.handle, self.outputs, self.header = handle, outputs, header
+        self.address = header.ctypes.data
+        self.staged = staged  # (input name, array in the stage whose address the header holds)
+        self.direct = direct  # (input name, header index of its address): arrays passed where they are
+        self.meta = b""  # the last outputs' description, and how it reads:
+        self.reading: list = []  # (name, dtype, shape, offset, count)
+
+
 class JavaSession:
     """A SavedModelBundle driven through its signatures (SessionFunction) and Session.save."""
 
-    def __init__(self, java: Java, saved_model: Path, threads: int):
+    def __init__(self, java: Java, saved_model: Path, threads: int, fault: str | None = None):
+        if fault is not None and fault not in FAULTS:
+            raise ValueError(f"no planted fault {fault!r} in TF Java (there are: {', '.join(FAULTS)})")
         self.java = java
         config = (java.ConfigProto.newBuilder().setIntraOpParallelismThreads(threads)
                   .setInterOpParallelismThreads(threads).build())
         self.bundle = java.SavedModelBundle.loader(str(saved_model)).withTags("serve").withConfigProto(config).load()
+        self.calls = java.Calls(self.bundle)
+        self.calls.plantLeak(fault == "java-leaks-input-tensors")
+        self.layouts: dict[tuple, _Layout] = {}
+        self.meta = np.zeros(256, np.int64)  # what the outputs are (Calls.call writes it)
+        self.data = np.empty(1 << 16, np.uint8)  # the outputs' bytes
+        self.calls.bind(self.meta.ctypes.data, self.meta.size, self.data.ctypes.data, self.data.nbytes)
         self.unreleased = 0  # native pointers (tensors) still alive after a call: must stay 0
 
     def call(self, signature, feeds):
-        java = self.java
-        before = java.Pointer.totalCount()
-        function = self.bundle.function(signature)
-        arguments = java.LinkedHashMap()
-        tensors = []
-        try:
-            for key, value in feeds.items():
-                tensors.append(java.to_tensor(value))
-                arguments.put(key, tensors[-1])
-            with function.call(arguments) as result:
-                outputs = {str(entry.getKey()): java.to_numpy(entry.getValue()) for entry in result}
-        finally:
-            for tensor in tensors:
-                tensor.close()
-        # Closing is synchronous, so what this call left alive shows as growth; a drop is only
-        # JavaCPP's collector freeing older garbage meanwhile, and is not counted against the call.
-        self.unreleased += max(0, java.Pointer.totalCount() - before)
-        return {k: v for k, v in outputs.items() if v is not None}
+        key = (signature, *[(name, "S" if value.dtype.kind == "S" else value.dtype.str, value.shape)
+                            for name, value in feeds.items()])
+        layout = self.layouts.get(key) or self._prepare(key, signature, feeds)
+        for name, stage in layout.staged:
+            np.copyto(stage, feeds[name], casting="no")
+        header, alive = layout.header, []  # alive: what the header points into, until Java returns
+        for name, at in layout.direct:
+            value = feeds[name]
+            if value.dtype.kind == "S":  # a scalar string: its UTF-8 bytes
+                text = value.item()
+                value = np.frombuffer(text, np.uint8) if text else np.zeros(1, np.uint8)
+                header[at + 1] = len(text)
+            else:
+                value = np.require(value, requirements="C")
+            alive.append(value)
+            header[at] = value.ctypes.data
+        left = int(self.calls.call(layout.handle, layout.address))
+        if left == PENDING:  # the outputs need larger areas: Java holds them until fetch()
+            need_data, need_meta = int(self.meta[0]), int(self.meta[1])
+            self.meta = np.zeros(max(need_meta, self.meta.size), np.int64)
+            self.data = np.empty(max(need_data, 2 * self.data.nbytes), np.uint8)
+            self.calls.bind(self.meta.ctypes.data, self.meta.size, self.data.ctypes.data, self.data.nbytes)
+            left = int(self.calls.fetch())
+        self.unreleased += left
+        return self._outputs(layout)
+
+    def _outputs(self, layout: _Layout) -> dict:
+        used = int(self.meta[1])
+        meta = self.meta[:used].tobytes()
+        if meta != layout.meta:  # a new shape of outputs: read the description once
+            layout.meta, layout.reading = meta, []
+            values, m = self.meta[:used].tolist(), 2
+            for name in layout.outputs:
+                code, rank = values[m], values[m + 1]
+                shape, offset, nbytes = tuple(values[m + 2:m + 2 + rank]), values[m + 2 + rank], values[m + 3 + rank]
+                m += 4 + rank
+                if code != SKIPPED:  # strings and other non-numeric outputs are not compared
+                    layout.reading.append((name, TYPES[code], shape, offset, nbytes // TYPES[code].itemsize))
+        data = self.data
+        return {name: np.frombuffer(data, dtype, count, offset).reshape(shape).copy()
+                for name, dtype, shape, offset, count in layout.reading}
+
+    def _prepare(self, key: tuple, signature: str, feeds: dict) -> _Layout:
+        """The header of this layout; small inputs get a place in a stage of their own."""
+        words, slots, stage_bytes = [0], [], 0
+        for name, value in feeds.items():
+            if value.dtype.kind == "S":  # address and byte count are filled per call
+                if value.shape != ():
+                    raise TypeError(f"input {name!r}: only scalar strings go to TF Java, got shape {value.shape}")
+                words += [STRING, 0, 0, 0]
+                slots.append((name, len(words) - 2, None))
+                continue
+            code = CODES.get(value.dtype)
+            if code is None:
+                raise TypeError(f"no TF Java type for numpy dtype {value.dtype}")
+            words += [code, value.ndim, *value.shape, 0, value.nbytes]
+            if value.nbytes <= STAGED:
+                slots.append((name, len(words) - 2, stage_bytes))
+                stage_bytes += (value.nbytes + 63) // 64 * 64
+            else:
+                slots.append((name, len(words) - 2, None))
+        words[0] = len(words)
+        header = np.array(words, np.int64)
+        stage = np.empty(max(stage_bytes, 1), np.uint8)
+        staged, direct = [], []
+        for name, at, offset in slots:
+            if offset is None:
+                direct.append((name, at))
+            else:
+                value = feeds[name]
+                view = np.frombuffer(stage, value.dtype, value.size, offset).reshape(value.shape)
+                header[at] = stage.ctypes.data + offset
+                staged.append((name, view))
+        handle = int(self.calls.prepare(signature, self.java.Strings(list(feeds))))
+        outputs = [str(n) for n in self.calls.outputs(handle)]
+        layout = _Layout(handle, outputs, header, staged, direct)
+        self.layouts[key] = layout
+        return layout
 
     def save_variables(self, directory: Path) -> str:
         directory.mkdir(parents=True, exist_ok=True)  # Session.save does not create it
@@ -132,14 +209,12 @@ class JavaHost(worker.Host):
                 "jvm": str(self.java.System.getProperty("java.vm.name"))}
 
     def open(self, saved_model: Path, message: dict) -> JavaSession:
-        return JavaSession(self.java, saved_model, message["threads"])
+        return JavaSession(self.java, saved_model, message["threads"], message.get("fault"))
 
     def echo(self, array: np.ndarray) -> np.ndarray:
-        tensor = self.java.to_tensor(array)
-        try:
-            return self.java.to_numpy(tensor)
-        finally:
-            tensor.close()
+        out = worker.reply_array(array.shape, array.dtype)  # in shared memory: the reply carries it without a copy
+        self.java.echo(array, out)
+        return out
 
 
 if __name__ == "__main__":

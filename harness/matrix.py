@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from .runner import Export, Result, check_export
-from .runtimes import DEFAULT_CALL_TIMEOUT, WorkerSet
+from .runtimes import DEFAULT_CALL_TIMEOUT, WorkerSet, stop
 
 
 def run(exports: list[Export], runtime_names: list[str], *, jobs: int, cache_dir: Path, workdir: Path, log_dir: Path,
@@ -51,8 +51,7 @@ def run(exports: list[Export], runtime_names: list[str], *, jobs: int, cache_dir
                 results += out
         return results, facts
     finally:
-        for s in sets:
-            s.stop()
+        stop(sets)  # every worker told at once: their shutdowns overlap
 
 
 def _check(export: Export, workers: WorkerSet, ready: list[str], errors: dict, workdir: Path, tolerance) -> list[Result]:

@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -74,6 +75,28 @@ def names(tf_versions, java_versions, plain_java_versions=()) -> list[str]:
         [f"java-{v}" for v in java_versions] + [f"java-plain-{v}" for v in plain_java_versions]
 
 
+_resolved: dict[tuple, object] = {}
+_resolving: dict[tuple, threading.Lock] = {}
+_locks = threading.Lock()
+
+
+def _once(key: tuple, make: Callable[[], object]):
+    """make() once per harness process, its error too: worker sets starting side by side (-j N) wait for
+    one Maven resolution (of a version that does not resolve, a few seconds of network each) instead of N."""
+    with _locks:
+        lock = _resolving.setdefault(key, threading.Lock())
+    with lock:
+        if key not in _resolved:
+            try:
+                _resolved[key] = make()
+            except HarnessError as e:
+                _resolved[key] = e
+    found = _resolved[key]
+    if isinstance(found, HarnessError):
+        raise found
+    return found
+
+
 class WorkerLost(Exception):
     """The worker died or timed out: args are (the stage it was in, what happened)."""
 
@@ -87,15 +110,20 @@ class Worker:
         self.threads, self.call_timeout = threads, call_timeout
         self.name = f"{language}-{version}"
         self.process: subprocess.Popen | None = None
+        self.channel: ipc.Channel | None = None
         self.facts: dict | None = None
-        self.lock = threading.Lock()  # one request at a time per worker
+        self.lock = threading.RLock()  # one request (or start) at a time per worker
 
     def _command_and_start(self) -> tuple[list[str], dict]:
         if self.language == "java":
-            from . import maven
+            from . import javac, maven
+
+            def resolve() -> list[str]:
+                classpath = maven.classpath(self.version, self.cache_dir)
+                return [*classpath, str(javac.classes(classpath, self.cache_dir))]
 
             return [sys.executable, "-m", "harness.java_worker"], {
-                "op": "start", "classpath": maven.classpath(self.version, self.cache_dir)}
+                "op": "start", "classpath": _once(("classpath", self.version, str(self.cache_dir)), resolve)}
         from . import venvs
 
         return [str(venvs.interpreter(self.version, self.cache_dir)), "-m", "harness.python_worker"], {
@@ -103,6 +131,10 @@ class Worker:
 
     def start(self) -> dict:
         """Starts the process and its runtime; HarnessError says why it cannot."""
+        with self.lock:
+            return self._start()
+
+    def _start(self) -> dict:
         if self.process is not None:
             return self.facts
         command, hello = self._command_and_start()
@@ -110,9 +142,21 @@ class Worker:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in [str(ROOT), env.get("PYTHONPATH", "")] if p)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ INFO/WARNING lines go to the log anyway
+        if self.language == "java":
+            # glibc serves large blocks (a 64 MiB tensor) with fresh mmaps, whose first touch costs as much
+            # as three copies of the data; from the heap, a freed tensor's memory is reused warm.
+            env.setdefault("MALLOC_MMAP_THRESHOLD_", str(1 << 30))
+            env.setdefault("MALLOC_TRIM_THRESHOLD_", str(1 << 31))
+        # Large arrays travel in shared memory: one arena per direction, new for each process (ipc.py).
+        requests, replies = ipc.Arena.create(f"{self.name}-requests"), ipc.Arena.create(f"{self.name}-replies")
+        fds = tuple(a.fd for a in (requests, replies) if a is not None)
+        if fds:
+            env[ipc.ENV] = ",".join(map(str, fds))
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env,
-                                            start_new_session=True)  # its own group: a timeout ends it and its children
+                                            start_new_session=True,  # its own group: a timeout ends it and its children
+                                            pass_fds=fds)
+        self.channel = ipc.Channel(self.process.stdin, self.process.stdout, requests, replies)
         what = "the JVM" if self.language == "java" else f"TensorFlow {self.version}"
         try:
             reply = self._exchange(hello, self.call_timeout)
@@ -135,7 +179,7 @@ class Worker:
                 reply = self._exchange(message, limit)
             except (EOFError, BrokenPipeError):
                 code = self.process.wait()
-                self.process = None
+                self._forget()
                 stage, tail = self._crash_report(mark)
                 raise WorkerLost(stage, f"worker died (exit code {code}) during {stage}: {tail}") from None
             except ipc.Timeout:
@@ -146,18 +190,30 @@ class Worker:
             raise HarnessError(f"{self.name}: worker error: {reply['error']}\n{reply.get('traceback', '')}")
         return reply
 
+    def close_input(self) -> None:
+        """Tells the worker to exit (it does once it has read everything): stop() then waits for it."""
+        if self.process is not None:
+            try:
+                self.process.stdin.close()
+            except OSError:  # it has gone already
+                pass
+
     def stop(self) -> None:
         if self.process is not None:
-            self.process.stdin.close()
+            self.close_input()
             try:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self._end()
-            self.process = None
+            self._forget()
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.process is None else self.process.pid
 
     def _exchange(self, message: dict, timeout: float):
-        ipc.send(self.process.stdin, message)
-        return ipc.receive(self.process.stdout, timeout)
+        self.channel.send(message)
+        return self.channel.receive(timeout)
 
     def _end(self) -> None:
         if self.process is not None:
@@ -166,7 +222,20 @@ class Worker:
             except ProcessLookupError:
                 pass
             self.process.wait()
-            self.process = None
+            self._forget()
+
+    def _forget(self) -> None:
+        """The process has ended: its pipes and shared memory go with it."""
+        if self.process is not None:
+            for stream in (self.process.stdin, self.process.stdout):
+                try:
+                    stream.close()
+                except OSError:  # a broken pipe with data still buffered
+                    pass
+        if self.channel is not None:
+            self.channel.close()
+        self.process = self.channel = None
+        self.facts = None
 
     def _crash_report(self, mark: int) -> tuple[str, str]:
         with open(self.log, "rb") as log:
@@ -222,14 +291,16 @@ class Runtime:
             trajectory.failure = Failure(*e.args)
             return trajectory
 
-    def open_session(self, saved_model: Path) -> "SessionProxy":
-        """A live session on `saved_model` in the worker (the SignatureSession protocol, trajectory.py)."""
-        return SessionProxy(self, self.session_request("open", None, str(saved_model)))
+    def open_session(self, saved_model: Path, fault: str | None = None) -> "SessionProxy":
+        """A live session on `saved_model` in the worker (the SignatureSession protocol, trajectory.py).
 
-    def session_request(self, action: str, key: int | None, *args):
+        `fault`: a test-only planted fault of the runtime (java_worker.FAULTS)."""
+        return SessionProxy(self, self.session_request("open", None, str(saved_model), fault=fault))
+
+    def session_request(self, action: str, key: int | None, *args, fault: str | None = None):
         try:
             reply = self.worker.request({"op": "session", "loader": self.kind, "action": action, "id": key,
-                                         "args": args, "threads": self.worker.threads})
+                                         "args": args, "threads": self.worker.threads, "fault": fault})
         except WorkerLost as e:
             raise RuntimeFailure(f"{self.name}: {e.args[1]}") from None
         if "failure" in reply:
@@ -239,6 +310,23 @@ class Runtime:
     def echo(self, array: np.ndarray) -> np.ndarray:
         """The array after a round trip through the runtime's tensors (transfer tests and benchmarks)."""
         return self.worker.request({"op": "echo", "array": array})
+
+    def bench(self, saved_model: Path, data: dict[str, np.ndarray], calls: int, warmup: int = 0,
+              sample_every: int = 0, interface: Interface = ZOO) -> dict:
+        """`calls` timed train steps of the plan in the worker, on one session (worker.bench has the fields)."""
+        return self.worker.request({
+            "op": "bench", "loader": self.kind, "saved_model": str(saved_model), "data": data, "calls": calls,
+            "warmup": warmup, "sample_every": sample_every, "threads": self.worker.threads,
+            "interface": interface.to_dict()})
+
+    def rss(self) -> int:
+        """The worker's resident set size in bytes (0 when it is not running or /proc is missing)."""
+        pid = self.worker.pid
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, TypeError):
+            return 0
 
     def stop(self) -> None:
         self.worker.stop()
@@ -336,18 +424,37 @@ class WorkerSet:
             self.runtimes[name] = Runtime(name, self.workers[key])
 
     def start(self, on_error: Callable[[str, HarnessError], None]) -> dict[str, dict]:
-        """Starts every worker; returns runtime -> facts of those that started (on_error for the others)."""
+        """Starts every worker, side by side; returns runtime -> facts of those that started (on_error for the others)."""
+        outcome: dict[Worker, dict | HarnessError] = {}
+
+        def one(worker: Worker) -> None:
+            try:
+                outcome[worker] = worker.start()
+            except HarnessError as e:
+                outcome[worker] = e
+
+        with ThreadPoolExecutor(max(1, len(self.workers))) as pool:
+            list(pool.map(one, self.workers.values()))
         facts = {}
         for name, runtime in self.runtimes.items():
-            try:
-                facts[name] = runtime.start()
-            except HarnessError as e:
-                on_error(name, e)
+            got = outcome[runtime.worker]
+            if isinstance(got, HarnessError):
+                on_error(name, got)
+            else:
+                facts[name] = got
         return facts
 
     def stop(self) -> None:
-        for worker in self.workers.values():
-            worker.stop()
+        stop([self])
+
+
+def stop(sets: list[WorkerSet]) -> None:
+    """Ends every worker of `sets`: all are told first (their input closes), then each is waited for."""
+    workers = [w for s in sets for w in s.workers.values()]
+    for worker in workers:
+        worker.close_input()
+    for worker in workers:
+        worker.stop()
 
 
 def single(name: str, cache_dir: Path, log_dir: Path, threads: int = 1,

@@ -135,7 +135,7 @@ def execute(session: SignatureSession, data: dict[str, np.ndarray], steps: range
     try:
         on_stage(stage)
         for step in steps:
-            trajectory.losses.append(np.asarray(session.call(interface.train, batch(data, "train", step))[interface.loss]))
+            trajectory.losses.append(train_step(session, data, step, interface))
         stage = "predict"
         if interface.predict and predict:
             on_stage(stage)
@@ -157,6 +157,11 @@ def execute(session: SignatureSession, data: dict[str, np.ndarray], steps: range
     except Exception as e:  # recorded with its stage; the report shows it
         trajectory.failure = Failure(stage, describe(e))
     return trajectory
+
+
+def train_step(session: SignatureSession, data: dict[str, np.ndarray], step: int, interface: Interface = ZOO):
+    """One optimizer step: the plan's train loop body (the benchmarks time exactly this). Returns the loss."""
+    return np.asarray(session.call(interface.train, batch(data, "train", step))[interface.loss])
 
 
 def describe(error: BaseException) -> str:

@@ -12,6 +12,9 @@ session, so TensorFlow and the JVM start once; a native crash kills only the wor
   {"op": "session", "action", "id", "args"} -> {"value": ...} | {"failure": "..."}: a live session
                                                driven call by call (reference, stateful tests)
   {"op": "echo", "array"}                   -> the array after a trip through the runtime's tensors
+  {"op": "bench", "saved_model", "data", "calls", "warmup", "sample_every", ...}
+                                            -> per-call times of the plan's train step on one session,
+                                               the worker's RSS along the way (benchmarks, soak)
 
 A request the worker cannot serve at all comes back as {"error": ..., "traceback": ...}.
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Callable
@@ -45,15 +49,30 @@ class Host:
         raise NotImplementedError
 
 
+_channel: ipc.Channel | None = None
+
+
+def reply_array(shape, dtype):
+    """An array the reply to the current request can carry without a copy (shared memory, see ipc.py)."""
+    import numpy as np
+
+    return np.empty(shape, dtype) if _channel is None else _channel.reserve(shape, dtype)
+
+
 def serve(host: Host) -> None:
+    global _channel
     # fd 1 carries the protocol; anything native code prints goes to stderr (the worker's log).
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     requests = sys.stdin.buffer
+    arenas = [ipc.Arena(int(fd)) for fd in os.environ.pop(ipc.ENV, "").split(",") if fd]
+    incoming, outgoing = arenas if arenas else (None, None)
+    # Arrays of a request are read where the harness wrote them: valid while the request is served.
+    _channel = channel = ipc.Channel(replies, requests, outgoing, incoming, in_place=True)
     live: dict[int, object] = {}
     while True:
         try:
-            message = ipc.receive(requests)
+            message = channel.receive()
         except EOFError:
             return
         try:
@@ -68,11 +87,13 @@ def serve(host: Host) -> None:
                 reply = session_request(host, live, message)
             elif op == "echo":
                 reply = host.echo(message["array"])
+            elif op == "bench":
+                reply = bench(host, message)
             else:
                 raise ValueError(f"unknown op {op!r}")
         except Exception as e:  # a harness bug or a runtime that cannot start: the caller says which
             reply = {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
-        ipc.send(replies, reply)
+        channel.send(reply)
 
 
 def on_stage(stage: str) -> None:
@@ -101,6 +122,55 @@ def run_plan(host: Host, message: dict, restore: bool = False):
     if unreleased is not None:
         trajectory.notes["unreleased_native_pointers"] = unreleased
     return trajectory
+
+
+def rss() -> int:
+    """This process's resident set size, bytes (Linux; 0 where /proc is missing)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+def bench(host: Host, message: dict) -> dict:
+    """`warmup` + `calls` train steps (trajectory.train_step, the plan's loop body) on one session,
+    cycling through the data's steps; times the `calls` after the warm-up.
+
+    Returns ns (each timed call, wall clock), cpu_ns (the process's CPU time over the timed calls:
+    every thread, TensorFlow's and the JVM's included), rss ([call index, bytes] every
+    `sample_every` calls, from before the warm-up to the end), losses (of the first pass over the
+    data: the plan's train.loss) and unreleased (native pointers left alive, when the runtime counts them).
+    """
+    import numpy as np
+
+    from .trajectory import train_step
+
+    data, interface = message["data"], Interface.from_dict(message["interface"])
+    steps = len(next(v for k, v in data.items() if k.startswith("train.")))
+    calls, warmup, every = message["calls"], message.get("warmup", 0), message.get("sample_every", 0)
+    session = host.open(Path(message["saved_model"]), message)
+    try:
+        ns = np.zeros(calls, np.int64)
+        samples, losses = [(0, rss())], []
+        clock = time.perf_counter_ns
+        for i in range(warmup + calls):
+            if i == warmup:
+                cpu = time.process_time_ns()
+            started = clock()
+            loss = train_step(session, data, i % steps, interface)
+            if i >= warmup:
+                ns[i - warmup] = clock() - started
+            if i < steps:
+                losses.append(loss)
+            if every and (i + 1) % every == 0:
+                samples.append((i + 1, rss()))
+        cpu = time.process_time_ns() - cpu if calls else 0
+        samples.append((warmup + calls, rss()))
+        return {"ns": ns, "cpu_ns": cpu, "rss": np.array(samples, np.int64), "losses": losses,
+                "unreleased": getattr(session, "unreleased", None)}
+    finally:
+        session.close()
 
 
 def session_request(host: Host, live: dict, message: dict) -> dict:

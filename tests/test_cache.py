@@ -1,0 +1,77 @@
+"""The export cache prunes what a new build supersedes, never an entry a process holds."""
+
+import json
+import subprocess
+import sys
+
+from harness import bundle, cache
+
+from .conftest import ROOT
+
+
+def entry(exports, name, **fields):
+    manifest = {"format": 1, "spec": "mlp", "spec_digest": "d1", "route": "tf_keras", "tensorflow": "2.21.0",
+                "keras": "3.0", "tf_keras": "2.21.0", "exporter_source": "new"} | fields
+    root = exports / f"{manifest['spec']}.{manifest['route']}.{name}"
+    (root / "saved_model").mkdir(parents=True)
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    return root
+
+
+def test_superseded_entries_go_and_the_rest_stays(tmp_path):
+    new = entry(tmp_path, "n")
+    older_code = entry(tmp_path, "a", exporter_source="old")
+    older_keras = entry(tmp_path, "b", keras="2.9")
+    edited_and_older = entry(tmp_path, "c", spec_digest="d0", exporter_source="old")
+    same_name_other_content = entry(tmp_path, "d", spec_digest="d2")  # e.g. a generated model: live
+    other_tf = entry(tmp_path, "e", tensorflow="2.15.1", exporter_source="old")
+    other_route = entry(tmp_path, "f", route="raw_module", exporter_source="old")
+    other_spec = entry(tmp_path, "g", spec="cnn", exporter_source="old")
+    assert sorted(cache.prune(new)) == sorted(p.name for p in (older_code, older_keras, edited_and_older))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in (new, same_name_other_content, other_tf, other_route, other_spec))
+
+
+def test_an_entry_held_by_a_process_stays_until_that_process_ends(tmp_path):
+    new = entry(tmp_path, "n")
+    old = entry(tmp_path, "a", exporter_source="old")
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; from harness import cache; "
+                               f"assert cache.claim({str(old)!r}); print('held', flush=True); sys.stdin.read()"],
+                              cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert cache.prune(new) == [] and old.exists()
+    finally:
+        holder.kill()  # a killed process's locks go with it
+        holder.wait()
+    assert cache.prune(new) == [old.name] and not old.exists()
+
+
+def test_a_pruned_entry_cannot_be_claimed(tmp_path):
+    new = entry(tmp_path, "n")
+    old = entry(tmp_path, "a", exporter_source="old")
+    assert cache.prune(new) == [old.name]
+    assert not cache.claim(old)
+    assert cache.claim(new)
+    assert cache.prune(entry(tmp_path, "m", exporter_source="newer")) == []  # this process holds `new`
+
+
+def test_leftovers_of_a_pruner_that_died_are_deleted(tmp_path):
+    new = entry(tmp_path, "n")
+    trash = tmp_path / ".trash.mlp.tf_keras.a.12345"
+    (trash / "saved_model").mkdir(parents=True)
+    cache.prune(new)
+    assert not trash.exists()
+
+
+def test_a_build_prunes_the_export_it_supersedes(tmp_path, mlp_spec, bundles):
+    """A real build: the cached export of the same spec, route and TF by an older exporter goes."""
+    current = bundles["tf_keras"].manifest
+    stale = entry(tmp_path, "0123456789abcdef", **{k: current[k] for k in ("spec", "spec_digest", "route", "tensorflow",
+                                                                         "keras", "tf_keras", "format")},
+                  exporter_source="an older exporter")
+    kept = entry(tmp_path, "fedcba9876543210", **{k: current[k] for k in ("spec", "route", "tensorflow", "keras",
+                                                                        "tf_keras", "format", "exporter_source")},
+                 spec_digest="another learning rate")
+    built = bundle.build(mlp_spec, "tf_keras", tmp_path)
+    assert built.root.exists() and not stale.exists() and kept.exists()
