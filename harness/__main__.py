@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
                        help="end a runtime's worker when one request takes longer (default 900), report a timeout")
     add_report_command(sub)
     args = parser.parse_args(argv)
-    if args.command == "report":
+    if args.command in ("report", "merge"):
         return run_report(args)
     try:
         if args.command == "replay":
@@ -216,7 +216,8 @@ def _shard(text: str) -> tuple[int, int]:
 
 
 def add_report_command(sub) -> None:
-    rep = sub.add_parser("report", help="re-render the summary and index.html from JSON reports; merge CI shards")
+    rep = sub.add_parser("report", aliases=["merge"],
+                         help="re-render the summary and index.html from JSON reports; merge CI shards")
     rep.add_argument("reports", type=Path, nargs="+", help="conformance.json of a run, or of each shard")
     rep.add_argument("--out", type=Path, default=ROOT / "reports",
                      help="writes index.html; for several inputs also the merged conformance.json and junit.xml")
@@ -288,7 +289,7 @@ def run_replay(args) -> int:  # pragma: no mutate block
 def _exports(args, tf_versions: list[str], runtime_names: list[str]):  # pragma: no mutate block
     """The exports of the run (each spec x route x exporter TF), and a not-applicable result per
     runtime for each route an exporter cannot author."""
-    from . import bundle, spec, validate
+    from . import spec, validate
     from .errors import NotApplicable
     from .runner import NOT_APPLICABLE, Export, Result
 
@@ -299,18 +300,43 @@ def _exports(args, tf_versions: list[str], runtime_names: list[str]):  # pragma:
     if shard:  # deterministic: the case list does not depend on the machine or on earlier runs
         k, n = shard
         cases = cases[k - 1::n]
+    built = _build_all(cases, args.cache_dir, args.jobs)
     exports, not_applicable = [], []
-    for exporter, s, route in cases:
-        try:
-            b = bundle.build(s, route, args.cache_dir / "exports", exporter)
-        except NotApplicable as e:
-            not_applicable += [Result(name, f"{s.name}.{route}", "export", None, str(e), outcome=NOT_APPLICABLE,
+    for (exporter, s, route), b in zip(cases, built):
+        if isinstance(b, NotApplicable):
+            not_applicable += [Result(name, f"{s.name}.{route}", "export", None, str(b), outcome=NOT_APPLICABLE,
                                       exporter=exporter) for name in runtime_names]
             continue
         data = b.data()
         validate.check_export(b.saved_model, data, b.data_path)
         exports.append(Export(b.name, b.saved_model, data, s.steps, s.resume_steps, exporter))
     return exports, not_applicable
+
+
+def _build_all(cases, cache_dir: Path, jobs: int) -> list:  # pragma: no mutate block
+    """The bundle (or NotApplicable) of each (exporter, spec, route), in case order.
+
+    Another TF version exports in a subprocess of its own venv, so up to `jobs` of those run side by
+    side while this process exports its own TF's cases (in the main thread: Keras' global state is
+    not for threads). Virtualenvs are provisioned first, one at a time.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from . import bundle, venvs
+    from .errors import NotApplicable
+
+    def build(case):
+        exporter, s, route = case
+        try:
+            return bundle.build(s, route, cache_dir / "exports", exporter)
+        except NotApplicable as e:
+            return e
+
+    elsewhere = {v for v in {c[0] for c in cases} if venvs.interpreter(v, cache_dir) != Path(sys.executable)}
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {i: pool.submit(build, c) for i, c in enumerate(cases) if c[0] in elsewhere}
+        here = {i: build(c) for i, c in enumerate(cases) if c[0] not in elsewhere}
+        return [futures[i].result() if i in futures else here[i] for i in range(len(cases))]
 
 
 if __name__ == "__main__":

@@ -425,19 +425,22 @@ class WorkerSet:
 
     def start(self, on_error: Callable[[str, HarnessError], None]) -> dict[str, dict]:
         """Starts every worker, side by side; returns runtime -> facts of those that started (on_error for the others)."""
-        outcome: dict[Worker, dict | HarnessError] = {}
+        # What starts: each worker once (it serves every kind of its language and version); plain Java itself.
+        starter = {name: getattr(runtime, "worker", runtime) for name, runtime in self.runtimes.items()}
+        outcome: dict[Worker | PlainJavaRuntime, dict | HarnessError] = {}
 
-        def one(worker: Worker) -> None:
+        def one(thing: Worker | PlainJavaRuntime) -> None:
             try:
-                outcome[worker] = worker.start()
+                outcome[thing] = thing.start()
             except HarnessError as e:
-                outcome[worker] = e
+                outcome[thing] = e
 
-        with ThreadPoolExecutor(max(1, len(self.workers))) as pool:
-            list(pool.map(one, self.workers.values()))
+        things = list(dict.fromkeys(starter.values()))
+        with ThreadPoolExecutor(max(1, len(things))) as pool:
+            list(pool.map(one, things))
         facts = {}
-        for name, runtime in self.runtimes.items():
-            got = outcome[runtime.worker]
+        for name in self.runtimes:
+            got = outcome[starter[name]]
             if isinstance(got, HarnessError):
                 on_error(name, got)
             else:

@@ -205,15 +205,24 @@ def test_expectations_folder_that_does_not_exist(tmp_path):
     assert f"{tmp_path / 'nope'}: expectations folder does not exist" in done.stderr
 
 
+CROSS_VERSION = ("conformance", "--spec", "mlp_regression", "--route", "tf_keras", "--route", "tfkeras_module",
+                 "--tf", "2.15.1", "--tf", TF_PYTHON, "--java", "1.0.0", "--java", "1.1.0", "--cache-dir", CACHE)
+
+
+@pytest.fixture(scope="module")
+def cross_version(tmp_path_factory):
+    """(report, out) of one run of the cross-version cells: 2 exporters x 2 routes x 6 runtimes."""
+    out = tmp_path_factory.mktemp("cross-version")
+    done = harness(*CROSS_VERSION, "--out", out)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    return json.loads((out / "conformance.json").read_text()), out
+
+
 @pytest.mark.java
-def test_cross_version_cells(tmp_path):
+def test_cross_version_cells(cross_version):
     """TF 2.15.1 exports in TF 2.21 and TF Java 1.1.0; TF 2.21 exports in TF Java 1.0.0 (TF 2.16) and TF 2.15.1:
     and the seed article's authoring (tfkeras_module) breaking from Keras 2 (2.15) to Keras 3 (2.21)."""
-    done = harness("conformance", "--spec", "mlp_regression", "--route", "tf_keras", "--route", "tfkeras_module",
-                   "--tf", "2.15.1", "--tf", TF_PYTHON, "--java", "1.0.0", "--java", "1.1.0",
-                   "--out", tmp_path, "--cache-dir", CACHE)
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    report = json.loads((tmp_path / "conformance.json").read_text())
+    report, _ = cross_version
     outcome = {r["id"]: r for r in report["results"]}
     old, new = "2.15.1", TF_PYTHON
     for runtime in (f"python-{new}", f"python-session-{new}", "java-1.1.0", "java-1.0.0"):  # Keras 2: trains everywhere
@@ -227,3 +236,33 @@ def test_cross_version_cells(tmp_path):
         result = outcome[f"{new}/{runtime}/mlp_regression.tf_keras.train.loss"]
         assert result["outcome"] == "PASS", result
     assert {(d["exporter"], d["runtime"]) for d in report["drift"]} >= {(old, f"python-{new}"), (new, "java-1.0.0")}
+
+
+def comparable(report: dict, *outs) -> dict:
+    """A report as another run of the same cases must reproduce it: no timings, no run folders, and no
+    wording of expected failures (which missing variable TF names first varies from run to run)."""
+    text = json.dumps({k: v for k, v in report.items() if k != "seconds"}, sort_keys=True)
+    for out in outs:
+        text = text.replace(str(out), "<out>")
+    kept = json.loads(text)
+    for result in kept["results"]:
+        if result["outcome"] == "XFAIL":
+            result.pop("detail")
+    return kept
+
+
+@pytest.mark.java
+def test_shards_merge_into_the_unsharded_report(cross_version, tmp_path):
+    """The cross-version run in two shards (the CI workflow's fan-out), merged: the unsharded report."""
+    report, out = cross_version
+    shards = [tmp_path / f"shard{k}" for k in (1, 2)]
+    for k, shard in enumerate(shards, 1):
+        done = harness(*CROSS_VERSION, "--shard", f"{k}/2", "--out", shard)
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    cases = [{r["case"] for r in json.loads((s / "conformance.json").read_text())["results"] if r["case"]} for s in shards]
+    assert cases[0] and cases[1] and not cases[0] & cases[1]  # each shard ran cases of its own
+    done = harness("merge", *(s / "conformance.json" for s in shards), "--out", tmp_path / "merged")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    merged = json.loads((tmp_path / "merged" / "conformance.json").read_text())
+    assert comparable(merged, *shards) == comparable(report, out)
+
