@@ -97,7 +97,7 @@ def run(saved_model: Path, data: dict[str, np.ndarray], interface: Interface, st
     saved_model, workdir = Path(saved_model).resolve(), Path(workdir).resolve()
     if workdir.is_relative_to(saved_model):
         raise HarnessError(f"{workdir}: work files would be written into the export {saved_model}")
-    classpath = [*maven.classpath(version, cache_dir), str(jar(version, cache_dir))]
+    classpath = [*maven.classpath(version, cache_dir), str(jar(maven.api_version(version), cache_dir))]
     inputs, out = workdir / "inputs", workdir / "out"
     write_inputs(data, interface, steps, inputs)
     cmd = [java_executable(), "-cp", os.pathsep.join(classpath), MAIN, "--export", str(saved_model),

@@ -345,7 +345,7 @@ class PlainJavaRuntime:
         from . import maven, plain_java
 
         maven.classpath(self.version, self.cache_dir)
-        return {"jar": str(plain_java.jar(self.version, self.cache_dir)), "java": plain_java.java_executable()}
+        return {"jar": str(plain_java.jar(maven.api_version(self.version), self.cache_dir)), "java": plain_java.java_executable()}
 
     def run(self, saved_model: Path, data: dict[str, np.ndarray], steps: range, workdir: Path,
             interface: Interface = ZOO, restore=None) -> Trajectory:
