@@ -209,7 +209,7 @@ class JavaHost(worker.Host):
                 "jvm": str(self.java.System.getProperty("java.vm.name"))}
 
     def open(self, saved_model: Path, message: dict) -> JavaSession:
-        return JavaSession(self.java, saved_model, message["threads"], message.get("fault"))
+        return JavaSession(self.java, saved_model, message["threads"], message.get("session_fault"))
 
     def echo(self, array: np.ndarray) -> np.ndarray:
         out = worker.reply_array(array.shape, array.dtype)  # in shared memory: the reply carries it without a copy

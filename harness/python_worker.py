@@ -39,8 +39,8 @@ class PythonHost(worker.Host):
     def open(self, saved_model: Path, message: dict):
         from .python_runtime import EagerSession, GraphSession
 
-        if message.get("fault"):
-            raise ValueError(f"no planted fault {message['fault']!r} in the Python runtimes")
+        if message.get("session_fault"):  # the catalog's faults ("fault") are planted around the session: worker.py
+            raise ValueError(f"no planted fault {message['session_fault']!r} in the Python runtimes")
         if message["loader"] == "python":
             return EagerSession(saved_model)
         return GraphSession(saved_model, self.threads)

@@ -300,7 +300,7 @@ class Runtime:
     def session_request(self, action: str, key: int | None, *args, fault: str | None = None):
         try:
             reply = self.worker.request({"op": "session", "loader": self.kind, "action": action, "id": key,
-                                         "args": args, "threads": self.worker.threads, "fault": fault})
+                                         "args": args, "threads": self.worker.threads, "session_fault": fault})
         except WorkerLost as e:
             raise RuntimeFailure(f"{self.name}: {e.args[1]}") from None
         if "failure" in reply:

@@ -79,8 +79,13 @@ def _build(keras, spec: Spec):
 
 
 def _variables(optimizer) -> list:
+    """The optimizer's variables, as the save and restore signatures must carry them: what it lists,
+    and the tf.Variables it keeps as attributes without listing them (tf_keras' Nadam keeps its
+    momentum-schedule product in `_u_product`: a restore without it resumes on another trajectory)."""
     variables = optimizer.variables
-    return list(variables() if callable(variables) else variables)  # a method in tf_keras
+    listed = list(variables() if callable(variables) else variables)  # a method in tf_keras
+    seen = {id(v) for v in listed}
+    return listed + [v for v in vars(optimizer).values() if isinstance(v, tf.Variable) and id(v) not in seen]
 
 
 def _train_step(keras, spec: Spec, model, optimizer):
