@@ -272,8 +272,8 @@ def expected_failures(results: list[dict]) -> dict[tuple[str, str, str], list[di
 
 def column_title(runtime: str) -> tuple[str, str]:
     """A column title on two lines: `java` over `1.1.0`."""
-    name, _, version = runtime.rpartition("-")
-    return (name, version) if name and version[:1].isdigit() else (runtime, "")
+    match = re.match(r"(.+?)-(\d.*)$", runtime)  # the version starts at the first "-<digit>": 1.1.0+native-1.2.0
+    return match.groups() if match else (runtime, "")
 
 
 def table(results: list, runtimes: list[str]) -> str:
