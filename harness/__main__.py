@@ -130,7 +130,7 @@ def run(args) -> int:  # pragma: no mutate block
         raise HarnessError(f"{args.expectations}: expectations folder does not exist")
     # TensorFlow's C++ INFO/WARNING lines would bury the report; set before TF loads (workers inherit it).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from . import expectations, matrix, progress, report, runner, runtimes  # imports TensorFlow: after argument parsing
+    from . import matrix, progress, report, runner, runtimes  # imports TensorFlow: after argument parsing
 
     runner.configure_tensorflow(args.threads)
     out = args.out.resolve()

@@ -30,7 +30,9 @@ class Java:
     def __init__(self, classpath: list[str]):
         import jpype
 
-        jpype.startJVM(jvm_path(), classpath=classpath, convertStrings=False)
+        # A fixed young generation: each call's garbage cycles through the same 64 MiB. G1 otherwise grows
+        # it for ~20,000 calls (RSS +37%, then flat: measured), which reads as a leak in a soak.
+        jpype.startJVM(jvm_path(), "-Xmn64m", classpath=classpath, convertStrings=False)
         # JClass, not `import java...`: the repository's java/ folder would shadow that package name.
         J = jpype.JClass
         self.jpype = jpype

@@ -9,6 +9,7 @@ rendered from its dicts, so a report can be re-rendered, and CI shards merged, w
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import platform
 import re
@@ -161,6 +162,24 @@ def to_json(results: list, env: dict, seconds: float, *, runtimes: list[str] | N
     if drift is not None:
         out["drift"] = sorted(drift, key=lambda d: _drift_key(d, column))
     return out
+
+
+def reproducible(report: dict, *outs: Path) -> dict:
+    """What another run of the same cases (-j N, shards merged) must reproduce exactly: the report
+    without its timings (`seconds`), with its run folders `outs` written as <out>, without the
+    wording of expected failures (which missing variable TF names first varies from run to run),
+    and without the trajectories of exports that have an expected failure (`dropout_stateful` is
+    nondeterministic by construction: its losses differ between two runs of the same code)."""
+    text = json.dumps({k: v for k, v in report.items() if k != "seconds"}, sort_keys=True)
+    for out in outs:
+        text = text.replace(str(out), "<out>")
+    kept = json.loads(text)
+    unsettled = {(r.get("exporter"), r["case"]) for r in kept["results"] if r["outcome"] == "XFAIL"}
+    for result in kept["results"]:
+        if result["outcome"] == "XFAIL":
+            result.pop("detail", None)
+    kept["trajectories"] = [t for t in kept.get("trajectories", []) if (t.get("exporter"), t["case"]) not in unsettled]
+    return kept
 
 
 # --- merging CI shards ----------------------------------------------------------------------------

@@ -47,7 +47,7 @@ def test_a_leaked_tensor_is_counted(java, bundles, mlp_spec):
 
 def test_soak_short_memory_stays_flat(java):
     """A short soak: tensors closed, and the worker's RSS does not grow after the warm-up."""
-    figure = bench.soak(java, CACHE, calls=3000, warmup=1000)
+    figure = bench.soak(java, CACHE, calls=3000, warmup=5000)  # warm-up: see bench.main's --soak-warmup
     assert figure["unreleased_native_pointers"] == 0
     assert figure["rss_growth"] < 0.05 and figure["rss_trend"] < 0.05, figure
 

@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from harness import spec
+from harness.report import reproducible
 from harness.versions import TF_PYTHON
 
 from .conftest import CACHE, ROOT
@@ -238,19 +239,6 @@ def test_cross_version_cells(cross_version):
     assert {(d["exporter"], d["runtime"]) for d in report["drift"]} >= {(old, f"python-{new}"), (new, "java-1.0.0")}
 
 
-def comparable(report: dict, *outs) -> dict:
-    """A report as another run of the same cases must reproduce it: no timings, no run folders, and no
-    wording of expected failures (which missing variable TF names first varies from run to run)."""
-    text = json.dumps({k: v for k, v in report.items() if k != "seconds"}, sort_keys=True)
-    for out in outs:
-        text = text.replace(str(out), "<out>")
-    kept = json.loads(text)
-    for result in kept["results"]:
-        if result["outcome"] == "XFAIL":
-            result.pop("detail")
-    return kept
-
-
 @pytest.mark.java
 def test_shards_merge_into_the_unsharded_report(cross_version, tmp_path):
     """The cross-version run in two shards (the CI workflow's fan-out), merged: the unsharded report."""
@@ -264,5 +252,5 @@ def test_shards_merge_into_the_unsharded_report(cross_version, tmp_path):
     done = harness("merge", *(s / "conformance.json" for s in shards), "--out", tmp_path / "merged")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     merged = json.loads((tmp_path / "merged" / "conformance.json").read_text())
-    assert comparable(merged, *shards) == comparable(report, out)
+    assert reproducible(merged, *shards) == reproducible(report, out)
 

@@ -17,7 +17,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from harness import bundle, data, routes, spec, venvs, versions
+from harness import bundle, data, routes, venvs, versions
 from harness.errors import HarnessError, NotApplicable
 
 from .conftest import CACHE, ROOT
