@@ -44,6 +44,7 @@ def run(exports: list[Export], runtime_names: list[str], *, jobs: int, cache_dir
                 on_finished(export, out)
                 return out
             finally:
+                workers.recycle()  # memory stays bounded over a long run
                 free.put(workers)
 
         with ThreadPoolExecutor(count) as pool:

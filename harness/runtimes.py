@@ -35,6 +35,10 @@ from .trajectory import RESTORE_WAYS, Failure, Restore, RuntimeFailure, Trajecto
 from .worker import STAGE_MARK
 
 ROOT = Path(__file__).resolve().parent.parent
+# A worker grows with every SavedModel it loads (TF keeps traced functions): a Python worker of the full
+# matrix reached 2-3 GiB after ~70 exports and 8 of them exhausted 24 GiB (measured). Above this, a worker
+# is restarted between cases (a TF Python worker starts in ~5-10 s).
+WORKER_MEMORY = 3 << 29  # 1.5 GiB
 DEFAULT_CALL_TIMEOUT = 900.0  # seconds one request may take before its worker is ended (generous: a cold load)
 
 
@@ -211,6 +215,14 @@ class Worker:
     def pid(self) -> int | None:
         return None if self.process is None else self.process.pid
 
+    def rss(self) -> int:
+        """The worker's resident set size in bytes (0 when it is not running or /proc is missing)."""
+        try:
+            with open(f"/proc/{self.pid}/statm") as f:
+                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, TypeError, ValueError):
+            return 0
+
     def _exchange(self, message: dict, timeout: float):
         self.channel.send(message)
         return self.channel.receive(timeout)
@@ -318,15 +330,6 @@ class Runtime:
             "op": "bench", "loader": self.kind, "saved_model": str(saved_model), "data": data, "calls": calls,
             "warmup": warmup, "sample_every": sample_every, "threads": self.worker.threads,
             "interface": interface.to_dict()})
-
-    def rss(self) -> int:
-        """The worker's resident set size in bytes (0 when it is not running or /proc is missing)."""
-        pid = self.worker.pid
-        try:
-            with open(f"/proc/{pid}/statm") as f:
-                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, TypeError):
-            return 0
 
     def stop(self) -> None:
         self.worker.stop()
@@ -446,6 +449,14 @@ class WorkerSet:
             else:
                 facts[name] = got
         return facts
+
+    def recycle(self, budget: int = WORKER_MEMORY) -> list[str]:
+        """Ends the workers whose RSS exceeds `budget` bytes (they start again on their next request);
+        returns their names. Called between cases: never under a live session."""
+        over = [w for w in self.workers.values() if w.rss() > budget]
+        for worker in over:
+            worker.stop()
+        return [w.name for w in over]
 
     def stop(self) -> None:
         stop([self])

@@ -24,3 +24,25 @@ def test_parallel_run_reports_what_a_serial_run_reports(tmp_path, bundles):
         reports[jobs] = report.reproducible(json.loads((out / "conformance.json").read_text()), out)
     assert len(reports[1]["results"]) > 0
     assert reports[1] == reports[2]
+
+
+def test_a_worker_over_its_memory_budget_is_restarted_between_cases(tmp_path):
+    import numpy as np
+
+    from harness import runtimes
+    from harness.versions import TF_PYTHON
+
+    name = f"python-{TF_PYTHON}"
+    workers = runtimes.WorkerSet([name], CACHE, tmp_path, threads=1)
+    try:
+        workers.start(lambda runtime, error: pytest.fail(f"{runtime}: {error}"))
+        worker = workers.runtimes[name].worker
+        first = worker.pid
+        assert worker.rss() > 0
+        assert workers.recycle(budget=1 << 40) == [] and worker.pid == first  # under its budget: kept
+        assert workers.recycle(budget=1) == [worker.name] and worker.pid is None  # over it: ended
+        array = np.arange(6, dtype=np.float32)
+        assert np.array_equal(workers.runtimes[name].echo(array), array)  # and back on the next request
+        assert worker.pid not in (None, first)
+    finally:
+        workers.stop()
