@@ -110,7 +110,8 @@ def loss_figure(trajectories: list[dict], runtimes: list[str], prefix: str) -> s
     from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
     reference = [t for t in trajectories if t.get("role") == "reference"]
-    others = [t for t in trajectories if t.get("role") != "reference"]
+    # Each runtime's own training; the restore parts (a checkpoint's steps again) stay in the JSON and the matrix.
+    others = [t for t in trajectories if t.get("role") != "reference" and t.get("check", "train.loss") == "train.loss"]
     with matplotlib.rc_context(RC):
         fig = Figure(figsize=(7.2, 2.5))
         fig.subplots_adjust(left=0.075, right=0.99, bottom=0.16, top=0.79, wspace=0.2)

@@ -137,7 +137,7 @@ def canonical(results: list[dict], runtimes: list[str]) -> list[dict]:
 
 def _trajectory_key(t: dict, column: dict) -> tuple:
     return (version_key(t.get("exporter", "")), t["case"], t.get("role") != "reference",
-            column.get(t["runtime"], len(column)), t["runtime"], t.get("first_step", 0))
+            column.get(t["runtime"], len(column)), t["runtime"], t.get("first_step", 0), t.get("check", ""))
 
 
 def _drift_key(d: dict, column: dict) -> tuple:
@@ -230,7 +230,7 @@ def merge(reports: list[dict]) -> dict:
         return list(out.values())
 
     trajectories = united("trajectories", lambda t: (t.get("exporter", ""), t["case"], t["runtime"], t.get("role"),
-                                                     t.get("first_step", 0)))
+                                                     t.get("check", ""), t.get("first_step", 0)))
     drift = None
     if any("drift" in report for report in reports):
         drift = united("drift", lambda d: (d.get("exporter", ""), d["case"], d["runtime"], d.get("baseline_runtime")))
@@ -351,8 +351,9 @@ def trajectories_of(results: list) -> list[dict]:
         if losses is None:
             continue
         values = [np.asarray(v) for v in losses]
-        out.append({"exporter": r.exporter, "case": r.case, "runtime": r.runtime,
-                    "role": "reference" if r.check == "reference" else "runtime", "first_step": 0,
+        out.append({"exporter": r.exporter, "case": r.case, "runtime": r.runtime, "check": r.check,
+                    "role": "reference" if r.check == "reference" else "runtime",
+                    "first_step": r.notes.get("first_step", 0),  # a restore part trains on from the export's steps
                     "dtype": str(values[0].dtype) if values else "float32",
                     "losses": [float(v) for v in values]})  # exact: float32/16 values are doubles too
     return out

@@ -303,6 +303,7 @@ def _restore_checks(runtime: str, export: Export, way: str, got: Trajectory, ref
     results[0].comparison = trajectory(loss, compare.steps(ref_second.losses, first), compare.steps(part.losses, first))
     results[0].passed, results[0].detail = results[0].comparison.ok, results[0].comparison.summary()
     results[0].notes["losses"] = part.losses
+    results[0].notes["first_step"] = first
     if failed:
         results[1].passed, results[1].detail = False, f"failed at {failed} (restore by {way}): {part.failure.error}"
         return results

@@ -66,8 +66,9 @@ class Synthetic:
         losses = (0.4 + 0.6 * np.exp(-0.35 * steps) + 0.02 * rng.random(self.steps)).astype(dtype)
         weights = rng.standard_normal(6).astype(dtype)
         reference, *_ = self.runtimes
-        self.trajectories.append({"exporter": exporter, "case": case, "runtime": reference, "role": "reference",
-                                  "first_step": 0, "dtype": dtype, "losses": [float(v) for v in losses]})
+        self.trajectories.append({"exporter": exporter, "case": case, "runtime": reference, "check": "reference",
+                                  "role": "reference", "first_step": 0, "dtype": dtype,
+                                  "losses": [float(v) for v in losses]})
         self._result(exporter, reference, case, "reference", report.PASS)
         if nondeterministic:
             self._result(exporter, reference, case, "reference.deterministic", report.XFAIL,
@@ -125,8 +126,13 @@ class Synthetic:
             got[arg:] = (got[arg:] * np.array(1.01, dtype=dtype)).astype(dtype)
             got_weights = weights.copy()
             got_weights[2] = got_weights[2] * np.array(1.5, dtype=dtype)
-        self.trajectories.append({"exporter": exporter, "case": case, "runtime": rt, "role": "runtime", "first_step": 0,
-                                  "dtype": dtype, "losses": [float(v) for v in got]})
+        self.trajectories.append({"exporter": exporter, "case": case, "runtime": rt, "check": "train.loss",
+                                  "role": "runtime", "first_step": 0, "dtype": dtype, "losses": [float(v) for v in got]})
+        half = self.steps // 2  # the restore parts train on from a checkpoint, as the runner's plan does
+        for way in ("saver", "signature"):  # two trajectories of one runtime from one step: told apart by check
+            self.trajectories.append({"exporter": exporter, "case": case, "runtime": rt, "check": f"restore.{way}.loss",
+                                      "role": "runtime", "first_step": half, "dtype": dtype,
+                                      "losses": [float(v) for v in got[half:]]})
         names = {"dense/kernel/.ATTRIBUTES/VARIABLE_VALUE": "dense/kernel"}
         add("load", report.PASS)
         measured("train.loss", compare.steps(losses), compare.steps(got), relative)
