@@ -279,3 +279,48 @@ def test_report_command_merges_shards_without_tensorflow(tmp_path):
 def test_merge_of_one_report_is_itself(n):
     full = standard().report()
     assert report.merge(shards_by_case(full, n)) == full
+
+
+def test_trajectories_carry_role_check_first_step_and_exact_losses():
+    import numpy as np
+
+    losses = [np.float32(0.1), np.float32(1 / 3)]
+    results = [runner.Result("python-2.21.0", "m.r", "reference", True, notes={"losses": losses}, exporter="2.21.0"),
+               runner.Result("java-1.1.0", "m.r", "train.loss", True, notes={"losses": losses}, exporter="2.21.0"),
+               runner.Result("java-1.1.0", "m.r", "restore.saver.loss", True,
+                             notes={"losses": losses[1:], "first_step": 5}, exporter="2.21.0"),
+               runner.Result("java-1.1.0", "m.r", "predict", True, exporter="2.21.0")]  # no losses: no trajectory
+    got = report.trajectories_of(results)
+    assert [(t["runtime"], t["check"], t["role"], t["first_step"]) for t in got] == [
+        ("python-2.21.0", "reference", "reference", 0), ("java-1.1.0", "train.loss", "runtime", 0),
+        ("java-1.1.0", "restore.saver.loss", "runtime", 5)]
+    assert got[0]["losses"] == [float(np.float32(0.1)), float(np.float32(1 / 3))] and got[0]["dtype"] == "float32"
+    assert all(t["exporter"] == "2.21.0" and t["case"] == "m.r" for t in got)
+
+
+def test_reproducible_keeps_results_and_drops_only_what_may_differ(tmp_path):
+    full = standard().report()
+    assert any(r["outcome"] == "XFAIL" for r in full["results"])
+    out_a, out_b = tmp_path / "a", tmp_path / "b"
+    a, b = copy.deepcopy(full), copy.deepcopy(full)
+    a["seconds"], b["seconds"] = 1.0, 2.0
+    passed = next(i for i, r in enumerate(full["results"]) if r["outcome"] == "PASS")
+    a["results"][passed]["detail"] += f" see {out_a}/work"
+    b["results"][passed]["detail"] += f" see {out_b}/work"
+    xfail = next(i for i, r in enumerate(full["results"]) if r["outcome"] == "XFAIL")
+    a["results"][xfail]["detail"], b["results"][xfail]["detail"] = "missing spec/kernel", "missing spec/bias"
+    assert report.reproducible(a, out_a) == report.reproducible(b, out_b)  # timings, folders, wording
+    kept = report.reproducible(a, out_a)
+    assert "seconds" not in kept and "see <out>/work" in kept["results"][passed]["detail"]
+    assert "detail" not in kept["results"][xfail] and kept["results"][xfail]["outcome"] == "XFAIL"
+    unsettled = {(r["exporter"], r["case"]) for r in full["results"] if r["outcome"] == "XFAIL"}
+    assert kept["trajectories"] == [t for t in full["trajectories"] if (t["exporter"], t["case"]) not in unsettled]
+    assert kept["trajectories"]  # the others stay
+    for change in ("outcome", "comparison"):  # a difference in what a check found is never dropped
+        c = copy.deepcopy(a)
+        passing = next(r for r in c["results"] if r["outcome"] == "PASS" and r.get("comparison"))
+        passing[change] = "FAIL" if change == "outcome" else None
+        assert report.reproducible(c, out_a) != kept
+    settled = next(t for t in a["trajectories"] if (t["exporter"], t["case"]) not in unsettled)
+    settled["losses"][0] += 1.0
+    assert report.reproducible(a, out_a) != kept
