@@ -693,3 +693,25 @@ def test_a_planted_session_changes_only_what_its_fault_names():
     assert planted.plan.labels == ("y",)
     assert planted.call("train", {"x": np.zeros((4, 1)), "y": np.zeros((4, 1))})["loss"] == np.float32(-0.5)
     assert planted.call("predict", {"x": np.zeros((4, 1))})["y"].tolist() == [1.0, 1.0]
+
+
+def test_same_run_compares_losses_predictions_and_both_checkpoints_bit_for_bit(store):
+    """equals.<other>: plain Java against JPype (runner.same_run), on every output the plan has."""
+    jpype = part(store, "jpype", 0, STEPS)
+    same = part(store, "plain", 0, STEPS)
+    ok = runner.same_run("java-plain-1.1.0", CASE, same, jpype, "java-1.1.0")
+    assert (ok.check, ok.passed, ok.comparison.verdict) == ("equals.java-1.1.0", True, "bit-exact")
+    assert ok.comparison.compared == STEPS + 1 + 2 + 2  # losses, the prediction, both checkpoints' entries
+    for name, damage in (
+            ("loss", lambda t: t.losses.__setitem__(1, np.nextafter(t.losses[1], np.float32(2)))),
+            ("prediction", lambda t: t.predictions.__setitem__("y", t.predictions["y"] + np.float32(1))),
+            ("saver", lambda t: store.put(t.saver_checkpoint, {**weights(STEPS), "iteration": np.array(0, np.int64)})),
+            ("signature", lambda t: store.put(t.signature_checkpoint, {**weights(STEPS, "signature"), "sig/w": np.zeros(3, np.float32)}))):
+        other = part(store, f"plain-{name}", 0, STEPS)
+        damage(other)
+        got = runner.same_run("java-plain-1.1.0", CASE, other, jpype, "java-1.1.0")
+        assert got.passed is False and got.comparison.verdict == "diverged", (name, got.detail)
+    broken = part(store, "plain-broken", 0, STEPS)
+    broken.failure = Failure("train", "boom")
+    blocked = runner.same_run("java-plain-1.1.0", CASE, broken, jpype, "java-1.1.0")
+    assert (blocked.passed, blocked.outcome) == (None, BLOCKED) and "failed at train" in blocked.detail
