@@ -49,8 +49,13 @@ def classes(classpath: list[str], cache_dir: Path) -> Path:
 
 
 def _javac() -> str:
+    return jdk_tool("javac", "the TF Java worker needs a JDK (javac)")
+
+
+def jdk_tool(name: str, why: str) -> str:
+    """The JDK program `name` (java, javac) from JAVA_HOME when it is set, else from PATH."""
     home = os.environ.get("JAVA_HOME")
-    javac = str(Path(home) / "bin" / "javac") if home else shutil.which("javac")
-    if not javac or not Path(javac).exists():
-        raise HarnessError(f"{javac or 'javac'}: the TF Java worker needs a JDK (javac), set JAVA_HOME or put javac on PATH")
-    return javac
+    tool = str(Path(home) / "bin" / name) if home else shutil.which(name)
+    if not tool or not Path(tool).exists():
+        raise HarnessError(f"{tool or name}: {why}: set JAVA_HOME or put `{name}` on PATH")
+    return tool

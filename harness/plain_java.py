@@ -151,9 +151,6 @@ def write_inputs(data: dict[str, np.ndarray], interface: Interface, steps: range
 
 
 def java_executable() -> str:
-    """`java` from JAVA_HOME when it is set, else from PATH."""
-    home = os.environ.get("JAVA_HOME")
-    java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
-    if not java or not Path(java).exists():
-        raise HarnessError(f"{java or 'java'}: no Java runtime (set JAVA_HOME or put `java` on PATH)")
-    return java
+    from .javac import jdk_tool
+
+    return jdk_tool("java", "no Java runtime")
