@@ -39,6 +39,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # matrix reached 2-3 GiB after ~70 exports and 8 of them exhausted 24 GiB (measured). Above this, a worker
 # is restarted between cases (a TF Python worker starts in ~5-10 s).
 WORKER_MEMORY = 3 << 29  # 1.5 GiB
+# With N worker sets of ~7 workers each, per-worker budgets alone can still add up past the machine: when
+# less than this is available, every worker of a set is restarted between its cases.
+LOW_MEMORY = 4 << 30  # 4 GiB
 DEFAULT_CALL_TIMEOUT = 900.0  # seconds one request may take before its worker is ended (generous: a cold load)
 
 
@@ -450,16 +453,30 @@ class WorkerSet:
                 facts[name] = got
         return facts
 
-    def recycle(self, budget: int = WORKER_MEMORY) -> list[str]:
-        """Ends the workers whose RSS exceeds `budget` bytes (they start again on their next request);
-        returns their names. Called between cases: never under a live session."""
-        over = [w for w in self.workers.values() if w.rss() > budget]
+    def recycle(self, budget: int = WORKER_MEMORY, low: int = LOW_MEMORY) -> list[str]:
+        """Ends the workers whose RSS exceeds `budget` bytes, or all that run when the machine has less
+        than `low` bytes available (they start again on their next request); returns their names.
+        Called between cases: never under a live session."""
+        short = available_memory() < low
+        over = [w for w in self.workers.values() if w.rss() > (0 if short else budget)]
         for worker in over:
             worker.stop()
         return [w.name for w in over]
 
     def stop(self) -> None:
         stop([self])
+
+
+def available_memory() -> int:
+    """MemAvailable of /proc/meminfo in bytes (a very large number where there is no /proc)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 1 << 62
 
 
 def stop(sets: list[WorkerSet]) -> None:

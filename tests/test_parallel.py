@@ -44,5 +44,10 @@ def test_a_worker_over_its_memory_budget_is_restarted_between_cases(tmp_path):
         array = np.arange(6, dtype=np.float32)
         assert np.array_equal(workers.runtimes[name].echo(array), array)  # and back on the next request
         assert worker.pid not in (None, first)
+        second = worker.pid
+        assert 0 < runtimes.available_memory() < 1 << 50
+        assert workers.recycle(budget=1 << 40, low=1 << 50) == [worker.name]  # the machine is short: all go
+        workers.runtimes[name].echo(array)
+        assert worker.pid not in (None, second)
     finally:
         workers.stop()
