@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
 import numpy as np
+from packaging.version import InvalidVersion, Version
 
 from . import atomic
 
@@ -79,10 +80,9 @@ def environment(threads: int, runtimes: dict[str, dict]) -> dict:  # pragma: no 
 
 def result_json(r: Result) -> dict:
     """One Result as the JSON report holds it. Its id: `[<exporter>/]<runtime>/<test id>`."""
-    exporter = getattr(r, "exporter", "")  # Result gains `exporter`; "" until then
     return {
-        "id": "/".join(p for p in (exporter, r.runtime, r.test_id) if p),
-        "exporter": exporter,
+        "id": "/".join(p for p in (r.exporter, r.runtime, r.test_id) if p),
+        "exporter": r.exporter,
         "runtime": r.runtime,
         "case": r.case,
         "check": r.check,
@@ -111,9 +111,12 @@ def summary_line(results: list) -> str:
 
 
 def version_key(version: str) -> tuple:
-    """Orders TF versions numerically ("2.9.0" < "2.15.1"); "" (no exporter) first."""
-    parts = [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.+-]", version)]
-    return (version != "", parts)
+    """Orders TF versions as PyPI does (2.9.0 < 2.15.1 < 2.22.0rc0 < 2.22.0); "" (no exporter) and any
+    text that is not a version first, by text."""
+    try:
+        return (1, Version(version), "")
+    except InvalidVersion:
+        return (0, Version("0"), version)
 
 
 def runtime_order(report_runtimes: list[str] | None, results: list[dict]) -> list[str]:
@@ -131,18 +134,18 @@ def columns(report: dict) -> list[str]:
 def canonical(results: list[dict], runtimes: list[str]) -> list[dict]:
     """Results ordered by exporter (by version), case, runtime (column order); checks keep their order."""
     column = {rt: i for i, rt in enumerate(runtimes)}
-    return sorted(results, key=lambda r: (version_key(r.get("exporter", "")), r["case"],
+    return sorted(results, key=lambda r: (version_key(r["exporter"]), r["case"],
                                           column.get(r["runtime"], len(column)), r["runtime"]))
 
 
 def _trajectory_key(t: dict, column: dict) -> tuple:
-    return (version_key(t.get("exporter", "")), t["case"], t.get("role") != "reference",
-            column.get(t["runtime"], len(column)), t["runtime"], t.get("first_step", 0), t.get("check", ""))
+    return (version_key(t["exporter"]), t["case"], t["role"] != "reference",
+            column.get(t["runtime"], len(column)), t["runtime"], t["first_step"], t["check"])
 
 
 def _drift_key(d: dict, column: dict) -> tuple:
-    return (version_key(d.get("exporter", "")), d["case"], column.get(d["runtime"], len(column)), d["runtime"],
-            d.get("baseline_runtime", ""))
+    return (version_key(d["exporter"]), d["case"], column.get(d["runtime"], len(column)), d["runtime"],
+            d["baseline_runtime"])
 
 
 def to_json(results: list, env: dict, seconds: float, *, runtimes: list[str] | None = None,
@@ -174,12 +177,38 @@ def reproducible(report: dict, *outs: Path) -> dict:
     for out in outs:
         text = text.replace(str(out), "<out>")
     kept = json.loads(text)
-    unsettled = {(r.get("exporter"), r["case"]) for r in kept["results"] if r["outcome"] == "XFAIL"}
+    unsettled = {(r["exporter"], r["case"]) for r in kept["results"] if r["outcome"] == XFAIL}
     for result in kept["results"]:
-        if result["outcome"] == "XFAIL":
+        if result["outcome"] == XFAIL:
             result.pop("detail", None)
-    kept["trajectories"] = [t for t in kept.get("trajectories", []) if (t.get("exporter"), t["case"]) not in unsettled]
+    kept["trajectories"] = [t for t in kept["trajectories"] if (t["exporter"], t["case"]) not in unsettled]
     return kept
+
+
+# --- reading a report back ------------------------------------------------------------------------
+
+# What every item of a JSON report's lists holds (`drift` is there when the run compared TF versions).
+FIELDS = {"results": ("id", "exporter", "runtime", "case", "check", "outcome", "detail", "comparison", "expectation"),
+          "trajectories": ("exporter", "case", "runtime", "check", "role", "first_step", "dtype", "losses"),
+          "drift": ("exporter", "case", "runtime", "baseline_runtime", "verdict", "max_ulp")}
+
+
+def problem(report) -> str | None:
+    """Why `report` (parsed JSON) is not a conformance report this harness can render or merge; None if it is."""
+    if not isinstance(report, dict):
+        return "not a JSON object"
+    missing = [k for k in ("environment", "seconds", "results", "trajectories") if k not in report]
+    if missing:
+        return f"no {', '.join(missing)}"
+    for part, fields in FIELDS.items():
+        items = report.get(part, [])
+        if not isinstance(items, list):
+            return f"{part!r} is not a list"
+        for i, item in enumerate(items):
+            lacking = [f for f in fields if f not in item] if isinstance(item, dict) else ["fields"]
+            if lacking:
+                return f"{part}[{i}] has no {', '.join(lacking)} (written by another version of the harness?)"
+    return None
 
 
 # --- merging CI shards ----------------------------------------------------------------------------
@@ -229,13 +258,13 @@ def merge(reports: list[dict]) -> dict:
                 out.setdefault(identity(x), x)
         return list(out.values())
 
-    trajectories = united("trajectories", lambda t: (t.get("exporter", ""), t["case"], t["runtime"], t.get("role"),
-                                                     t.get("check", ""), t.get("first_step", 0)))
+    trajectories = united("trajectories", lambda t: (t["exporter"], t["case"], t["runtime"], t["role"], t["check"],
+                                                     t["first_step"]))
     drift = None
     if any("drift" in report for report in reports):
-        drift = united("drift", lambda d: (d.get("exporter", ""), d["case"], d["runtime"], d.get("baseline_runtime")))
-    seconds = sum(report.get("seconds", 0.0) for report in reports)
-    return to_json(results, _merge_values([report.get("environment", {}) for report in reports]), seconds,
+        drift = united("drift", lambda d: (d["exporter"], d["case"], d["runtime"], d["baseline_runtime"]))
+    seconds = sum(report["seconds"] for report in reports)
+    return to_json(results, _merge_values([report["environment"] for report in reports]), seconds,
                    runtimes=runtimes, trajectories=trajectories, drift=drift)
 
 
@@ -245,14 +274,14 @@ def cell_state(results: list[dict]) -> tuple[str, int]:
     """What one export's checks in one runtime say, as one of CELL_STATES, and the largest ulp compared."""
     outcomes = {r["outcome"] for r in results}
     comparisons = [r["comparison"] for r in results if r.get("comparison")]
-    max_ulp = max((c.get("max_ulp", 0) for c in comparisons), default=0)
+    max_ulp = max((c["max_ulp"] for c in comparisons), default=0)
     if not results:
         return "none", 0
     for outcome, state in ((FAIL, "fail"), (XPASS, "xpass"), (XFAIL, "xfail"), (BLOCKED, "blocked")):
         if outcome in outcomes:
             return state, max_ulp
     if PASS in outcomes:
-        if any(c.get("verdict") == "within-tolerance" for c in comparisons):
+        if any(c["verdict"] == "within-tolerance" for c in comparisons):
             return "within", max_ulp
         return ("exact" if comparisons else "pass"), max_ulp
     return "na", 0
@@ -275,7 +304,7 @@ def cells(results: list[dict]) -> dict[tuple[str, str], dict[str, list[dict]]]:
     """(exporter, case) -> runtime -> its results, rows in canonical order (the setup row first)."""
     out: dict[tuple[str, str], dict[str, list[dict]]] = {}
     for r in results:
-        out.setdefault((r.get("exporter", ""), r["case"]), {}).setdefault(r["runtime"], []).append(r)
+        out.setdefault((r["exporter"], r["case"]), {}).setdefault(r["runtime"], []).append(r)
     return dict(sorted(out.items(), key=lambda kv: (kv[0][1] != "", version_key(kv[0][0]), kv[0][1])))
 
 
@@ -374,17 +403,17 @@ def junit_from_json(report: dict) -> str:
                               failures=str(sum(r["outcome"] in FAILING for r in mine)),
                               skipped=str(sum(r["outcome"] in (XFAIL, BLOCKED, NOT_APPLICABLE) for r in mine)))
         for r in mine:
-            where = export_name(r.get("exporter", ""), r["case"]) if r["case"] else "runtime"
+            where = export_name(r["exporter"], r["case"]) if r["case"] else "runtime"
             case = ET.SubElement(suite, "testcase", classname=f"{runtime}.{where}", name=r["check"])
-            entry = r.get("expectation") or {}
+            entry = r["expectation"]
             if r["outcome"] == FAIL:
                 ET.SubElement(case, "failure", message=r["detail"][:500]).text = r["detail"]
             elif r["outcome"] == XPASS:
                 ET.SubElement(case, "failure",
-                              message=f"expected to fail ({Path(entry.get('file', '?')).name}) but passed: remove the entry")
+                              message=f"expected to fail ({Path(entry['file']).name}) but passed: remove the entry")
             elif r["outcome"] == XFAIL:
                 ET.SubElement(case, "skipped",
-                              message=f"expected failure: {entry.get('reason', '')} {' '.join(entry.get('links', []))}")
+                              message=f"expected failure: {entry['reason']} {' '.join(entry['links'])}")
             elif r["outcome"] in (BLOCKED, NOT_APPLICABLE):
                 ET.SubElement(case, "skipped", message=r["detail"])
     ET.indent(root)

@@ -195,3 +195,35 @@ def ci_sized(exports: int = 40) -> Synthetic:
             kinds |= {"java_1_1_0": ("within", [1] * s.steps)}
         s.export("2.21.0", f"spec_{i:02d}.route_{'abcd'[i % 4]}", **kinds)
     return s
+
+
+def small_run() -> list:
+    """A run small enough to read whole (Result objects, as the runner makes them): one export per
+    kind of cell, and a runtime that could not start. Its console summary and JUnit are pinned in
+    test_report."""
+    from pathlib import Path
+
+    from harness.expectations import Expectation
+    from harness.runner import Result as R
+
+    setup = Expectation("setup", "404", "not on Maven Central", ("https://example.org/a",),
+                        Path("expectations/java-1.2.0.toml"))
+    keras3 = Expectation("m.c.*", "Could not find", "Could not find variable",
+                         ("https://example.org/b", "https://example.org/c"), Path("expectations/java-1.1.0.toml"))
+    exact = compare.Comparison(compare.BIT_EXACT, compared=4)
+    return [
+        R("java-1.2.0", "", "setup", False, "Maven: 404", outcome="XFAIL", expectation=setup),
+        R("python-2.21.0", "m.a", "train.loss", True, "ok", exact, "PASS", exporter="2.15.1"),
+        R("java-1.1.0", "m.a", "train.loss", True, "within", compare.Comparison(compare.WITHIN, max_ulp=3), "PASS",
+          exporter="2.15.1"),
+        R("java-1.1.0", "m.a", "predict", True, "ok", exact, "PASS", exporter="2.15.1"),
+        R("python-2.21.0", "m.b", "train.loss", True, "ok", exact, "PASS", exporter="2.21.0"),
+        R("java-1.1.0", "m.b", "train.loss", False, "diverged at step 2",
+          compare.Comparison(compare.DIVERGED, max_ulp=40000), "FAIL", exporter="2.21.0"),
+        R("java-1.1.0", "m.b", "predict", None, "blocked by train.loss", outcome="BLOCKED", exporter="2.21.0"),
+        R("python-2.21.0", "m.c", "load", True, "ok", outcome="PASS", exporter="2.21.0"),
+        R("python-2.21.0", "m.c", "restore", None, "no restore signature", outcome="N/A", exporter="2.21.0"),
+        R("java-1.1.0", "m.c", "train.loss", True, "ok", exact, "XPASS", keras3, exporter="2.21.0"),
+        R("java-1.1.0", "m.c", "predict", False, "FAILED_PRECONDITION: Could not find variable d/k", outcome="XFAIL",
+          expectation=keras3, exporter="2.21.0"),
+    ]

@@ -51,3 +51,27 @@ def test_drift_is_the_largest_ulp_per_export_and_runtime():
     results.append(result(B, f"python-{B}", "mlp.tf_keras", "reference", True))  # the reference itself is not drift
     (cell,) = release.drift(results)
     assert (cell["runtime"], cell["max_ulp"], cell["verdict"]) == ("java-1.0.0", 4, compare.WITHIN)
+
+
+def test_the_release_verdict_exits_1_on_a_new_failure_and_on_drift_only_when_asked(tmp_path, capsys):
+    import argparse
+    import json
+
+    from harness.__main__ import _release_verdict
+
+    steady = [result(B, "java-1.1.0", "mlp.tf_keras", "train.loss", True),
+              result(C, "java-1.1.0", "mlp.tf_keras", "train.loss", True),
+              result(B, f"python-{C}", "mlp.tf_keras", "train.loss", True, ulp=2)]  # drift: 2 ulp
+    broken = steady + [result(B, "java-1.1.0", "cnn.tf_keras", "train.loss", True),
+                       result(C, "java-1.1.0", "cnn.tf_keras", "train.loss", False, ulp=50)]
+    fixed = [result(B, "java-1.1.0", "cnn.tf_keras", "train.loss", False, ulp=50),
+             result(C, "java-1.1.0", "cnn.tf_keras", "train.loss", True)]
+    for results, fail_on_drift, status in ((steady, False, 0), (steady, True, 1), (broken, False, 1), (fixed, True, 0)):
+        args = argparse.Namespace(candidate=C, baseline=B, fail_on_drift=fail_on_drift)
+        assert _release_verdict(args, results, tmp_path) == status, (len(results), fail_on_drift)
+        written = json.loads((tmp_path / "release.json").read_text())
+        assert (written["candidate"], written["baseline"]) == (C, B)
+        assert written["new_failures"] == ([f"{C}/java-1.1.0/cnn.tf_keras.train.loss"] if results is broken else [])
+        assert written["fixed"] == ([f"{C}/java-1.1.0/cnn.tf_keras.train.loss"] if results is fixed else [])
+        assert [(d["case"], d["max_ulp"]) for d in written["drift"]] == ([] if results is fixed else [("mlp.tf_keras", 2)])
+        assert f"Release check: candidate TF {C} against baseline TF {B}" in capsys.readouterr().out

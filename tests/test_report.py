@@ -12,7 +12,7 @@ from harness import compare, report, runner
 from harness.expectations import Expectation
 
 from .conftest import ROOT
-from .synthetic import RUNTIMES, ci_sized, standard
+from .synthetic import RUNTIMES, ci_sized, small_run, standard
 
 
 def matrix_rows(text: str, runtimes) -> dict[tuple[str, str], list[str]]:
@@ -324,3 +324,153 @@ def test_reproducible_keeps_results_and_drops_only_what_may_differ(tmp_path):
     settled = next(t for t in a["trajectories"] if (t["exporter"], t["case"]) not in unsettled)
     settled["losses"][0] += 1.0
     assert report.reproducible(a, out_a) != kept
+
+
+SMALL_COLUMNS = ["python-2.21.0", "java-1.1.0", "java-1.2.0"]
+
+# The console summary of synthetic.small_run(), as a reader sees it: the format is specified here.
+SMALL_TABLE = """\
+Conformance: 3 exports x 3 runtimes (one symbol per export and runtime: all its checks)
+
+                         python  java   java
+exporter  export         2.21.0  1.1.0  1.2.0
+--------  -------------  ------  -----  -----
+          runtime setup                 x
+2.15.1    m.a            =       ~3     .
+2.21.0    m.b            =       FAIL   .
+2.21.0    m.c            ok      XPASS  .
+
+Legend: = bit-exact; ~N within tolerance, at most N ulp; ok passed, nothing compared;
+        x expected failure; FAIL failed; XPASS listed as expected failure but passed;
+        - blocked by an earlier failure; n/a not applicable; . not run (setup row: blank = started).
+Tolerance: 0 ulp unless expectations/<runtime>.toml gives the case its own (harness/compare.py).
+
+Unexpected results (2):
+  FAIL  2.21.0/java-1.1.0/m.b.train.loss: diverged at step 2
+  XPASS 2.21.0/java-1.1.0/m.c.train.loss: ok
+        listed as expected failure in expectations/java-1.1.0.toml: it passes now; remove the entry
+
+Expected failures (expectations/<runtime>.toml):
+  XFAIL java-1.2.0/setup x1: not on Maven Central https://example.org/a
+        e.g. java-1.2.0/setup: Maven: 404
+  XFAIL java-1.1.0/m.c.* x1: Could not find variable https://example.org/b https://example.org/c
+        e.g. 2.21.0/java-1.1.0/m.c.predict: FAILED_PRECONDITION: Could not find variable d/k
+
+5 passed, 2 failed, 2 expected failures, 1 blocked, 1 not applicable"""
+
+SMALL_JUNIT = """\
+<?xml version='1.0' encoding='utf-8'?>
+<testsuites name="tf-training-conformance">
+  <testsuite name="python-2.21.0" tests="4" failures="0" skipped="1">
+    <testcase classname="python-2.21.0.m.a@2.15.1" name="train.loss" />
+    <testcase classname="python-2.21.0.m.b@2.21.0" name="train.loss" />
+    <testcase classname="python-2.21.0.m.c@2.21.0" name="load" />
+    <testcase classname="python-2.21.0.m.c@2.21.0" name="restore">
+      <skipped message="no restore signature" />
+    </testcase>
+  </testsuite>
+  <testsuite name="java-1.1.0" tests="6" failures="2" skipped="2">
+    <testcase classname="java-1.1.0.m.a@2.15.1" name="train.loss" />
+    <testcase classname="java-1.1.0.m.a@2.15.1" name="predict" />
+    <testcase classname="java-1.1.0.m.b@2.21.0" name="train.loss">
+      <failure message="diverged at step 2">diverged at step 2</failure>
+    </testcase>
+    <testcase classname="java-1.1.0.m.b@2.21.0" name="predict">
+      <skipped message="blocked by train.loss" />
+    </testcase>
+    <testcase classname="java-1.1.0.m.c@2.21.0" name="train.loss">
+      <failure message="expected to fail (java-1.1.0.toml) but passed: remove the entry" />
+    </testcase>
+    <testcase classname="java-1.1.0.m.c@2.21.0" name="predict">
+      <skipped message="expected failure: Could not find variable https://example.org/b https://example.org/c" />
+    </testcase>
+  </testsuite>
+  <testsuite name="java-1.2.0" tests="1" failures="0" skipped="1">
+    <testcase classname="java-1.2.0.runtime" name="setup">
+      <skipped message="expected failure: not on Maven Central https://example.org/a" />
+    </testcase>
+  </testsuite>
+</testsuites>
+"""
+
+
+def test_the_console_summary_of_a_small_run_reads_exactly_so():
+    assert report.table(small_run(), SMALL_COLUMNS) == SMALL_TABLE
+    # Without exporters (a user's export checked by `certify`), the exporter column goes.
+    results = [r for r in small_run() if r.exporter == "2.15.1"]
+    for r in results:
+        r.exporter = ""
+    lines = report.table(results, SMALL_COLUMNS[:2]).splitlines()
+    assert lines[2:6] == ["        python  java",
+                          "export  2.21.0  1.1.0",
+                          "------  ------  -----",
+                          "m.a     =       ~3"]
+
+
+def test_junit_of_a_small_run_reads_exactly_so():
+    assert report.junit_from_json(report.to_json(small_run(), {}, 0.0, runtimes=SMALL_COLUMNS)) == SMALL_JUNIT
+    assert report.to_junit(small_run()).count("<testsuite ") == 3
+
+
+def test_a_cell_within_tolerance_shows_its_ulps_in_at_most_five_characters():
+    assert [report.cell_symbol("within", n) for n in (0, 9_999, 10_000, 123_456_789)] == ["~0", "~9999", "~1e04", "~1e08"]
+
+
+def test_versions_order_as_pypi_orders_them():
+    versions = ["2.22.0", "", "2.22.0rc0", "2.9.0", "2.15.1", "not-a-version"]
+    assert sorted(versions, key=report.version_key) == ["", "not-a-version", "2.9.0", "2.15.1", "2.22.0rc0", "2.22.0"]
+
+
+def test_column_titles_split_at_the_version():
+    assert [report.column_title(rt) for rt in ("java-1.1.0+native-1.2.0", "python-session-2.21.0", "java-plain")] == [
+        ("java", "1.1.0+native-1.2.0"), ("python-session", "2.21.0"), ("java-plain", "")]
+
+
+def test_a_report_that_lacks_a_field_is_named_with_what_it_lacks():
+    full = standard().report()
+    assert report.problem(full) is None
+    assert report.problem([]) == "not a JSON object"
+    assert report.problem({"results": []}) == "no environment, seconds, trajectories"
+    broken = copy.deepcopy(full)
+    del broken["results"][3]["exporter"]
+    assert report.problem(broken) == "results[3] has no exporter (written by another version of the harness?)"
+    broken = copy.deepcopy(full)
+    del broken["trajectories"][0]["first_step"], broken["trajectories"][0]["role"]
+    assert report.problem(broken).startswith("trajectories[0] has no role, first_step")
+    broken = {**copy.deepcopy(full), "drift": {}}
+    assert report.problem(broken) == "'drift' is not a list"
+
+
+def test_report_command_in_process(tmp_path, capsys):
+    """`report` / `merge` as main() runs them: merged files, console summary, exit status, bad input."""
+    from harness.__main__ import main
+
+    full = report.to_json(small_run(), {"cpu": "x"}, 1.5, runtimes=SMALL_COLUMNS, trajectories=[])
+    full = json.loads(json.dumps(full))
+    shards = [{**full, "results": [r for r in full["results"] if r["case"] in cases]} for cases in (("", "m.a"), ("m.b", "m.c"))]
+    paths = []
+    for i, shard in enumerate(shards):
+        paths.append(tmp_path / f"shard{i}.json")
+        paths[-1].write_text(json.dumps(shard))
+    assert main(["merge", *map(str, paths), "--out", str(tmp_path / "merged")]) == 1  # FAIL and XPASS in it
+    out = capsys.readouterr().out
+    assert out.startswith(SMALL_TABLE)
+    merged = json.loads((tmp_path / "merged" / "conformance.json").read_text())
+    assert merged == {**full, "seconds": 3.0}  # the shards' seconds add up
+    assert (tmp_path / "merged" / "junit.xml").read_text() == SMALL_JUNIT
+    assert out.splitlines()[-1] == "reports: " + " ".join(str(tmp_path / "merged" / f) for f in
+                                                        ("conformance.json", "junit.xml", "index.html"))
+
+    ok = {**full, "results": [r for r in full["results"] if r["outcome"] not in report.FAILING]}
+    (tmp_path / "ok.json").write_text(json.dumps(ok))
+    assert main(["report", str(tmp_path / "ok.json"), "--out", str(tmp_path / "single")]) == 0
+    assert sorted(p.name for p in (tmp_path / "single").iterdir()) == ["index.html"]
+    capsys.readouterr()
+
+    (tmp_path / "old.json").write_text(json.dumps({**full, "trajectories": [{"case": "m.a"}]}))
+    assert main(["report", str(tmp_path / "ok.json"), str(tmp_path / "old.json"), "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {tmp_path / 'old.json'}: not a conformance report (trajectories[0] has no exporter")
+    assert not (tmp_path / "bad").exists()  # nothing written from bad input
+    assert main(["report", str(tmp_path / "missing.json"), "--out", str(tmp_path / "bad")]) == 2
+    assert f"{tmp_path / 'missing.json'}: not a conformance report" in capsys.readouterr().err
