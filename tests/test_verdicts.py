@@ -715,3 +715,19 @@ def test_same_run_compares_losses_predictions_and_both_checkpoints_bit_for_bit(s
     broken.failure = Failure("train", "boom")
     blocked = runner.same_run("java-plain-1.1.0", CASE, broken, jpype, "java-1.1.0")
     assert (blocked.passed, blocked.outcome) == (None, BLOCKED) and "failed at train" in blocked.detail
+
+
+def test_check_export_compares_plain_java_with_the_jpype_run_of_its_own_version(store, monkeypatch):
+    ref = reference(store)
+    monkeypatch.setattr(runner, "reference", lambda *args: ref)
+    monkeypatch.setattr(runner, "repeat", lambda *args: part(store, "again", 0, STEPS))
+    one_ulp = good(store, offset=float(np.spacing(np.float32(1))))  # plain Java 1.1.0 one step off JPype's path
+    runtimes = [FakeRuntime("java-1.1.0", good(store)), FakeRuntime("java-plain-1.1.0", one_ulp),
+                FakeRuntime("java-plain-1.0.0", good(store)), FakeRuntime("java-plain-1.2.0", good(store))]
+    results = runner.check_export(export(), runtimes, FakePython(store), WORK, lambda *a: 0.9)
+    equals = [r for r in results if r.check.startswith("equals.")]
+    # java-plain-1.0.0 and 1.2.0 have no JPype run of their version in this run: nothing to compare with.
+    assert [(r.runtime, r.case, r.check, r.exporter) for r in equals] == [
+        ("java-plain-1.1.0", CASE, "equals.java-1.1.0", "2.0")]
+    assert equals[0].passed is False and equals[0].comparison.verdict == compare.DIVERGED  # tolerances do not apply
+    assert results[-1] is equals[0]  # after every runtime's own checks
