@@ -420,11 +420,6 @@ def junit_from_json(report: dict) -> str:
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def to_junit(results: list) -> str:
-    """JUnit XML from Result objects: through their JSON, as every other rendering."""
-    return junit_from_json(to_json(results, {}, 0.0))
-
-
 # --- files ------------------------------------------------------------------------------------------
 
 def write_report(out: Path, report: dict, html: bool = True) -> tuple[Path, Path]:

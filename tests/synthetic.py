@@ -213,10 +213,6 @@ def small_run() -> list:
     exact = compare.Comparison(compare.BIT_EXACT, compared=4)
     return [
         R("java-1.2.0", "", "setup", False, "Maven: 404", outcome="XFAIL", expectation=setup),
-        R("python-2.21.0", "m.a", "train.loss", True, "ok", exact, "PASS", exporter="2.15.1"),
-        R("java-1.1.0", "m.a", "train.loss", True, "within", compare.Comparison(compare.WITHIN, max_ulp=3), "PASS",
-          exporter="2.15.1"),
-        R("java-1.1.0", "m.a", "predict", True, "ok", exact, "PASS", exporter="2.15.1"),
         R("python-2.21.0", "m.b", "train.loss", True, "ok", exact, "PASS", exporter="2.21.0"),
         R("java-1.1.0", "m.b", "train.loss", False, "diverged at step 2",
           compare.Comparison(compare.DIVERGED, max_ulp=40000), "FAIL", exporter="2.21.0"),
@@ -226,4 +222,9 @@ def small_run() -> list:
         R("java-1.1.0", "m.c", "train.loss", True, "ok", exact, "XPASS", keras3, exporter="2.21.0"),
         R("java-1.1.0", "m.c", "predict", False, "FAILED_PRECONDITION: Could not find variable d/k", outcome="XFAIL",
           expectation=keras3, exporter="2.21.0"),
+        # Last, and by an older TF than 2.21 whose name sorts after it as text: the report orders by version.
+        R("python-2.21.0", "m.a", "train.loss", True, "ok", exact, "PASS", exporter="2.9.0"),
+        R("java-1.1.0", "m.a", "train.loss", True, "within", compare.Comparison(compare.WITHIN, max_ulp=3), "PASS",
+          exporter="2.9.0"),
+        R("java-1.1.0", "m.a", "predict", True, "ok", exact, "PASS", exporter="2.9.0"),
     ]

@@ -63,6 +63,11 @@ def part(store: Store, name: str, first: int, count: int, offset: float = 0.0) -
 DATA = {"train.x": np.zeros((5, 2, 1), np.float32)}  # what the runtimes must be given, as it is
 
 
+def to_junit(results) -> str:
+    """JUnit XML from Result objects, as a run writes it: through their JSON."""
+    return report.junit_from_json(report.to_json(results, {}, 0.0))
+
+
 class FakeRuntime:
     def __init__(self, name, make):
         self.name, self.make = name, make
@@ -524,7 +529,7 @@ def test_a_run_fails_on_an_unexpected_failure_or_an_unexpected_pass(tmp_path, ki
     results = outcomes(tmp_path, *kinds)
     assert cli.exit_status(results) == (1 if failing else 0)
     assert report.to_json(results, {}, 1.0)["ok"] is (not failing)
-    suites = ET.fromstring(report.to_junit(results).split("\n", 1)[1])
+    suites = ET.fromstring(to_junit(results).split("\n", 1)[1])
     assert sum(int(s.get("failures")) for s in suites) == sum(k in (FAIL, XPASS) for k in kinds)
     assert len([c for c in suites.iter("testcase") if c.find("failure") is not None]) == sum(k in (FAIL, XPASS) for k in kinds)
 
@@ -553,7 +558,7 @@ def test_json_report_carries_every_result(tmp_path):
 def test_junit_report_marks_each_outcome(tmp_path):
     results = outcomes(tmp_path, PASS, FAIL, XFAIL, XPASS, BLOCKED, NOT_APPLICABLE)
     results.append(Result("rt-2", "", "setup", False, "no JVM", outcome=FAIL))
-    suites = ET.fromstring(report.to_junit(results).split("\n", 1)[1])
+    suites = ET.fromstring(to_junit(results).split("\n", 1)[1])
     assert suites.get("name") == "tf-training-conformance"
     (one, two) = suites
     assert (one.get("name"), one.get("tests"), one.get("failures"), one.get("skipped")) == ("rt-1", "6", "2", "3")
@@ -567,7 +572,7 @@ def test_junit_report_marks_each_outcome(tmp_path):
     assert cases[3].find("failure").get("message") == "expected to fail (rt-1.toml) but passed: remove the entry"
     assert cases[4].find("skipped").get("message") == "detail BLOCKED"
     assert cases[5].find("skipped").get("message") == "detail N/A"
-    assert report.to_junit(results).startswith("<?xml")
+    assert to_junit(results).startswith("<?xml")
 
 
 def test_table_without_surprises_says_so(tmp_path):
@@ -578,10 +583,11 @@ def test_table_without_surprises_says_so(tmp_path):
 
 def test_reports_are_written_where_asked(tmp_path):
     results = outcomes(tmp_path, PASS, XPASS)
-    json_path, junit_path = report.write(tmp_path / "out", results, {}, 2.0)
+    json_path, junit_path = report.write(tmp_path / "out", results, {}, 2.0, runtimes=["late", "rt-1"])
     assert json_path == tmp_path / "out" / "conformance.json" and junit_path == tmp_path / "out" / "junit.xml"
+    assert json.loads(json_path.read_text())["runtimes"] == ["late", "rt-1"]  # what to_json is given, it gets
     assert json.loads(json_path.read_text())["ok"] is False
-    assert junit_path.read_text() == report.to_junit(results)
+    assert junit_path.read_text() == to_junit(results)
 
 
 # --- command line (no run) ----------------------------------------------------------------------
@@ -658,7 +664,7 @@ def test_a_tolerance_must_stay_below_one_percent(tmp_path, relative):
 
 def test_junit_failure_message_is_the_start_of_the_detail(tmp_path):
     r = Result("rt-1", "mlp.tf_keras", "train.loss", False, "diverged: " + "y" * 600, outcome=FAIL)
-    failure = ET.fromstring(report.to_junit([r]).split("\n", 1)[1]).find("testsuite/testcase/failure")
+    failure = ET.fromstring(to_junit([r]).split("\n", 1)[1]).find("testsuite/testcase/failure")
     assert failure.get("message") == r.detail[:500] and failure.text == r.detail
 
 
@@ -731,3 +737,16 @@ def test_check_export_compares_plain_java_with_the_jpype_run_of_its_own_version(
         ("java-plain-1.1.0", CASE, "equals.java-1.1.0", "2.0")]
     assert equals[0].passed is False and equals[0].comparison.verdict == compare.DIVERGED  # tolerances do not apply
     assert results[-1] is equals[0]  # after every runtime's own checks
+
+
+def test_a_runtime_that_does_not_restore_says_why_in_its_restore_checks(store):
+    """The plain-Java program trains from the export only: its trajectory carries `no_restore`."""
+    def plain(restore):
+        t = good(store)(None)
+        t.notes["no_restore"] = "trains from the export only"
+        return t
+    results = check(store, plain)
+    for way in ("saver", "signature"):
+        for name in (f"restore.{way}.loss", f"restore.{way}.variables"):
+            assert (results[name].outcome, results[name].detail) == (NOT_APPLICABLE, "trains from the export only")
+    assert results["train.loss"].passed and results["resume.loss"].passed
