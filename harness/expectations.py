@@ -1,7 +1,8 @@
 """What is expected of each runtime and version: expectations/<runtime>.toml.
 
-[[expected_failure]] entries name a case glob ("<spec>.<route>.<check>", or "setup"), the
-error it must fail with (a regex), the reason and at least one upstream link; `exporter`, a glob
+[[expected_failure]] entries name a case glob ("<spec>.<route>.<check>", or "setup"; or a list of
+globs, any of which matches: a glob's `*` also crosses dots, so "these checks of this case" is a
+list), the error it must fail with (a regex), the reason and at least one upstream link; `exporter`, a glob
 on the TF version that wrote the export (default "*": any), makes an entry per (exporter,
 runtime) pair. A failure must
 match its entry's error to count as expected; a listed case that passes is an error (XPASS)
@@ -34,10 +35,15 @@ class Expectation:
     exporter: str = "*"
 
     def matches(self, test_id: str, exporter: str) -> bool:
-        return fnmatch.fnmatchcase(test_id, self.case) and fnmatch.fnmatchcase(exporter, self.exporter)
+        return _matches(test_id, self.case) and fnmatch.fnmatchcase(exporter, self.exporter)
 
     def explains(self, detail: str) -> bool:
         return re.search(self.error, detail) is not None
+
+
+def _matches(test_id: str, case: str) -> bool:
+    """`case`: one glob, or several joined by " | " (a list in the file)."""
+    return any(fnmatch.fnmatchcase(test_id, glob) for glob in case.split(" | "))
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ class Expectations:
     tolerances: tuple[Tolerance, ...] = ()
 
     def relative_tolerance(self, test_id: str, exporter: str) -> float:
-        return next((t.relative for t in self.tolerances if fnmatch.fnmatchcase(test_id, t.case)
+        return next((t.relative for t in self.tolerances if _matches(test_id, t.case)
                      and fnmatch.fnmatchcase(exporter, t.exporter)), 0.0)
 
 
@@ -75,7 +81,8 @@ def load(runtime: str, directory: Path = EXPECTATIONS_DIR) -> Expectations:
     out = []
     for i, entry in enumerate(raw.get("expected_failure", [])):
         where = f"{path}: expected_failure[{i}]"
-        for key in ("case", "error", "reason"):
+        case = _case(entry, where)
+        for key in ("error", "reason"):
             if not isinstance(entry.get(key), str) or not entry[key].strip():
                 raise HarnessError(f"{where}: {key!r} must be a non-empty string")
         links = entry.get("links")
@@ -85,18 +92,28 @@ def load(runtime: str, directory: Path = EXPECTATIONS_DIR) -> Expectations:
             re.compile(entry["error"])
         except re.error as e:
             raise HarnessError(f"{where}: 'error' is not a valid regex: {e}") from None
-        out.append(Expectation(entry["case"], entry["error"], entry["reason"], tuple(links), path,
+        out.append(Expectation(case, entry["error"], entry["reason"], tuple(links), path,
                                _exporter(entry, where)))
     tolerances = []
     for i, entry in enumerate(raw.get("tolerance", [])):
         where = f"{path}: tolerance[{i}]"
-        if not isinstance(entry.get("case"), str) or not isinstance(entry.get("reason"), str) or not entry["reason"].strip():
-            raise HarnessError(f"{where}: needs a 'case' glob and a 'reason'")
+        case = _case(entry, where)
+        if not isinstance(entry.get("reason"), str) or not entry["reason"].strip():
+            raise HarnessError(f"{where}: needs a 'reason'")
         relative = entry.get("relative")
         if not isinstance(relative, float) or not 0 < relative < 1e-2:
             raise HarnessError(f"{where}: 'relative' must be a float in (0, 0.01), got {relative!r}")
-        tolerances.append(Tolerance(entry["case"], relative, entry["reason"], path, _exporter(entry, where)))
+        tolerances.append(Tolerance(case, relative, entry["reason"], path, _exporter(entry, where)))
     return Expectations(tuple(out), tuple(tolerances))
+
+
+def _case(entry: dict, where: str) -> str:
+    """The entry's case glob, or its list of globs joined by " | "."""
+    case = entry.get("case")
+    globs = [case] if isinstance(case, str) else case
+    if not isinstance(globs, list) or not globs or not all(isinstance(g, str) and g.strip() and "|" not in g for g in globs):
+        raise HarnessError(f"{where}: 'case' must be a non-empty glob (\"<spec>.<route>.<check>\") or a list of them")
+    return " | ".join(globs)
 
 
 def _exporter(entry: dict, where: str) -> str:

@@ -457,6 +457,18 @@ def test_an_expectation_is_scoped_by_exporter(tmp_path):
     assert (entries.failures[0].exporter, entries.failures[0].case) == ("2.1*", "mlp.*.train.loss")
 
 
+def test_a_list_of_case_globs_matches_any_of_them_and_nothing_else(tmp_path):
+    entries = listed(tmp_path, '[[expected_failure]]\ncase = ["m.*.train.loss", "m.*.checkpoint.*"]\nerror = "^diverged"\n'
+                               'reason = "r"\nlinks = ["https://e.org"]\n'
+                               '[[tolerance]]\ncase = ["lstm.*.train.loss", "cnn.*"]\nrelative = 1e-6\nreason = "r"\n')
+    (entry,) = entries.failures
+    assert entry.case == "m.*.train.loss | m.*.checkpoint.*"
+    hits = [c for c in ("train.loss", "checkpoint.saver", "load", "tensors.closed", "predict") if entry.matches(f"m.r.{c}", "2.0")]
+    assert hits == ["train.loss", "checkpoint.saver"]
+    assert [entries.relative_tolerance(t, "2.0") for t in ("lstm.r.train.loss", "cnn.r.predict", "lstm.r.predict")] == [
+        1e-6, 1e-6, 0.0]
+
+
 def test_tolerances_match_case_and_exporter(tmp_path):
     entries = listed(tmp_path, '[[tolerance]]\ncase = "lstm.*"\nrelative = 1e-6\nreason = "rounding"\nexporter = "2.2*"\n'
                                '[[tolerance]]\ncase = "lstm.*"\nrelative = 1e-5\nreason = "older"\n')
@@ -470,12 +482,15 @@ def test_tolerances_match_case_and_exporter(tmp_path):
     ('[[tolerance]]\ncase = "x"\nrelative = 0.5\nreason = "r"\n', "'relative' must be a float in (0, 0.01), got 0.5"),
     ('[[tolerance]]\ncase = "x"\nrelative = 0.0\nreason = "r"\n', "'relative' must be a float in (0, 0.01), got 0.0"),
     ('[[tolerance]]\ncase = "x"\nrelative = 1\nreason = "r"\n', "'relative' must be a float in (0, 0.01), got 1"),
-    ('[[tolerance]]\ncase = "x"\nrelative = 1e-6\n', "tolerance[0]: needs a 'case' glob and a 'reason'"),
-    ('[[tolerance]]\ncase = "x"\nrelative = 1e-6\nreason = " "\n', "tolerance[0]: needs a 'case' glob and a 'reason'"),
+    ('[[tolerance]]\ncase = "x"\nrelative = 1e-6\n', "tolerance[0]: needs a 'reason'"),
+    ('[[tolerance]]\ncase = "x"\nrelative = 1e-6\nreason = " "\n', "tolerance[0]: needs a 'reason'"),
+    ('[[tolerance]]\ncase = []\nrelative = 1e-6\nreason = "r"\n', "tolerance[0]: 'case' must be a non-empty glob"),
     ('[[tolerance]]\ncase = "x"\nrelative = 1e-6\nreason = "r"\nexporter = ""\n', "'exporter' must be a TF version glob"),
     ('[[tolerance]]\ncase = "x"\nrelative = 1e-6\nreason = "r"\nwhy = "r"\n', "tolerance[0]: unknown keys ['why']"),
     ('[[expected_failure]]\ncase = "x"\nerror = "e"\nreason = "r"\nlinks = ["http://e.org"]\n', "at least one https:// link"),
-    ('[[expected_failure]]\ncase = ""\nerror = "e"\nreason = "r"\nlinks = ["https://e.org"]\n', "'case' must be a non-empty string"),
+    ('[[expected_failure]]\ncase = ""\nerror = "e"\nreason = "r"\nlinks = ["https://e.org"]\n', "'case' must be a non-empty glob"),
+    ('[[expected_failure]]\ncase = ["a", 3]\nerror = "e"\nreason = "r"\nlinks = ["https://e.org"]\n', "'case' must be a non-empty glob"),
+    ('[[expected_failure]]\ncase = ["a|b"]\nerror = "e"\nreason = "r"\nlinks = ["https://e.org"]\n', "'case' must be a non-empty glob"),
     ('[[expected_failure]]\ncase = "x"\nerror = 3\nreason = "r"\nlinks = ["https://e.org"]\n', "'error' must be a non-empty string"),
     ('[[expected_failure]]\ncase = "x"\nerror = "e"\nreason = "r"\nlinks = []\n', "at least one https:// link"),
     ('junk = 1\n', "unknown keys ['junk']"),
