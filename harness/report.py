@@ -114,9 +114,9 @@ def version_key(version: str) -> tuple:
     """Orders TF versions as PyPI does (2.9.0 < 2.15.1 < 2.22.0rc0 < 2.22.0); "" (no exporter) and any
     text that is not a version first, by text."""
     try:
-        return (1, Version(version), "")
+        return (Version(version),)
     except InvalidVersion:
-        return (0, Version("0"), version)
+        return (Version("0"), version)
 
 
 def runtime_order(report_runtimes: list[str] | None, results: list[dict]) -> list[str]:
@@ -134,8 +134,7 @@ def columns(report: dict) -> list[str]:
 def canonical(results: list[dict], runtimes: list[str]) -> list[dict]:
     """Results ordered by exporter (by version), case, runtime (column order); checks keep their order."""
     column = {rt: i for i, rt in enumerate(runtimes)}
-    return sorted(results, key=lambda r: (version_key(r["exporter"]), r["case"],
-                                          column.get(r["runtime"], len(column)), r["runtime"]))
+    return sorted(results, key=lambda r: (version_key(r["exporter"]), r["case"], column[r["runtime"]]))
 
 
 def _trajectory_key(t: dict, column: dict) -> tuple:
@@ -173,14 +172,14 @@ def reproducible(report: dict, *outs: Path) -> dict:
     wording of expected failures (which missing variable TF names first varies from run to run),
     and without the trajectories of exports that have an expected failure (`dropout_stateful` is
     nondeterministic by construction: its losses differ between two runs of the same code)."""
-    text = json.dumps({k: v for k, v in report.items() if k != "seconds"}, sort_keys=True)
+    text = json.dumps({k: v for k, v in report.items() if k != "seconds"})
     for out in outs:
         text = text.replace(str(out), "<out>")
     kept = json.loads(text)
     unsettled = {(r["exporter"], r["case"]) for r in kept["results"] if r["outcome"] == XFAIL}
     for result in kept["results"]:
         if result["outcome"] == XFAIL:
-            result.pop("detail", None)
+            del result["detail"]
     kept["trajectories"] = [t for t in kept["trajectories"] if (t["exporter"], t["case"]) not in unsettled]
     return kept
 
@@ -305,7 +304,7 @@ def cells(results: list[dict]) -> dict[tuple[str, str], dict[str, list[dict]]]:
     out: dict[tuple[str, str], dict[str, list[dict]]] = {}
     for r in results:
         out.setdefault((r["exporter"], r["case"]), {}).setdefault(r["runtime"], []).append(r)
-    return dict(sorted(out.items(), key=lambda kv: (kv[0][1] != "", version_key(kv[0][0]), kv[0][1])))
+    return dict(sorted(out.items(), key=lambda kv: (version_key(kv[0][0]), kv[0][1])))  # setup: exporter and case ""
 
 
 def expected_failures(results: list[dict]) -> dict[tuple[str, str, str], list[dict]]:

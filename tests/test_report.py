@@ -6,6 +6,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+import numpy as np
 import pytest
 
 from harness import compare, report, runner
@@ -492,3 +493,69 @@ def test_report_command_in_process(tmp_path, capsys):
     assert not (tmp_path / "bad").exists()  # nothing written from bad input
     assert main(["report", str(tmp_path / "missing.json"), "--out", str(tmp_path / "bad")]) == 2
     assert f"{tmp_path / 'missing.json'}: not a conformance report" in capsys.readouterr().err
+
+
+def test_the_console_summary_follows_the_columns_it_is_given_and_fits_each_title():
+    results = small_run() + [runner.Result("python-session-2.21.0", "m.a", "train.loss", True, "ok",
+                                           compare.Comparison(compare.BIT_EXACT), "PASS", exporter="2.9.0")]
+    columns = ["java-1.2.0", "python-session-2.21.0", "java-1.1.0", "python-2.21.0"]
+    lines = report.table(results, columns).splitlines()
+    assert lines[2].split() == ["java", "python-session", "java", "python"]  # as given, not as the results ran
+    assert lines[3].split() == ["exporter", "export", "1.2.0", "2.21.0", "1.1.0", "2.21.0"]
+    # Each column as wide as its widest line: "python-session" over "2.21.0", "runtime setup" among the exports.
+    assert [len(rule) for rule in lines[4].split()] == [len("exporter"), len("runtime setup"), 5, len("python-session"), 5, 6]
+
+
+def test_only_an_xpass_is_told_to_remove_its_entry_and_examples_are_cut_at_300_characters():
+    results = small_run()
+    for r in results:
+        if r.outcome == "XFAIL" and r.case:
+            r.detail = "x" * 400
+    listed_but_other_error = next(r for r in results if r.outcome == "FAIL")
+    listed_but_other_error.expectation = next(r.expectation for r in results if r.outcome == "XFAIL" and r.case)
+    text = report.table(results, SMALL_COLUMNS)
+    assert text.count("it passes now; remove the entry") == 1
+    assert f"e.g. 2.21.0/java-1.1.0/m.c.predict: {'x' * 300}\n" in text
+
+
+def test_problem_names_an_item_that_is_not_an_object_and_merge_needs_a_report():
+    full = standard().report()
+    assert report.problem({**full, "results": [3]}) == "results[0] has no fields (written by another version of the harness?)"
+    with pytest.raises(ValueError, match="^merge needs at least one report$"):
+        report.merge([])
+
+
+def test_trajectories_and_drift_are_ordered_reference_first_then_by_column():
+    columns = ["java-1.1.0", "python-2.21.0"]  # the reference's runtime is not the first column
+    results = [runner.Result(rt, "m.r", check, True, notes={"losses": [np.float32(1)]}, exporter=e)
+               for e in ("2.21.0", "2.9.0") for rt, check in (("java-1.1.0", "train.loss"), ("python-2.21.0", "reference"))]
+    drift = [{"exporter": e, "case": "m.r", "runtime": rt, "baseline_runtime": f"python-{e}", "verdict": "bit-exact",
+              "max_ulp": 0} for e in ("2.21.0", "2.9.0") for rt in ("python-2.21.0", "java-1.1.0")]
+    out = report.to_json(results, {}, 0.0, runtimes=columns, trajectories=report.trajectories_of(results), drift=drift)
+    assert [(t["exporter"], t["runtime"]) for t in out["trajectories"]] == [
+        ("2.9.0", "python-2.21.0"), ("2.9.0", "java-1.1.0"), ("2.21.0", "python-2.21.0"), ("2.21.0", "java-1.1.0")]
+    assert [(d["exporter"], d["runtime"]) for d in out["drift"]] == [
+        ("2.9.0", "java-1.1.0"), ("2.9.0", "python-2.21.0"), ("2.21.0", "java-1.1.0"), ("2.21.0", "python-2.21.0")]
+
+
+def test_trajectories_skip_results_without_losses_wherever_they_are():
+    results = [runner.Result("java-1.1.0", "m.r", "predict", True, exporter="2.21.0"),
+               runner.Result("java-1.1.0", "m.r", "train.loss", True, notes={"losses": []}, exporter="2.21.0"),
+               runner.Result("java-1.1.0", "m.r", "load", True, exporter="2.21.0"),
+               runner.Result("java-1.1.0", "m.r", "resume.loss", True, notes={"losses": [np.float64(2)]}, exporter="2.21.0")]
+    got = report.trajectories_of(results)
+    assert [(t["check"], t["dtype"], t["losses"]) for t in got] == [("train.loss", "float32", []),
+                                                                   ("resume.loss", "float64", [2.0])]
+
+
+def test_report_command_prints_the_reports_columns_and_names_an_unreadable_file(tmp_path, capsys):
+    from harness.__main__ import main
+
+    columns = ["java-1.2.0", "java-1.1.0", "python-2.21.0"]
+    full = json.loads(json.dumps(report.to_json(small_run(), {}, 1.0, runtimes=columns, trajectories=[])))
+    (tmp_path / "r.json").write_text(json.dumps(full))
+    assert main(["report", str(tmp_path / "r.json"), "--out", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().out.splitlines()[2].split() == ["java", "java", "python"]
+    (tmp_path / "dir.json").mkdir()
+    assert main(["report", str(tmp_path / "dir.json"), "--out", str(tmp_path / "out")]) == 2
+    assert "Is a directory" in capsys.readouterr().err

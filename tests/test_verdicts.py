@@ -152,6 +152,9 @@ def test_a_runtime_on_the_reference_path_passes_every_check_bit_exactly(store):
     assert [float(l) for l in results["train.loss"].notes["losses"]] == [1.0, 0.5, pytest.approx(1 / 3)]
     assert [float(l) for l in results["restore.saver.loss"].notes["losses"]] == [0.25, pytest.approx(0.2)]
     assert results["restore.signature.loss"].comparison.compared == RESUME
+    # A restore part trains on from the export's steps: its plotted losses start there.
+    assert [(name, r.notes.get("first_step")) for name, r in results.items() if "first_step" in r.notes] == [
+        ("restore.saver.loss", STEPS), ("restore.signature.loss", STEPS)]
 
 
 def test_the_plan_asks_for_the_reference_checkpoints_of_step_k(store):
@@ -736,6 +739,13 @@ def test_same_run_compares_losses_predictions_and_both_checkpoints_bit_for_bit(s
     broken.failure = Failure("train", "boom")
     blocked = runner.same_run("java-plain-1.1.0", CASE, broken, jpype, "java-1.1.0")
     assert (blocked.passed, blocked.outcome) == (None, BLOCKED) and "failed at train" in blocked.detail
+    assert (blocked.runtime, blocked.case, blocked.check) == ("java-plain-1.1.0", CASE, "equals.java-1.1.0")
+    assert ok.detail == ok.comparison.summary()
+    # A checkpoint only one side wrote is not compared (its own checks say why it is missing).
+    one_sided = part(store, "plain-one-sided", 0, STEPS)
+    one_sided.saver_checkpoint = None
+    got = runner.same_run("java-plain-1.1.0", CASE, one_sided, jpype, "java-1.1.0")
+    assert got.passed and got.comparison.compared == STEPS + 1 + 2
 
 
 def test_check_export_compares_plain_java_with_the_jpype_run_of_its_own_version(store, monkeypatch):
