@@ -138,13 +138,12 @@ def canonical(results: list[dict], runtimes: list[str]) -> list[dict]:
 
 
 def _trajectory_key(t: dict, column: dict) -> tuple:
-    return (version_key(t["exporter"]), t["case"], t["role"] != "reference",
-            column.get(t["runtime"], len(column)), t["runtime"], t["first_step"], t["check"])
+    return (version_key(t["exporter"]), t["case"], t["role"] != "reference", column[t["runtime"]], t["first_step"],
+            t["check"])
 
 
 def _drift_key(d: dict, column: dict) -> tuple:
-    return (version_key(d["exporter"]), d["case"], column.get(d["runtime"], len(column)), d["runtime"],
-            d["baseline_runtime"])
+    return (version_key(d["exporter"]), d["case"], column[d["runtime"]], d["baseline_runtime"])
 
 
 def to_json(results: list, env: dict, seconds: float, *, runtimes: list[str] | None = None,

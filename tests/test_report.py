@@ -526,16 +526,17 @@ def test_problem_names_an_item_that_is_not_an_object_and_merge_needs_a_report():
 
 
 def test_trajectories_and_drift_are_ordered_reference_first_then_by_column():
-    columns = ["java-1.1.0", "python-2.21.0"]  # the reference's runtime is not the first column
+    # The reference's runtime is not the first column, and the columns are not in alphabetical order.
+    columns = ["python-session-2.21.0", "java-1.1.0", "python-2.21.0"]
+    ran = (("java-1.1.0", "train.loss"), ("python-2.21.0", "reference"), ("python-session-2.21.0", "train.loss"))
     results = [runner.Result(rt, "m.r", check, True, notes={"losses": [np.float32(1)]}, exporter=e)
-               for e in ("2.21.0", "2.9.0") for rt, check in (("java-1.1.0", "train.loss"), ("python-2.21.0", "reference"))]
+               for e in ("2.21.0", "2.9.0") for rt, check in ran]
     drift = [{"exporter": e, "case": "m.r", "runtime": rt, "baseline_runtime": f"python-{e}", "verdict": "bit-exact",
-              "max_ulp": 0} for e in ("2.21.0", "2.9.0") for rt in ("python-2.21.0", "java-1.1.0")]
+              "max_ulp": 0} for e in ("2.21.0", "2.9.0") for rt in ("python-2.21.0", "java-1.1.0", "python-session-2.21.0")]
     out = report.to_json(results, {}, 0.0, runtimes=columns, trajectories=report.trajectories_of(results), drift=drift)
     assert [(t["exporter"], t["runtime"]) for t in out["trajectories"]] == [
-        ("2.9.0", "python-2.21.0"), ("2.9.0", "java-1.1.0"), ("2.21.0", "python-2.21.0"), ("2.21.0", "java-1.1.0")]
-    assert [(d["exporter"], d["runtime"]) for d in out["drift"]] == [
-        ("2.9.0", "java-1.1.0"), ("2.9.0", "python-2.21.0"), ("2.21.0", "java-1.1.0"), ("2.21.0", "python-2.21.0")]
+        (e, rt) for e in ("2.9.0", "2.21.0") for rt in ("python-2.21.0", "python-session-2.21.0", "java-1.1.0")]
+    assert [(d["exporter"], d["runtime"]) for d in out["drift"]] == [(e, rt) for e in ("2.9.0", "2.21.0") for rt in columns]
 
 
 def test_trajectories_skip_results_without_losses_wherever_they_are():
