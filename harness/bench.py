@@ -2,17 +2,24 @@
 
 Figures (each measured, none assumed; a noisy machine shows in `rounds` and the CPU times):
 
-  train_step     per-call time of one optimizer step of the plan (trajectory.train_step, tensors
+  train_step     per-call time of one optimizer step of the plan (trajectory.trainer, tensors
                  made per call, the loss read back), inside each runtime's worker: Python eager
-                 (tf.saved_model.load), the TF1 session loader, TF Java through JPype; and the
-                 plain-Java loop (dev.conformance.TrainExport --bench, harness/plain_java.py), for
-                 the MLP and the CNN (route tf_keras). jpype_over_plain_java: per round, the
-                 worker's median over plain Java's median measured right after it; the median of
-                 the rounds. Both sides time their calls after as many untimed ones (JIT warm-up).
+                 (tf.saved_model.load), the TF1 session loader, TF Java through JPype; for the MLP
+                 and the CNN (route tf_keras). plain_java: the plain-Java CLI's own bench step
+                 (TrainExport.Stepper, the body of `TrainExport --bench`), loaded into the TF Java
+                 worker's JVM and run after each harness call, on a session of its own, timed in
+                 Java: the machine's load (which drifts the median of a block of calls by up to a
+                 third here) weighs on both alike. jpype_over_plain_java: per round, median over
+                 median of those paired calls; the median of the rounds. plain_java_own_jvm: the
+                 same loop in a JVM of its own (`TrainExport --bench`, no Python in the process),
+                 measured after the rounds: whether the worker's JVM runs Java any slower.
+                 Every loop first makes as many untimed calls as it times (JIT warm-up).
   transfer       a float32 array, numpy -> TF Java tensor -> numpy (runtime.echo) from the harness
                  process: gb_per_s = array bytes / round trip (gb_per_s_both_ways counts the bytes
-                 that crossed in both directions); memcpy_gb_per_s, one numpy copy of the same
-                 array here, is the ceiling each of the round trip's four copies has.
+                 that crossed in both directions). The trip makes four copies (into shared memory,
+                 into the tensor, out of it into shared memory, out into the harness's array), each
+                 split across the CPUs (ipc.copy, Calls.copy): copy_gb_per_s, one such copy of the
+                 array here, is their ceiling (memcpy_gb_per_s: on one core).
   parallel       the conformance run at -j 1 and -j 2 (warm export cache): parallel_speedup =
                  seconds(-j 1) / seconds(-j 2); identical_results compares the two reports
                  without their timings.
@@ -59,8 +66,12 @@ def export(spec_name: str, route: str, cache_dir: Path):
 
 
 def train_step(runtimes_by_kind: dict, cache_dir: Path, calls: int, rounds: int, work: Path,
-               java_version: str = TF_JAVA, plain_java: bool = True) -> dict:
+               java_version: str = TF_JAVA, own_jvm: bool = True) -> dict:
     """Per-call train step of each model in each runtime; the JPype / plain-Java ratio per model."""
+    from . import maven, plain_java
+    from .interface import ZOO
+
+    jar = str(plain_java.jar(maven.api_version(java_version), cache_dir))
     out = {}
     for label, spec_name, route in MODELS:
         b, data = export(spec_name, route, cache_dir)
@@ -69,21 +80,23 @@ def train_step(runtimes_by_kind: dict, cache_dir: Path, calls: int, rounds: int,
             if kind != "java":
                 r = runtime.bench(b.saved_model, data, calls, warmup=calls)  # as plain Java: as many untimed first
                 model[kind] = summary(r["ns"], r["cpu_ns"])
+        inputs, rows = work / label / "inputs", len(next(v for k, v in data.items() if k.startswith("train.")))
+        plain_java.write_inputs(data, ZOO, range(0, rows), inputs)  # every row: call i trains row i % rows in both loops
         per_round = []
-        for i in range(rounds):  # JPype and plain Java right after each other: the machine's load drifts
-            r = runtimes_by_kind["java"].bench(b.saved_model, data, calls, warmup=calls)
-            jpype = summary(r["ns"], r["cpu_ns"]) | {"unreleased_native_pointers": r["unreleased"]}
-            entry = {"jpype": jpype}
-            if plain_java:
-                plain = _plain_java(b, data, calls, work / f"{label}-{i}", java_version, cache_dir)
-                entry["plain_java"] = plain
-                entry["ratio"] = round(jpype["median_us"] / plain["median_us"], 3)
-            per_round.append(entry)
+        for _ in range(rounds):
+            r = runtimes_by_kind["java"].bench(b.saved_model, data, calls, warmup=calls,
+                                               plain_java={"jar": jar, "inputs": str(inputs)})
+            jpype = summary(r["ns"]) | {"unreleased_native_pointers": r["unreleased"]}
+            plain = summary(r["plain_ns"])
+            per_round.append({"jpype": jpype, "plain_java": plain,
+                              "ratio": round(jpype["median_us"] / plain["median_us"], 3),
+                              "paired_ratio": round(float(np.median(r["ns"] / r["plain_ns"])), 3)})
         model["java_jpype"] = min((e["jpype"] for e in per_round), key=lambda s: s["median_us"])
-        if plain_java:
-            model["plain_java"] = min((e["plain_java"] for e in per_round), key=lambda s: s["median_us"])
-            model["jpype_over_plain_java"] = float(np.median([e["ratio"] for e in per_round]))
+        model["plain_java"] = min((e["plain_java"] for e in per_round), key=lambda s: s["median_us"])
+        model["jpype_over_plain_java"] = float(np.median([e["ratio"] for e in per_round]))
         model["rounds"] = per_round
+        if own_jvm:  # the same loop in a JVM with no Python in the process: is the worker's JVM any slower?
+            model["plain_java_own_jvm"] = _plain_java(b, data, calls, work / label / "own-jvm", java_version, cache_dir)
         out[label] = model
     return out
 
@@ -99,29 +112,38 @@ def _plain_java(b, data, calls: int, workdir: Path, version: str, cache_dir: Pat
             "min_us": round(bench["min_us"], 1)}
 
 
-def transfer(java, megabytes: int = 64, repeats: int = 10) -> dict:
+def transfer(java, megabytes: int = 64, repeats: int = 20, warmup: int = 20) -> dict:
     """numpy -> TF Java tensor -> numpy for a float32 array of `megabytes` MiB; checks every byte came back."""
+    from . import ipc
+
     array = np.random.default_rng(0).standard_normal(megabytes * 2**18).astype(np.float32)
     seconds = []
-    for i in range(repeats + 1):
+    # The first trips map the shared memory, grow the worker's heap, and run Java's copies before the
+    # JIT compiles them: ~9 trips at 40 ms on the worker's side, 14 ms after (measured).
+    for i in range(warmup + repeats):
         started = time.perf_counter()
         back = java.echo(array)
         took = time.perf_counter() - started
         if not np.array_equal(back, array):
             raise AssertionError("the array came back different")
-        if i:  # the first trip maps the shared memory and warms the worker's heap
+        if i >= warmup:
             seconds.append(took)
     del back
-    copy = []
+    raw, target = np.frombuffer(array, np.uint8), np.zeros(array.nbytes, np.uint8)
+    one, parallel = [], []
     for _ in range(repeats):
         started = time.perf_counter()
-        array.copy()
-        copy.append(time.perf_counter() - started)
+        np.copyto(target, raw)
+        one.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        ipc.copy(target, raw)
+        parallel.append(time.perf_counter() - started)
     median = float(np.median(seconds))
     return {"megabytes": megabytes, "round_trip_ms": round(median * 1e3, 1), "best_ms": round(min(seconds) * 1e3, 1),
             "gb_per_s": round(array.nbytes / median / 1e9, 2),
             "gb_per_s_both_ways": round(2 * array.nbytes / median / 1e9, 2),
-            "memcpy_gb_per_s": round(array.nbytes / float(np.median(copy)) / 1e9, 2)}
+            "memcpy_gb_per_s": round(array.nbytes / float(np.median(one)) / 1e9, 2),
+            "copy_gb_per_s": round(array.nbytes / float(np.median(parallel)) / 1e9, 2)}
 
 
 def soak(java, cache_dir: Path, calls: int, warmup: int, every: int = 100) -> dict:
@@ -179,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000,
                         help="timed train calls per measurement, after as many untimed ones (default 2000)")
-    parser.add_argument("--rounds", type=int, default=3, help="JPype / plain-Java measurement pairs per model (default 3)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of JPype and plain-Java calls, interleaved call by call, per model (default 3)")
     parser.add_argument("--soak", type=int, default=10000, help="train calls of the soak (default 10000)")
     # Measured (MLP, TF Java 1.1.0, -Xmn64m): RSS steps up twice in the first ~4,000 calls (JIT and
     # native warm-up, +7%), then stays within 0.5% for the next 8,000.
@@ -249,7 +272,8 @@ def table(result: dict) -> str:
     lines = ["train step, median per call (us)          mlp        cnn"]
     steps = result.get("train_step", {})
     rows = [("Python eager (tf.saved_model.load)", "python"), ("TF1 session loader", "python-session"),
-            ("TF Java through the harness (JPype)", "java_jpype"), ("plain Java (TrainExport --bench)", "plain_java")]
+            ("TF Java through the harness (JPype)", "java_jpype"), ("plain Java, call by call beside it", "plain_java"),
+            ("plain Java in its own JVM", "plain_java_own_jvm")]
     for label, key in rows:
         cells = [f"{steps[m][key]['median_us']:>10.1f}" if key in steps.get(m, {}) else f"{'-':>10}" for m in ("mlp", "cnn")]
         lines.append(f"  {label:40s}{''.join(cells)}")
@@ -259,7 +283,8 @@ def table(result: dict) -> str:
     if "transfer" in result:
         t = result["transfer"]
         lines.append(f"transfer {t['megabytes']} MiB: {t['round_trip_ms']} ms round trip, {t['gb_per_s']} GB/s "
-                     f"({t['gb_per_s_both_ways']} GB/s both ways; one memcpy here: {t['memcpy_gb_per_s']} GB/s)")
+                     f"({t['gb_per_s_both_ways']} GB/s both ways; one copy here: {t['copy_gb_per_s']} GB/s, "
+                     f"on one core {t['memcpy_gb_per_s']} GB/s)")
     if "soak" in result:
         s = result["soak"]
         lines.append(f"soak {s['calls']} calls: RSS {s['rss_after_warmup_mb']} -> {s['rss_end_mb']} MB "

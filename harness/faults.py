@@ -76,6 +76,8 @@ class Plan:
 class Planted:
     """A session that behaves like `inner` except where a subclass overrides a hook."""
 
+    trainer = None  # not the inner session's: every train step goes through call(), where the hooks are
+
     def __init__(self, inner, plan: Plan):
         self.inner, self.plan = inner, plan
         self.trains = 0  # train calls so far in this session

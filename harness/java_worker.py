@@ -74,13 +74,13 @@ def jvm_path() -> str:
 class _Layout:
     """One way of calling a signature (input names, dtypes, shapes): its Java handle and header."""
 
-    def __init__(self, handle: int, outputs: list[str], header: np.ndarray, staged: list, direct: list):
+    def __init__(self, handle: int, outputs: list[str], header: np.ndarray, at: dict, staged: list, direct: list):
         self.handle, self.outputs, self.header = handle, outputs, header
         self.address = header.ctypes.data
+        self.at = at  # input name -> header index of its address
         self.staged = staged  # (input name, array in the stage whose address the header holds)
         self.direct = direct  # (input name, header index of its address): arrays passed where they are
-        self.meta = b""  # the last outputs' description, and how it reads:
-        self.reading: list = []  # (name, dtype, shape, offset, count)
+        self.reading: dict | None = None  # output name -> its view in the data area, as the last call wrote it
 
 
 class JavaSession:
@@ -102,9 +102,7 @@ class JavaSession:
         self.unreleased = 0  # native pointers (tensors) still alive after a call: must stay 0
 
     def call(self, signature, feeds):
-        key = (signature, *[(name, "S" if value.dtype.kind == "S" else value.dtype.str, value.shape)
-                            for name, value in feeds.items()])
-        layout = self.layouts.get(key) or self._prepare(key, signature, feeds)
+        layout = self._layout(signature, feeds)
         for name, stage in layout.staged:
             np.copyto(stage, feeds[name], casting="no")
         header, alive = layout.header, []  # alive: what the header points into, until Java returns
@@ -118,31 +116,74 @@ class JavaSession:
                 value = np.require(value, requirements="C")
             alive.append(value)
             header[at] = value.ctypes.data
-        left = int(self.calls.call(layout.handle, layout.address))
-        if left == PENDING:  # the outputs need larger areas: Java holds them until fetch()
+        changed = self._run(layout.handle, layout.address)
+        return {name: view.copy() for name, view in self._reading(layout, changed).items()}
+
+    def trainer(self, data: dict, interface):
+        """step -> loss, as trajectory's generic train step has it (the train signature on row `step`
+        of the stacked train.* arrays, its loss output), with the per-call work done here, once: a
+        header per row, pointing into the stacked arrays. A call is then one JPype crossing and one
+        read of the loss. None where the inputs are not all numeric arrays of at least one row."""
+        stacked = {key[len("train."):]: np.require(value, requirements="C")
+                   for key, value in data.items() if key.startswith("train.")}
+        if not stacked or not all(v.ndim and len(v) and v.dtype in CODES for v in stacked.values()):
+            return None
+        rows = min(len(v) for v in stacked.values())
+        layout = self._layout(interface.train, {name: value[0] for name, value in stacked.items()})
+        headers = np.tile(layout.header, (rows, 1))
+        for name, at in layout.at.items():
+            value = stacked[name]
+            headers[:, at] = value.ctypes.data + np.arange(rows, dtype=np.int64) * value.strides[0]
+        addresses = (headers.ctypes.data + np.arange(rows) * headers.strides[0]).tolist()
+        handle, call, loss = layout.handle, self.calls.call, interface.loss
+
+        def train(step: int) -> np.ndarray:
+            result = call(handle, addresses[step])
+            if result & 1 or layout.reading is None:  # outputs described anew (PENDING, -1, is odd too), or new areas
+                return self._reading(layout, self._after(result))[loss].copy()
+            self.unreleased += result >> 1
+            return layout.reading[loss].copy()
+
+        train.arrays = (stacked, headers)  # what the headers point into: alive as long as the step is
+        return train
+
+    def _run(self, handle: int, address: int) -> bool:
+        """Calls a prepared signature; its outputs are then in self.meta and self.data. Whether their
+        description differs from the last call's on this handle (see Calls.call)."""
+        return self._after(self.calls.call(handle, address))
+
+    def _after(self, result: int) -> bool:
+        """What Calls.call's `result` says: the outputs fetched if PENDING, leaks counted, description new."""
+        result = int(result)
+        if result == PENDING:  # the outputs need larger areas: Java holds them until fetch()
             need_data, need_meta = int(self.meta[0]), int(self.meta[1])
             self.meta = np.zeros(max(need_meta, self.meta.size), np.int64)
             self.data = np.empty(max(need_data, 2 * self.data.nbytes), np.uint8)
             self.calls.bind(self.meta.ctypes.data, self.meta.size, self.data.ctypes.data, self.data.nbytes)
-            left = int(self.calls.fetch())
-        self.unreleased += left
-        return self._outputs(layout)
+            for layout in self.layouts.values():  # their views are of the old areas
+                layout.reading = None
+            result = int(self.calls.fetch())
+        self.unreleased += result >> 1
+        return bool(result & 1)
 
-    def _outputs(self, layout: _Layout) -> dict:
-        used = int(self.meta[1])
-        meta = self.meta[:used].tobytes()
-        if meta != layout.meta:  # a new shape of outputs: read the description once
-            layout.meta, layout.reading = meta, []
-            values, m = self.meta[:used].tolist(), 2
+    def _reading(self, layout: _Layout, changed: bool) -> dict:
+        """The last call's outputs: name -> view in the data area (read from the meta area when new)."""
+        if changed or layout.reading is None:
+            layout.reading = {}
+            values, m = self.meta[:int(self.meta[1])].tolist(), 2
             for name in layout.outputs:
                 code, rank = values[m], values[m + 1]
                 shape, offset, nbytes = tuple(values[m + 2:m + 2 + rank]), values[m + 2 + rank], values[m + 3 + rank]
                 m += 4 + rank
                 if code != SKIPPED:  # strings and other non-numeric outputs are not compared
-                    layout.reading.append((name, TYPES[code], shape, offset, nbytes // TYPES[code].itemsize))
-        data = self.data
-        return {name: np.frombuffer(data, dtype, count, offset).reshape(shape).copy()
-                for name, dtype, shape, offset, count in layout.reading}
+                    dtype = TYPES[code]
+                    layout.reading[name] = np.frombuffer(self.data, dtype, nbytes // dtype.itemsize, offset).reshape(shape)
+        return layout.reading
+
+    def _layout(self, signature: str, feeds: dict) -> _Layout:
+        key = (signature, *[(name, "S" if value.dtype.kind == "S" else value.dtype.str, value.shape)
+                            for name, value in feeds.items()])
+        return self.layouts.get(key) or self._prepare(key, signature, feeds)
 
     def _prepare(self, key: tuple, signature: str, feeds: dict) -> _Layout:
         """The header of this layout; small inputs get a place in a stage of their own."""
@@ -177,7 +218,7 @@ class JavaSession:
                 staged.append((name, view))
         handle = int(self.calls.prepare(signature, self.java.Strings(list(feeds))))
         outputs = [str(n) for n in self.calls.outputs(handle)]
-        layout = _Layout(handle, outputs, header, staged, direct)
+        layout = _Layout(handle, outputs, header, {name: at for name, at, _ in slots}, staged, direct)
         self.layouts[key] = layout
         return layout
 
@@ -204,6 +245,9 @@ class JavaSession:
 class JavaHost(worker.Host):
     java: Java
 
+    def __init__(self):
+        self.steppers: dict = {}  # jar -> TrainExport.Stepper class (plain_java)
+
     def start(self, message: dict) -> dict:
         self.java = Java(message["classpath"])
         return {"tensorflow": str(self.java.TensorFlow.version()),
@@ -212,6 +256,18 @@ class JavaHost(worker.Host):
 
     def open(self, saved_model: Path, message: dict) -> JavaSession:
         return JavaSession(self.java, saved_model, message["threads"], message.get("session_fault"))
+
+    def plain_java(self, saved_model: Path, message: dict):
+        """TrainExport.Stepper, the plain-Java CLI's bench step, loaded from its jar into this JVM (once per jar)."""
+        jpype, plain = self.java.jpype, message["plain_java"]
+        if plain["jar"] not in self.steppers:
+            url = jpype.JClass("java.io.File")(plain["jar"]).toURI().toURL()
+            parent = jpype.JClass("java.lang.ClassLoader").getSystemClassLoader()  # TF Java's classes
+            loader = jpype.JClass("java.net.URLClassLoader")([url], parent)
+            self.steppers[plain["jar"]] = jpype.JClass("dev.conformance.TrainExport$Stepper", loader=loader)
+        interface = message["interface"]
+        return self.steppers[plain["jar"]](str(saved_model), plain["inputs"], interface["train"], interface["loss"],
+                                           message["threads"])
 
     def echo(self, array: np.ndarray) -> np.ndarray:
         out = worker.reply_array(array.shape, array.dtype)  # in shared memory: the reply carries it without a copy

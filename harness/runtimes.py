@@ -327,12 +327,13 @@ class Runtime:
         return self.worker.request({"op": "echo", "array": array})
 
     def bench(self, saved_model: Path, data: dict[str, np.ndarray], calls: int, warmup: int = 0,
-              sample_every: int = 0, interface: Interface = ZOO) -> dict:
-        """`calls` timed train steps of the plan in the worker, on one session (worker.bench has the fields)."""
+              sample_every: int = 0, interface: Interface = ZOO, plain_java: dict | None = None) -> dict:
+        """`calls` timed train steps of the plan in the worker, on one session (worker.bench has the fields);
+        with `plain_java` ({"jar", "inputs"}: TrainExport's jar and .npy inputs), each beside a plain-Java step."""
         return self.worker.request({
             "op": "bench", "loader": self.kind, "saved_model": str(saved_model), "data": data, "calls": calls,
             "warmup": warmup, "sample_every": sample_every, "threads": self.worker.threads,
-            "interface": interface.to_dict()})
+            "interface": interface.to_dict(), "plain_java": plain_java})
 
     def stop(self) -> None:
         self.worker.stop()

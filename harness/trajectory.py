@@ -134,8 +134,9 @@ def execute(session: SignatureSession, data: dict[str, np.ndarray], steps: range
     stage = "train"
     try:
         on_stage(stage)
+        train = trainer(session, data, interface) if steps else None  # no step: nothing to prepare
         for step in steps:
-            trajectory.losses.append(train_step(session, data, step, interface))
+            trajectory.losses.append(train(step))
         stage = "predict"
         if interface.predict and predict:
             on_stage(stage)
@@ -159,9 +160,19 @@ def execute(session: SignatureSession, data: dict[str, np.ndarray], steps: range
     return trajectory
 
 
-def train_step(session: SignatureSession, data: dict[str, np.ndarray], step: int, interface: Interface = ZOO):
-    """One optimizer step: the plan's train loop body (the benchmarks time exactly this). Returns the loss."""
-    return np.asarray(session.call(interface.train, batch(data, "train", step))[interface.loss])
+def trainer(session: SignatureSession, data: dict[str, np.ndarray],
+            interface: Interface = ZOO) -> Callable[[int], np.ndarray]:
+    """The plan's train loop body on this session: step -> the loss of one optimizer step on row
+    `step` of data's train.* arrays (the benchmarks time exactly this).
+
+    A session may prepare its own once per run (`session.trainer(data, interface)`, or None where it
+    cannot): the same call, the same loss, less work per call (JavaSession's is one JPype crossing).
+    """
+    prepare = getattr(session, "trainer", None)
+    prepared = prepare(data, interface) if prepare is not None else None
+    if prepared is not None:
+        return prepared
+    return lambda step: np.asarray(session.call(interface.train, batch(data, "train", step))[interface.loss])
 
 
 def describe(error: BaseException) -> str:

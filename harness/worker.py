@@ -48,6 +48,10 @@ class Host:
     def echo(self, array):
         raise NotImplementedError
 
+    def plain_java(self, saved_model: Path, message: dict):
+        """The plain-Java loop's step in this process, with .step(i) -> ns and .close() (TF Java only)."""
+        raise NotImplementedError(f"{type(self).__name__} has no plain-Java loop to interleave")
+
 
 _channel: ipc.Channel | None = None
 
@@ -134,43 +138,63 @@ def rss() -> int:
 
 
 def bench(host: Host, message: dict) -> dict:
-    """`warmup` + `calls` train steps (trajectory.train_step, the plan's loop body) on one session,
+    """`warmup` + `calls` train steps (trajectory.trainer, the plan's loop body) on one session,
     cycling through the data's steps; times the `calls` after the warm-up.
 
     Returns ns (each timed call, wall clock), cpu_ns (the process's CPU time over the timed calls:
     every thread, TensorFlow's and the JVM's included), rss ([call index, bytes] every
     `sample_every` calls, from before the warm-up to the end), losses (of the first pass over the
     data: the plan's train.loss) and unreleased (native pointers left alive, when the runtime counts them).
+
+    With "plain_java" (TF Java): after each call, one step of the plain-Java loop in this JVM on a
+    session of its own (host.plain_java), timed in Java: plain_ns pairs with ns call by call,
+    plain_losses are its losses' bytes over the first pass, and cpu_ns is left out (it would count both loops).
     """
     import numpy as np
 
-    from .trajectory import train_step
+    from .trajectory import trainer
 
     data, interface = message["data"], Interface.from_dict(message["interface"])
     steps = len(next(v for k, v in data.items() if k.startswith("train.")))
     calls, warmup, every = message["calls"], message.get("warmup", 0), message.get("sample_every", 0)
     session = host.open(Path(message["saved_model"]), message)
+    plain = None
     try:
-        ns = np.zeros(calls, np.int64)
-        samples, losses = [(0, rss())], []
+        if message.get("plain_java"):
+            plain = host.plain_java(Path(message["saved_model"]), message)
+        train = trainer(session, data, interface)
+        ns, plain_ns = np.zeros(calls, np.int64), np.zeros(calls, np.int64)
+        samples, losses, plain_losses = [(0, rss())], [], []
         clock = time.perf_counter_ns
         for i in range(warmup + calls):
             if i == warmup:
                 cpu = time.process_time_ns()
             started = clock()
-            loss = train_step(session, data, i % steps, interface)
+            loss = train(i % steps)
+            took = clock() - started
+            if plain is not None:
+                plain_took = plain.step(i)
+                if i >= warmup:
+                    plain_ns[i - warmup] = plain_took
+                if i < steps:
+                    plain_losses.append(bytes(memoryview(plain.loss())))
             if i >= warmup:
-                ns[i - warmup] = clock() - started
+                ns[i - warmup] = took
             if i < steps:
                 losses.append(loss)
             if every and (i + 1) % every == 0:
                 samples.append((i + 1, rss()))
         cpu = time.process_time_ns() - cpu if calls else 0
         samples.append((warmup + calls, rss()))
-        return {"ns": ns, "cpu_ns": cpu, "rss": np.array(samples, np.int64), "losses": losses,
-                "unreleased": getattr(session, "unreleased", None)}
+        reply = {"ns": ns, "cpu_ns": None if plain is not None else cpu, "rss": np.array(samples, np.int64), "losses": losses,
+                 "unreleased": getattr(session, "unreleased", None)}
+        if plain is not None:
+            reply["plain_ns"], reply["plain_losses"] = plain_ns, plain_losses
+        return reply
     finally:
         session.close()
+        if plain is not None:
+            plain.close()
 
 
 def session_request(host: Host, live: dict, message: dict) -> dict:

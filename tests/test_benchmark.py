@@ -14,7 +14,7 @@ pytestmark = pytest.mark.java
 
 def test_transfer_figure_round_trips_the_array(java):
     figure = bench.transfer(java, megabytes=4, repeats=2)  # raises if a byte came back different
-    assert figure["megabytes"] == 4 and figure["gb_per_s"] > 0 and figure["memcpy_gb_per_s"] > 0
+    assert figure["megabytes"] == 4 and figure["gb_per_s"] > 0 and figure["memcpy_gb_per_s"] > 0 and figure["copy_gb_per_s"] > 0
 
 
 @pytest.mark.parametrize("runtime", ["java", "python"])
@@ -59,3 +59,64 @@ def test_soak_verdict_sees_growth():
     assert bench.soak_verdict(flat, 1000)["rss_growth"] == 0 and bench.soak_verdict(flat, 1000)["rss_trend"] == 0
     verdict = bench.soak_verdict(leaking, 1000)
     assert verdict["rss_growth"] > 0.05 and verdict["rss_trend"] > 0.05
+
+
+def test_bench_interleaves_the_plain_java_loop_call_by_call(java, bundles, mlp_spec, tmp_path):
+    """The plain-Java figure is TrainExport's own bench step, run in the worker's JVM beside each harness
+    call: it trains its own session on the same data, so its losses are the plan's, bit for bit."""
+    from harness import maven, plain_java
+    from harness.interface import ZOO
+    from harness.versions import TF_JAVA
+
+    export = export_of(bundles["tf_keras"], mlp_spec)
+    plan = java.run(export.saved_model, export.data, range(0, export.steps), tmp_path / "plan")
+    plain_java.write_inputs(export.data, ZOO, range(0, export.steps), tmp_path / "inputs")
+    jar = plain_java.jar(maven.api_version(TF_JAVA), CACHE)
+    calls = 2 * export.steps
+    timed = java.bench(export.saved_model, export.data, calls, warmup=1,
+                       plain_java={"jar": str(jar), "inputs": str(tmp_path / "inputs")})
+    assert timed["plain_ns"].shape == timed["ns"].shape == (calls,) and (timed["plain_ns"] > 0).all()
+    assert timed["plain_losses"][:export.steps] == [l.tobytes() for l in plan.losses]
+    assert timed["unreleased"] == 0 and timed["cpu_ns"] is None  # CPU time would count both loops
+
+
+def test_the_prepared_train_step_gives_the_generic_calls_losses(java, bundles, mlp_spec, tmp_path):
+    """The plan trains through JavaSession.trainer (a header per row, made once); a live session called
+    input by input (JavaSession.call with batch()) must see the same losses, bit for bit."""
+    from harness.data import batch
+
+    export = export_of(bundles["tf_keras"], mlp_spec)
+    plan = java.run(export.saved_model, export.data, range(1, export.steps), tmp_path)  # not from row 0
+    session = java.open_session(export.saved_model)
+    try:
+        generic = [session.call("train", batch(export.data, "train", step))["loss"] for step in range(1, export.steps)]
+    finally:
+        session.close()
+    assert plan.failure is None and len(plan.losses) == export.steps - 1
+    assert [l.tobytes() for l in generic] == [l.tobytes() for l in plan.losses]
+
+
+def test_outputs_larger_than_the_reply_area_and_the_calls_after_them(java, bundles, mlp_spec):
+    """Outputs over the worker's first 64 KiB data area make Java hold them until the area grows
+    (Calls.fetch); a call on another layout afterwards must read the new area, not views of the old."""
+    export = export_of(bundles["tf_keras"], mlp_spec)
+    x = export.data["predict.x"]
+    big = np.tile(x, (20000 // len(x) + 1, 1))  # 20,000 x 1 float32 predictions: over 64 KiB
+    first, second = x[:4], x[4:8]
+
+    session = java.open_session(export.saved_model)
+    try:
+        session.call("predict", {"x": first})
+        large = session.call("predict", {"x": big})
+        after = session.call("predict", {"x": second})
+        again = session.call("predict", {"x": big})
+    finally:
+        session.close()
+    fresh = java.open_session(export.saved_model)
+    try:
+        expected = fresh.call("predict", {"x": second})
+    finally:
+        fresh.close()
+    assert {k: v.tobytes() for k, v in after.items()} == {k: v.tobytes() for k, v in expected.items()}
+    assert {k: v.tobytes() for k, v in large.items()} == {k: v.tobytes() for k, v in again.items()}
+    assert all(v.shape[0] == len(big) for v in large.values())

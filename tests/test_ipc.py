@@ -108,3 +108,31 @@ def test_shared_memory_goes_with_a_killed_worker(java):
     assert np.array_equal(java.echo(array), array)  # the next request starts a new worker, with new arenas
     after = memfds()
     assert len(after) == 2 and not after & before
+
+
+@pytest.mark.parametrize("extra", [0, 3, 65])  # chunk boundaries: whole, odd, past an alignment
+def test_large_copies_split_across_cpus_keep_every_byte(extra):
+    source = np.random.default_rng(extra).integers(0, 256, ipc.PARALLEL_COPY + extra, dtype=np.uint8)
+    target = np.zeros_like(source)
+    ipc.copy(target, source)
+    assert target.tobytes() == source.tobytes()
+
+
+def test_memory_of_a_received_array_is_reused_only_once_nothing_refers_to_it(pair):
+    """Large arrays received land in reused buffers (ipc._Landing): never one an array or view still uses."""
+    harness, worker = pair
+    n = ipc.PARALLEL_COPY // 4 + 1  # float32, just over the size that goes to the landing buffers
+
+    def receive(value: float) -> np.ndarray:
+        worker.send({"a": np.full(n, value, np.float32)})
+        return harness.receive()["a"]
+
+    first = receive(1.0)
+    view = first[5:10]
+    address = first.ctypes.data
+    del first
+    second = receive(2.0)  # the view keeps the first buffer in use
+    assert second.ctypes.data != address and np.all(view == 1.0)
+    del view
+    third = receive(3.0)  # now free: written again
+    assert third.ctypes.data == address and np.all(third == 3.0) and np.all(second == 2.0)

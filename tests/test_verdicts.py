@@ -775,3 +775,22 @@ def test_a_runtime_that_does_not_restore_says_why_in_its_restore_checks(store):
         for name in (f"restore.{way}.loss", f"restore.{way}.variables"):
             assert (results[name].outcome, results[name].detail) == (NOT_APPLICABLE, "trains from the export only")
     assert results["train.loss"].passed and results["resume.loss"].passed
+
+
+def test_a_planted_session_trains_through_its_own_call():
+    """A session's own prepared train step (JavaSession.trainer) would skip a planted fault's hooks."""
+    from harness import faults
+    from harness.trajectory import trainer
+
+    class Session:
+        def call(self, signature, feeds):
+            return {"loss": np.float32(0.5)}
+
+        def trainer(self, data, interface):
+            return lambda step: np.float32(0.5)  # what a prepared step answers, bypassing call()
+
+    message = {"loader": "java", "fault": "java-loss-sign-flipped", "interface": ZOO.to_dict(),
+               "data": {"train.x": np.zeros((2, 4, 1)), "train.y": np.zeros((2, 4, 1)), "predict.x": np.zeros((4, 1))}}
+    planted = faults.wrap(Session(), message, lambda: None)
+    assert trainer(planted, message["data"])(0) == np.float32(-0.5)
+    assert trainer(Session(), message["data"])(0) == np.float32(0.5)

@@ -88,7 +88,7 @@ public final class TrainExport {
         this.options = options;
         this.export = Path.of(required("--export"));
         this.inputs = Path.of(required("--inputs"));
-        this.out = Path.of(required("--out"));
+        this.out = options.containsKey("--out") ? Path.of(options.get("--out")) : null; // run() requires it
     }
 
     public static void main(String[] args) {
@@ -110,8 +110,19 @@ public final class TrainExport {
     }
 
     private Map<String, Object> run() throws IOException {
+        required("--out");
         int threads = intOption("--threads", 1, 1);
         int bench = intOption("--bench", 0, 0);
+        load(threads);
+        try {
+            return plan(threads, bench);
+        } finally {
+            bundle.close();
+        }
+    }
+
+    /** Loads the export (tag serve) once it and the inputs directory are there. */
+    private void load(int threads) {
         if (!Files.isDirectory(export)) {
             throw new BadInput(export + ": export directory does not exist");
         }
@@ -127,11 +138,6 @@ public final class TrainExport {
             bundle = SavedModelBundle.loader(export.toString()).withTags("serve").withConfigProto(config).load();
         } catch (RuntimeException e) {
             throw new Failure(export + ": cannot load the SavedModel (tag serve): " + e.getMessage());
-        }
-        try {
-            return plan(threads, bench);
-        } finally {
-            bundle.close();
         }
     }
 
@@ -294,9 +300,7 @@ public final class TrainExport {
         long[] nanos = new long[calls];
         for (int i = -calls; i < calls; i++) {
             long start = System.nanoTime();
-            try (Feeds feeds = Feeds.of(arrays, Math.floorMod(i, rows)); Result result = call(train, feeds)) {
-                Npy.bytesOf(result.get(lossName).orElseThrow());
-            }
+            step(train, arrays, lossName, Math.floorMod(i, rows));
             if (i >= 0) {
                 nanos[i] = System.nanoTime() - start;
             }
@@ -311,6 +315,66 @@ public final class TrainExport {
         timings.put("min_us", sorted[0] / 1e3);
         timings.put("max_us", sorted[calls - 1] / 1e3);
         return timings;
+    }
+
+    /** What the benchmarks time: one train call, its tensors made from row `row` of the arrays; the loss's bytes. */
+    private byte[] step(SessionFunction train, Map<String, Npy> arrays, String lossName, long row) {
+        try (Feeds feeds = Feeds.of(arrays, row); Result result = call(train, feeds)) {
+            return Npy.bytesOf(result.get(lossName).orElseThrow());
+        }
+    }
+
+    /**
+     * The --bench loop's body one call at a time, for a caller that alternates it with a loop of its
+     * own: the harness's benchmark runs it in its JPype worker's JVM, call by call beside the
+     * harness's train call, so that the machine's load (here it drifts the time of a whole block of
+     * calls by a third) weighs on both alike. Loads the export itself: a session of its own.
+     */
+    public static final class Stepper implements AutoCloseable {
+        private final TrainExport run;
+        private final SessionFunction train;
+        private final Map<String, Npy> arrays;
+        private final String lossName;
+        private final long rows;
+        private byte[] loss;
+
+        public Stepper(String export, String inputs, String train, String lossName, int threads) throws IOException {
+            run = new TrainExport(Map.of("--export", export, "--inputs", inputs));
+            run.load(threads);
+            try {
+                Signature signature = run.signature(train, "--train");
+                if (!signature.outputNames().contains(lossName)) {
+                    throw new BadInput(export + ": signature " + train + " has no output " + lossName);
+                }
+                arrays = run.inputsOf(signature, "train", true);
+                rows = arrays.values().stream().mapToLong(Npy::rows).min().orElse(0);
+                if (rows == 0) {
+                    throw new BadInput(inputs + ": no step in the train.*.npy files");
+                }
+                this.train = run.bundle.function(train);
+                this.lossName = lossName;
+            } catch (IOException | RuntimeException e) {
+                run.bundle.close();
+                throw e;
+            }
+        }
+
+        /** One train call on row `i` (modulo the rows); its nanoseconds. */
+        public long step(long i) {
+            long start = System.nanoTime();
+            loss = run.step(train, arrays, lossName, Math.floorMod(i, rows));
+            return System.nanoTime() - start;
+        }
+
+        /** The raw bytes of the last step's loss. */
+        public byte[] loss() {
+            return loss;
+        }
+
+        @Override
+        public void close() {
+            run.bundle.close();
+        }
     }
 
     private Result call(SessionFunction function, Feeds feeds) {
