@@ -139,7 +139,7 @@ class JavaSession:
 
         def train(step: int) -> np.ndarray:
             result = call(handle, addresses[step])
-            if result & 1 or layout.reading is None:  # outputs described anew (PENDING, -1, is odd too), or new areas
+            if result & 1 or layout.reading is None:  # described anew (PENDING, -1, is odd too), or new areas
                 return self._reading(layout, self._after(result))[loss].copy()
             self.unreleased += result >> 1
             return layout.reading[loss].copy()
