@@ -116,7 +116,7 @@ class JavaSession:
                 value = np.require(value, requirements="C")
             alive.append(value)
             header[at] = value.ctypes.data
-        changed = self._run(layout.handle, layout.address)
+        changed = self._after(self.calls.call(layout.handle, layout.address))
         return {name: view.copy() for name, view in self._reading(layout, changed).items()}
 
     def trainer(self, data: dict, interface):
@@ -147,13 +147,9 @@ class JavaSession:
         train.arrays = (stacked, headers)  # what the headers point into: alive as long as the step is
         return train
 
-    def _run(self, handle: int, address: int) -> bool:
-        """Calls a prepared signature; its outputs are then in self.meta and self.data. Whether their
-        description differs from the last call's on this handle (see Calls.call)."""
-        return self._after(self.calls.call(handle, address))
-
     def _after(self, result: int) -> bool:
-        """What Calls.call's `result` says: the outputs fetched if PENDING, leaks counted, description new."""
+        """After Calls.call: the outputs fetched into larger areas if it answered PENDING, the tensors it
+        left open counted; whether the outputs' description differs from the last call's on this handle."""
         result = int(result)
         if result == PENDING:  # the outputs need larger areas: Java holds them until fetch()
             need_data, need_meta = int(self.meta[0]), int(self.meta[1])

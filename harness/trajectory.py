@@ -27,6 +27,9 @@ RESTORE_WAYS = ("saver", "signature")
 
 
 class SignatureSession(Protocol):
+    """What a runtime's session offers the plan. It may also offer `trainer(data, interface)`: a
+    prepared train step, or None (see trainer())."""
+
     def call(self, signature: str, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]: ...
 
     def save_variables(self, directory: Path) -> str:
