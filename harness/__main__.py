@@ -35,7 +35,6 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
     rel = sub.add_parser("release", help="validate a TF release: the zoo exported by candidate and baseline, every runtime")
     rel.add_argument("candidate", metavar="CANDIDATE", help="TF Python version under validation (any PyPI serves)")
     rel.add_argument("--baseline", metavar="VERSION", help="version to compare with (default: the newest release before)")
-    rel.add_argument("--fail-on-drift", action="store_true", help="exit 1 when a baseline export trains differently")
     for p in (conf, rel):
         p.add_argument("--expectations", type=Path, default=ROOT / "expectations", metavar="DIR",
                        help="folder of expected failures and tolerances, <runtime>.toml (default: expectations/)")
@@ -79,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
         p.add_argument("--threads", type=int, default=1, help="intra/inter-op threads in every runtime (default 1)")
         p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
                        help="cases run in parallel, each on its own worker processes (default: the number of cores)")
+        p.add_argument("--fail-on-drift", action="store_true",
+                       help="hold runtimes of another TF than the exporter's to 0 ulp too: any drift fails "
+                            "(default: within compare.CROSS_VERSION_BAND it is drift, reported, not a failure)")
         p.add_argument("--call-timeout", type=float, default=None, metavar="SECONDS",
                        help="end a runtime's worker when one request takes longer (default 900), report a timeout")
     add_report_command(sub)
@@ -113,6 +115,17 @@ def judge(results, names: list[str], expected: dict) -> int:
     return exit_status(results)
 
 
+def drift_band(fail_on_drift: bool):
+    """band(runtime, exporter) for the runner: the cross-version band where the runtime runs another TF
+    than the exporter's Python, none for the same TF (0 ulp) or with --fail-on-drift."""
+    from .compare import CROSS_VERSION_BAND
+    from .runtimes import tensorflow_of
+
+    if fail_on_drift:
+        return lambda runtime, exporter: None
+    return lambda runtime, exporter: CROSS_VERSION_BAND if tensorflow_of(runtime) != exporter else None
+
+
 def exit_status(results) -> int:
     """1 when a result is unexpected (a failure not listed, or a listed failure that passes), else 0."""
     from .report import FAILING
@@ -136,7 +149,8 @@ def run(args) -> int:  # pragma: no mutate block
     out = args.out.resolve()
     work = out / "work"
     shutil.rmtree(work, ignore_errors=True)  # our own scratch space from the previous run
-    shutil.rmtree(out / "logs" / "workers", ignore_errors=True)
+    for logs in ("workers", "exports"):  # this run's logs only
+        shutil.rmtree(out / "logs" / logs, ignore_errors=True)
     if args.command == "release":
         from . import venvs
 
@@ -151,14 +165,14 @@ def run(args) -> int:  # pragma: no mutate block
     if planted:  # test-only: read by the runtimes (harness/faults.py); workers inherit it
         os.environ[FAULT_ENV] = planted
         print(f"warning: test-only fault planted: {planted} ({RUNTIME_FAULTS[planted].what})", file=sys.stderr)
-    not_applicable = []
+    not_run = []  # results of cases that did not run: a route not applicable, an export that failed
     if certifying:
         from . import certify
 
         prepared = certify.prepare(args, work)  # validates input before any runtime starts
         exports = [prepared.export]
     else:
-        exports, not_applicable = _exports(args, tf_versions, names)  # validates input before any runtime starts
+        exports, not_run = _exports(args, tf_versions, names)  # validates input before any runtime starts
     expected = load_expectations(names, args.expectations if conformance else None)
 
     def classified(export, results):  # per export, as it finishes, so progress counts expected failures right
@@ -172,8 +186,9 @@ def run(args) -> int:  # pragma: no mutate block
             threads=args.threads, call_timeout=args.call_timeout or runtimes.DEFAULT_CALL_TIMEOUT,
             on_started=lambda export: bar.started(report.export_name(export.exporter, export.name)),
             on_finished=classified,
-            tolerance=lambda runtime, test_id, exporter: expected[runtime].relative_tolerance(test_id, exporter))
-    results += not_applicable
+            tolerance=lambda runtime, test_id, exporter: expected[runtime].relative_tolerance(test_id, exporter),
+            band=drift_band(args.fail_on_drift))
+    results += not_run
     for name in names:  # what no export classified: a runtime that could not start
         runner.classify([r for r in results if r.runtime == name and not r.outcome], expected[name].failures)
     env = report.environment(args.threads, facts)
@@ -200,8 +215,10 @@ def _release_verdict(args, results, out: Path) -> int:
     print()
     print(release.summary(changes))
     atomic.write_json(out / "release.json", {
-        "candidate": args.candidate, "baseline": args.baseline, "drift": changes.drift,
+        "candidate": args.candidate, "baseline": args.baseline, "drift": changes.drift, "families": changes.families,
         "new_failures": [got.id for _, _, got in changes.new_failures], "fixed": [got.id for _, _, got in changes.fixed]})
+    # --fail-on-drift: drift beyond 0 ulp already failed its check (no band); this also fails on a baseline
+    # export that the candidate's Python trains within a listed tolerance.
     return 1 if changes.new_failures or (args.fail_on_drift and changes.drifted) else 0
 
 
@@ -290,8 +307,8 @@ def _exports(args, tf_versions: list[str], runtime_names: list[str]):  # pragma:
     """The exports of the run (each spec x route x exporter TF), and a not-applicable result per
     runtime for each route an exporter cannot author."""
     from . import spec, validate
-    from .errors import NotApplicable
-    from .runner import NOT_APPLICABLE, Export, Result
+    from .errors import ExportFailed, NotApplicable
+    from .runner import BLOCKED, NOT_APPLICABLE, Export, Result
 
     specs = [spec.find(name) for name in args.spec] if args.spec else spec.all_specs()
     shard = getattr(args, "shard", None)
@@ -300,21 +317,28 @@ def _exports(args, tf_versions: list[str], runtime_names: list[str]):  # pragma:
     if shard:  # deterministic: the case list does not depend on the machine or on earlier runs
         k, n = shard
         cases = cases[k - 1::n]
-    built = _build_all(cases, args.cache_dir, args.jobs)
-    exports, not_applicable = [], []
+    built = _build_all(cases, args.cache_dir, args.jobs, args.out.resolve() / "logs" / "exports")
+    exports, not_run = [], []
     for (exporter, s, route), b in zip(cases, built):
+        case = f"{s.name}.{route}"
         if isinstance(b, NotApplicable):
-            not_applicable += [Result(name, f"{s.name}.{route}", "export", None, str(b), outcome=NOT_APPLICABLE,
+            not_run += [Result(name, case, "export", None, str(b), outcome=NOT_APPLICABLE,
+                                      exporter=exporter) for name in runtime_names]
+            continue
+        if isinstance(b, ExportFailed):  # the exporter's own failure, in its row; nothing to run in the others
+            reference = f"python-{exporter}"
+            not_run += [Result(name, case, "export", False, str(b), exporter=exporter) if name == reference else
+                               Result(name, case, "export", None, f"blocked by {case}.export", outcome=BLOCKED,
                                       exporter=exporter) for name in runtime_names]
             continue
         data = b.data()
         validate.check_export(b.saved_model, data, b.data_path)
         exports.append(Export(b.name, b.saved_model, data, s.steps, s.resume_steps, exporter))
-    return exports, not_applicable
+    return exports, not_run
 
 
-def _build_all(cases, cache_dir: Path, jobs: int) -> list:  # pragma: no mutate block
-    """The bundle (or NotApplicable) of each (exporter, spec, route), in case order.
+def _build_all(cases, cache_dir: Path, jobs: int, logs: Path) -> list:  # pragma: no mutate block
+    """The bundle (or NotApplicable, or ExportFailed) of each (exporter, spec, route), in case order.
 
     Another TF version exports in a subprocess of its own venv, so up to `jobs` of those run side by
     side while this process exports its own TF's cases (in the main thread: Keras' global state is
@@ -323,13 +347,13 @@ def _build_all(cases, cache_dir: Path, jobs: int) -> list:  # pragma: no mutate 
     from concurrent.futures import ThreadPoolExecutor
 
     from . import bundle, venvs
-    from .errors import NotApplicable
+    from .errors import ExportFailed, NotApplicable
 
     def build(case):
         exporter, s, route = case
         try:
-            return bundle.build(s, route, cache_dir / "exports", exporter)
-        except NotApplicable as e:
+            return bundle.build(s, route, cache_dir / "exports", exporter, logs / exporter / f"{s.name}.{route}.log")
+        except (NotApplicable, ExportFailed) as e:
             return e
 
     elsewhere = {v for v in {c[0] for c in cases} if venvs.interpreter(v, cache_dir) != Path(sys.executable)}

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import atomic, cache
 from . import data as data_mod
-from .errors import HarnessError, NotApplicable
+from .errors import ExportFailed, HarnessError, NotApplicable, one_line
 from .spec import Spec
 
 # Bump when the bundle layout or the export code changes meaning; the source hash below catches the rest.
@@ -50,7 +50,7 @@ class Bundle:
         return f"{self.manifest['spec']}.{self.manifest['route']}"
 
 
-def build(spec: Spec, route: str, cache_dir: Path, tf_version: str | None = None) -> Bundle:
+def build(spec: Spec, route: str, cache_dir: Path, tf_version: str | None = None, log: Path | None = None) -> Bundle:
     """The bundle for (spec, route) exported by TF Python `tf_version`, exported now or reused from
     the cache when its key matches.
 
@@ -58,13 +58,14 @@ def build(spec: Spec, route: str, cache_dir: Path, tf_version: str | None = None
     subprocess with the same interpreter). Another version: exported by harness/export_worker.py
     under the interpreter of that version's virtualenv, kept beside `cache_dir` (cache_dir is
     <cache>/exports; virtualenvs go to <cache>/venvs: harness/venvs.py). A route the version cannot
-    author raises NotApplicable with the reason (routes.applicable).
+    author raises NotApplicable with the reason (routes.applicable); an export that fails raises
+    ExportFailed, one line, its full output written to `log` (when given).
     """
     from . import routes
 
     python = _exporter_interpreter(tf_version, Path(cache_dir))
     versions = exporter_versions(python)
-    reason = routes.applicable(route, versions["tensorflow"])
+    reason = routes.applicable(route, versions)
     if reason is not None:
         raise NotApplicable(f"{spec.name} by {route} under TF {versions['tensorflow']}: {reason}")
     manifest = {
@@ -88,9 +89,16 @@ def build(spec: Spec, route: str, cache_dir: Path, tf_version: str | None = None
         data = data_mod.generate(spec)
         np.savez(tmp / "data.npz", **data)
         if python is not None or spec.replicas:  # another TF, or its own logical CPUs: a process of its own
-            names = _export_in_subprocess(spec, route, tmp, python or Path(sys.executable), versions)
+            names = _export_in_subprocess(spec, route, tmp, python or Path(sys.executable), versions, log)
         else:
-            names = routes.export(spec, route, tmp / "saved_model", data)
+            try:
+                names = routes.export(spec, route, tmp / "saved_model", data)
+            except HarnessError:
+                raise
+            except Exception as e:  # TensorFlow or Keras refused the export: that export's failure, reported
+                import traceback
+
+                raise _failed(spec, route, versions, traceback.format_exc(), log, f"{type(e).__name__}: {e}") from None
         manifest |= {
             "signatures": list(routes.SIGNATURES),
             "save_signature_variables": names,
@@ -113,23 +121,13 @@ def build(spec: Spec, route: str, cache_dir: Path, tf_version: str | None = None
 
 
 def exporter_versions(python: Path | None = None) -> dict[str, str | None]:
-    """TensorFlow, Keras and tf-keras versions of the exporter: this process, or the interpreter
-    `python` (read from its package metadata without importing TensorFlow). Keras is the `keras`
-    distribution, or `keras-nightly` (what TF pre-releases depend on)."""
-    key = str(python) if python is not None else None
-    if key not in _versions_seen:
-        if python is None:
-            found = {name: package_version(name) for name in ("tensorflow", "keras", "keras-nightly", "tf-keras")}
-        else:
-            from . import venvs
+    """TensorFlow, Keras and tf-keras versions of the exporter (this process, or the interpreter
+    `python`), as their modules report them when imported (venvs.modules): None for one that does not
+    import. Keras is whatever `import keras` brings: a `keras` release or `keras-nightly`."""
+    from . import venvs
 
-            found = venvs.installed_versions(python)
-        _versions_seen[key] = {"tensorflow": found["tensorflow"], "keras": found["keras"] or found["keras-nightly"],
-                               "tf_keras": found["tf-keras"]}
-    return dict(_versions_seen[key])
-
-
-_versions_seen: dict[str | None, dict] = {}
+    found = venvs.modules(python)
+    return {"tensorflow": found["tensorflow"], "keras": found["keras"], "tf_keras": found["tf_keras"]}
 
 
 def _exporter_interpreter(tf_version: str | None, cache_dir: Path) -> Path | None:
@@ -142,7 +140,7 @@ def _exporter_interpreter(tf_version: str | None, cache_dir: Path) -> Path | Non
     return None if python == Path(sys.executable) else python
 
 
-def _export_in_subprocess(spec: Spec, route: str, tmp: Path, python: Path, versions: dict) -> list[str]:
+def _export_in_subprocess(spec: Spec, route: str, tmp: Path, python: Path, versions: dict, log: Path | None) -> list[str]:
     """Runs the export in `python -m harness.export_worker`: under another TF version, or so that the
     devices a distributed export needs (several logical CPUs) never exist in the process that runs
     and compares the exports. Only the repository is on the worker's path: not the harness's packages."""
@@ -153,12 +151,22 @@ def _export_in_subprocess(spec: Spec, route: str, tmp: Path, python: Path, versi
     done = subprocess.run([str(python), "-m", "harness.export_worker"], input=request, capture_output=True, text=True,
                           cwd=root, env=env)
     if done.returncode != 0:
-        raise HarnessError(f"exporting {spec.name} by {route} with TF {versions['tensorflow']} ({python}) failed:\n"
-                           f"{done.stderr[-3000:]}")
+        raise _failed(spec, route, versions, f"{python} -m harness.export_worker: exit {done.returncode}\n{done.stderr}",
+                      log, one_line(done.stderr))
     answer = json.loads(done.stdout.splitlines()[-1])
     if answer["versions"] != versions:
         raise HarnessError(f"{python}: exported with {answer['versions']}, expected {versions}")
     return answer["names"]
+
+
+def _failed(spec: Spec, route: str, versions: dict, output: str, log: Path | None, what: str) -> ExportFailed:
+    """The one-line error of a failed export; its whole output (TensorFlow's log lines, the traceback) to `log`."""
+    where = ""
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(output)
+        where = f" (log: {log})"
+    return ExportFailed(f"exporting {spec.name} by {route} with TF {versions['tensorflow']} failed: {one_line(what)}{where}")
 
 
 def open_bundle(root: Path) -> Bundle:
@@ -183,15 +191,6 @@ def load_data(path: Path) -> dict[str, np.ndarray]:
         raise HarnessError(f"{path}: data file does not exist") from None
     except (ValueError, OSError) as e:
         raise HarnessError(f"{path}: not a readable .npz file: {e}") from None
-
-
-def package_version(package: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(package.replace("_", "-"))
-    except PackageNotFoundError:
-        return None
 
 
 def _source_digest() -> str:

@@ -270,7 +270,7 @@ def _matrix(rows: dict, runtimes: list[str], with_exporter: bool) -> str:
 def _legend() -> str:
     chips = []
     for s in rp.LEGEND_ORDER:
-        symbol = "~N" if s == "within" else rp.CELL_SYMBOLS[s]
+        symbol = rp.legend_symbol(s)
         chips.append(f'<span class="lg"><span class="cell s-{s}">{_e(symbol)}</span> {_e(rp.CELL_MEANING[s])}</span>')
     return f'<div class="legend">{"".join(chips)}</div>'
 
@@ -280,7 +280,7 @@ def _filters(runtimes: list[str], state_counts: dict[str, int]) -> str:
                   f'<span class="sw" style="background:{_color(i)}"></span>{_e(rt)}</label>'
                   for i, rt in enumerate(runtimes))
     states = "".join(f'<label><input type="checkbox" data-filter="outcome" value="{s}" checked>'
-                     f'<span class="cell s-{s}">{_e("~N" if s == "within" else rp.CELL_SYMBOLS[s])}</span>'
+                     f'<span class="cell s-{s}">{_e(rp.legend_symbol(s))}</span>'
                      f'{_e(rp.CELL_MEANING[s].split(",")[0])} <small>({state_counts[s]})</small></label>'
                      for s in rp.CELL_STATES if state_counts.get(s))
     return (f'<div class="filters" id="filters"><div><b>Runtimes</b> {rts}</div>'
@@ -376,15 +376,17 @@ def _drift(report: dict, runtimes: list[str]) -> str:
         return ""
     rows = "".join(
         f'<tr><td>{_e(d["exporter"])}</td><td>{_e(d["case"])}</td><td>{_e(d["runtime"])}</td>'
-        f'<td>{_e(d.get("baseline_runtime", ""))}</td><td><span class="cell s-{"exact" if d.get("verdict") == "bit-exact" else "within"}">'
-        f'{_e(d.get("verdict", ""))}</span></td><td class="num">{int(d.get("max_ulp", 0)):,}</td></tr>' for d in drift)
+        f'<td>{_e(d.get("baseline_runtime", ""))}</td><td><span class="cell s-{ {"bit-exact": "exact", "drift": "drift", "diverged": "fail"}.get(d.get("verdict"), "within")}">'
+        f'{_e(d.get("verdict", ""))}</span></td><td class="num">{int(d.get("max_ulp", 0)):,}</td>'
+        f'<td class="num">{float(d.get("max_scaled", 0)):.2g}</td></tr>' for d in drift)
     return ('<section class="box" id="drift"><h2>Drift across TF versions</h2>'
-            '<p class="note">An export made by an older TF, trained in each runtime and compared with the same export '
-            'trained by the exporter\'s own TF (baseline). Color: the largest ulp over the exporter\'s cases, log scale; '
+            '<p class="note">An export trained in a runtime of another TF than its exporter\'s, compared with the same '
+            'export trained by the exporter\'s own TF (baseline). Drift: within the cross-version band of its dtype '
+            '(norm-wise, harness/compare.py), not a failure. Color: the largest ulp over the exporter\'s cases, log scale; '
             'green: bit-exact.</p>'
             f'<div class="plot heat">{drift_figure(drift, runtimes, "drift-")}</div>'
             '<details><summary>per case</summary><table class="vars"><thead><tr><th>exporter</th><th>case</th><th>runtime</th>'
-            f'<th>baseline</th><th>verdict</th><th>max ulp</th></tr></thead><tbody>{rows}</tbody></table></details></section>')
+            f'<th>baseline</th><th>verdict</th><th>max ulp</th><th>norm-wise</th></tr></thead><tbody>{rows}</tbody></table></details></section>')
 
 
 def _exports(rows: dict, trajectories: list[dict], runtimes: list[str]) -> str:
@@ -478,7 +480,7 @@ table{border-collapse:collapse}
 .matrix tbody tr:hover td{background:#fafbfc}
 .cell{display:inline-block;min-width:44px;text-align:center;font:600 11.5px/1.6 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;border-radius:4px;padding:0 6px}
 td.cell{display:table-cell;border:2px solid #fff!important}
-.s-exact{background:#d4edd4;color:#1b5e20}.s-within{background:#e9f3c5;color:#4a5d00}.s-pass{background:#dfeee0;color:#2e6b31}
+.s-exact{background:#d4edd4;color:#1b5e20}.s-within{background:#e9f3c5;color:#4a5d00}.s-drift{background:#e3ecf7;color:#1f4e86}.s-pass{background:#dfeee0;color:#2e6b31}
 .s-xfail{background:#e3e7f1;color:#3c4a6b}.s-fail{background:#f8c7c2;color:#8e1b12}.s-xpass{background:#ffd9a8;color:#7a3e00}
 .s-blocked{background:repeating-linear-gradient(135deg,#eeeeee 0 4px,#f8f8f8 4px 8px);color:#666}
 .s-na{background:#fafafa;color:#9a9a9a}.s-none{background:transparent;color:#c4c4c4}

@@ -19,6 +19,7 @@ from .runtimes import DEFAULT_CALL_TIMEOUT, WorkerSet, stop
 def run(exports: list[Export], runtime_names: list[str], *, jobs: int, cache_dir: Path, workdir: Path, log_dir: Path,
         threads: int,
         call_timeout: float = DEFAULT_CALL_TIMEOUT, tolerance=lambda runtime, test_id, exporter: 0.0,
+        band=lambda runtime, exporter: None,
         on_started: Callable[[Export], None] = lambda export: None,
         on_finished: Callable[[Export, list[Result]], None] = lambda export, results: None,
         ) -> tuple[list[Result], dict[str, dict]]:
@@ -26,9 +27,19 @@ def run(exports: list[Export], runtime_names: list[str], *, jobs: int, cache_dir
     count = max(1, min(jobs, len(exports)))
     sets = [WorkerSet(runtime_names, cache_dir, log_dir, threads, call_timeout, i) for i in range(count)]
     errors: dict[str, str] = {}
+
+    def failed_to_start(name: str, e: Exception) -> None:  # one line in the report; the whole message in a log
+        text = str(e)
+        if "\n" in text:
+            log = log_dir / f"{name}.setup.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(text)
+            text = f"{text.splitlines()[0]} (log: {log})"
+        errors.setdefault(name, text)
+
     try:
         with ThreadPoolExecutor(count) as pool:  # JVMs and TensorFlows start side by side
-            started = list(pool.map(lambda s: s.start(lambda name, e: errors.setdefault(name, str(e))), sets))
+            started = list(pool.map(lambda s: s.start(failed_to_start), sets))
         facts = {name: started[0].get(name) or {"error": errors.get(name, "did not start")} for name in runtime_names}
         ready = [name for name in runtime_names if name not in errors]
         results = [Result(name, "", "setup", False, errors[name]) for name in runtime_names if name in errors]
@@ -40,7 +51,7 @@ def run(exports: list[Export], runtime_names: list[str], *, jobs: int, cache_dir
             workers = free.get()
             try:
                 on_started(export)
-                out = _check(export, workers, ready, errors, workdir, tolerance)
+                out = _check(export, workers, ready, errors, workdir, tolerance, band)
                 on_finished(export, out)
                 return out
             finally:
@@ -55,11 +66,12 @@ def run(exports: list[Export], runtime_names: list[str], *, jobs: int, cache_dir
         stop(sets)  # every worker told at once: their shutdowns overlap
 
 
-def _check(export: Export, workers: WorkerSet, ready: list[str], errors: dict, workdir: Path, tolerance) -> list[Result]:
+def _check(export: Export, workers: WorkerSet, ready: list[str], errors: dict, workdir: Path, tolerance,
+           band) -> list[Result]:
     python = export.reference_runtime
     if python not in ready:  # no reference, nothing to compare with
         why = errors.get(python, f"{python} is not among the runtimes of this run")
         return [Result(python, export.name, "reference", False, f"the reference runtime is not available: {why}",
                        exporter=export.exporter)]
     return check_export(export, [workers.runtimes[name] for name in ready], workers.runtimes[python],
-                        workdir / export.exporter / export.name, tolerance)
+                        workdir / export.exporter / export.name, tolerance, band)

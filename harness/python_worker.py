@@ -26,15 +26,9 @@ class PythonHost(worker.Host):
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
         self.threads = threads
-        from importlib.metadata import PackageNotFoundError, version
+        from .venvs import modules
 
-        facts = {"tensorflow": tf.__version__, "numpy": np.__version__}
-        for package in ("keras", "tf-keras"):
-            try:
-                facts[package] = version(package)
-            except PackageNotFoundError:
-                facts[package] = None
-        return facts
+        return modules()  # TensorFlow, Keras, tf-keras, numpy as this interpreter imports them
 
     def open(self, saved_model: Path, message: dict):
         from .python_runtime import EagerSession, GraphSession

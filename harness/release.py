@@ -1,8 +1,9 @@
 """Release validation: drift between TF versions, and what changed from a baseline TF to a candidate.
 
-Drift: an export trained by another runtime than its exporter's Python, measured by the largest
-ULP distance over the checks that compare numbers (losses, predictions, checkpoints). 0 is
-bit-exact. A release engineer reads it as a table exporter x runtime.
+Drift: an export trained by a runtime of another TF than its exporter's Python, measured by the
+largest ULP distance and norm-wise error over the checks that compare numbers (losses, predictions,
+checkpoints). 0 is bit-exact; within compare.CROSS_VERSION_BAND it is rounding, not a failure. A
+release engineer reads it as a table exporter x runtime, and the summary per spec family and dtype.
 
 What changed: a release run exports the zoo with the baseline B and the candidate C and trains
 both in every runtime. The baseline world is B's exports in B's runtimes; the candidate world,
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 
 from .runner import BLOCKED, NOT_APPLICABLE, XFAIL, Result
 from .runtimes import parse, tensorflow_of
+from .spec import SPECS_DIR, load
 
 
 def drift(results: list[Result]) -> list[dict]:
@@ -30,8 +32,11 @@ def drift(results: list[Result]) -> list[dict]:
             continue
         key = (r.exporter, r.case, r.runtime)
         cell = cells.setdefault(key, {"exporter": r.exporter, "case": r.case, "runtime": r.runtime,
-                                      "baseline_runtime": f"python-{r.exporter}", "verdict": "bit-exact", "max_ulp": 0})
+                                      "baseline_runtime": f"python-{r.exporter}", "verdict": "bit-exact", "max_ulp": 0,
+                                      "max_scaled": 0.0, "max_rel": 0.0})
         cell["max_ulp"] = max(cell["max_ulp"], int(r.comparison.max_ulp))
+        cell["max_scaled"] = max(cell["max_scaled"], float(r.comparison.max_scaled))
+        cell["max_rel"] = max(cell["max_rel"], float(r.comparison.max_rel))
         if r.comparison.verdict == "diverged" or (r.comparison.verdict != "bit-exact" and cell["verdict"] == "bit-exact"):
             cell["verdict"] = r.comparison.verdict
     return list(cells.values())
@@ -54,6 +59,7 @@ class Changes:
     new_failures: list[tuple[str, Result, Result]] = field(default_factory=list)  # (what, before, after)
     fixed: list[tuple[str, Result, Result]] = field(default_factory=list)
     drift: list[dict] = field(default_factory=list)  # the baseline's exports in the candidate's runtimes
+    families: list[dict] = field(default_factory=list)  # per spec family and dtype: bit-exact, drifted or broken
 
     @property
     def drifted(self) -> list[dict]:
@@ -77,7 +83,42 @@ def changes(results: list[Result], baseline: str, candidate: str) -> Changes:
             elif got.passed and not was.passed:
                 out.fixed.append((label, was, got))
     out.drift = [d for d in drift(results) if d["exporter"] == baseline and parse(d["runtime"])[1] == candidate]
+    out.families = families(results, candidate, out.new_failures)
     return out
+
+
+def families(results: list[Result], candidate: str, new_failures: list[tuple[str, Result, Result]]) -> list[dict]:
+    """Per spec family (its specs/ file) and dtype (its precision), what the candidate did to it: every
+    result that involves the candidate (its exports anywhere, any export in a runtime of its TF).
+
+    broken: a new failure (the first one's check and detail say why); drifted: numbers differ within
+    the band (largest ulp and norm-wise error); bit-exact: every comparison 0 ulp."""
+    kinds = _spec_families()
+    groups: dict[tuple[str, str], dict] = {}
+    for r in results:
+        if not r.case or not (r.exporter == candidate or tensorflow_of(r.runtime) == candidate):
+            continue
+        family, dtype = kinds.get(r.case.split(".")[0], (r.case.split(".")[0], "?"))
+        g = groups.setdefault((family, dtype), {"family": family, "dtype": dtype, "status": "bit-exact", "max_ulp": 0,
+                                                "max_scaled": 0.0, "checks": 0, "broken": [], "expected_failures": 0})
+        g["checks"] += 1
+        g["expected_failures"] += r.outcome == XFAIL
+        c = r.comparison
+        if c is not None and r.passed and c.max_ulp:
+            g["max_ulp"], g["max_scaled"] = max(g["max_ulp"], int(c.max_ulp)), max(g["max_scaled"], float(c.max_scaled))
+            g["status"] = "drifted" if g["status"] == "bit-exact" else g["status"]
+    for label, _, got in new_failures:
+        family, dtype = kinds.get(got.case.split(".")[0], (got.case.split(".")[0], "?"))
+        g = groups.get((family, dtype))
+        if g is not None:
+            g["status"] = "broken"
+            g["broken"].append(f"{got.id} ({label}): {got.detail}")
+    return [groups[k] for k in sorted(groups)]
+
+
+def _spec_families() -> dict[str, tuple[str, str]]:
+    """spec name -> (its family: the specs/ file that defines it, its precision)."""
+    return {s.name: (path.stem, s.precision) for path in sorted(SPECS_DIR.glob("*.toml")) for s in load(path)}
 
 
 def summary(c: Changes) -> str:
@@ -87,8 +128,22 @@ def summary(c: Changes) -> str:
         for label, was, got in items:
             lines.append(f"  {got.case}.{got.check} in {got.runtime} ({label}): was {was.outcome}, now {got.outcome}: "
                          f"{got.detail[:240]}")
+    if c.families:
+        lines.append(f"By spec family and dtype (every check that involves TF {c.candidate}):")
+    for g in c.families:
+        known = f", {g['expected_failures']} expected failures as listed" if g["expected_failures"] else ""
+        lines.append(f"  {g['family']:28} {g['dtype']:14} {_status(g)}  ({g['checks']} checks{known})")
     lines.append(f"Drift ({c.baseline} exports trained by {c.candidate}'s Python, against {c.baseline}'s): "
                  f"{len(c.drifted)} of {len(c.drift)} cells differ")
     for d in sorted(c.drift, key=lambda d: (-d["max_ulp"], d["case"], d["runtime"])):
-        lines.append(f"  {d['case']:40} {d['runtime']:28} {'bit-exact' if not d['max_ulp'] else str(d['max_ulp']) + ' ulp'}")
+        differs = f"{d['verdict']}: {d['max_ulp']} ulp, norm-wise {d.get('max_scaled', 0):.2g}" if d["max_ulp"] else "bit-exact"
+        lines.append(f"  {d['case']:40} {d['runtime']:28} {differs}")
     return "\n".join(lines)
+
+
+def _status(g: dict) -> str:
+    if g["status"] == "broken":
+        return f"BROKEN: {len(g['broken'])} new failures; first {g['broken'][0][:200]}"
+    if g["status"] == "drifted":
+        return f"drifted by {g['max_ulp']} ulp (norm-wise {g['max_scaled']:.2g})"
+    return "bit-exact"

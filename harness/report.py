@@ -31,12 +31,13 @@ PASS, FAIL, XFAIL, XPASS, BLOCKED, NOT_APPLICABLE = "PASS", "FAIL", "XFAIL", "XP
 FAILING = (FAIL, XPASS)
 
 # What one cell of the matrix (one export in one runtime, all its checks) says, worst first.
-CELL_STATES = ("fail", "xpass", "xfail", "blocked", "within", "exact", "pass", "na", "none")
-CELL_SYMBOLS = {"fail": "FAIL", "xpass": "XPASS", "xfail": "x", "blocked": "-", "within": "~",
+CELL_STATES = ("fail", "xpass", "xfail", "blocked", "drift", "within", "exact", "pass", "na", "none")
+CELL_SYMBOLS = {"fail": "FAIL", "xpass": "XPASS", "xfail": "x", "blocked": "-", "drift": "d", "within": "~",
                 "exact": "=", "pass": "ok", "na": "n/a", "none": "."}
 CELL_MEANING = {  # the legend, console and HTML
     "exact": "bit-exact",
     "within": "within tolerance, at most N ulp",
+    "drift": "drift: another TF rounds differently, within the band, at most N ulp",
     "pass": "passed, nothing compared",
     "xfail": "expected failure",
     "fail": "failed",
@@ -45,7 +46,8 @@ CELL_MEANING = {  # the legend, console and HTML
     "na": "not applicable",
     "none": "not run",
 }
-LEGEND_ORDER = ("exact", "within", "pass", "xfail", "fail", "xpass", "blocked", "na", "none")
+LEGEND_ORDER = ("exact", "within", "drift", "pass", "xfail", "fail", "xpass", "blocked", "na", "none")
+COUNTED = ("within", "drift")  # the states whose symbol carries the largest ulp: "~N", "dN"
 SETUP_ROW = "runtime setup"  # the row of runtime-level results (case "": a runtime that cannot start)
 
 
@@ -54,7 +56,7 @@ def environment(threads: int, runtimes: dict[str, dict]) -> dict:  # pragma: no 
     import numpy
     import tensorflow as tf
 
-    from .bundle import package_version
+    from .venvs import modules
 
     cpu = "unknown"
     try:
@@ -63,8 +65,8 @@ def environment(threads: int, runtimes: dict[str, dict]) -> dict:  # pragma: no 
         pass
     return {
         "tensorflow_python": tf.__version__,
-        "keras": package_version("keras"),
-        "tf_keras": package_version("tf_keras"),
+        "keras": modules()["keras"],
+        "tf_keras": modules()["tf_keras"],
         "numpy": numpy.__version__,
         "python": platform.python_version(),
         "runtimes": runtimes,  # per runtime: TF version it runs, Java version, or why it could not start
@@ -279,16 +281,53 @@ def cell_state(results: list[dict]) -> tuple[str, int]:
         if outcome in outcomes:
             return state, max_ulp
     if PASS in outcomes:
-        if any(c["verdict"] == "within-tolerance" for c in comparisons):
-            return "within", max_ulp
+        for verdict, state in (("drift", "drift"), ("within-tolerance", "within")):
+            if any(c["verdict"] == verdict for c in comparisons):
+                return state, max_ulp
         return ("exact" if comparisons else "pass"), max_ulp
     return "na", 0
 
 
 def cell_symbol(state: str, max_ulp: int) -> str:
-    if state == "within":
-        return f"~{max_ulp}" if max_ulp < 10_000 else f"~{max_ulp:.0e}".replace("+", "")
+    if state in COUNTED:
+        mark = CELL_SYMBOLS[state]
+        return f"{mark}{max_ulp}" if max_ulp < 10_000 else f"{mark}{max_ulp:.0e}".replace("+", "")
     return CELL_SYMBOLS[state]
+
+
+def legend_symbol(state: str) -> str:
+    """A state's symbol in the legend: N for the ulp count of the counted ones."""
+    return CELL_SYMBOLS[state] + ("N" if state in COUNTED else "")
+
+
+def _packed(items: list[str], lead: str, width: int) -> list[str]:
+    """Items joined by "; " into lines of at most `width` (an item is never split), "." at the end."""
+    lines = [lead.rstrip()]
+    for i, item in enumerate(items):
+        text = item + (";" if i < len(items) - 1 else ".")
+        if len(lines[-1]) + 1 + len(text) > width and len(lines[-1]) >= len(lead):
+            lines.append(" " * (len(lead) - 1))
+        lines[-1] += " " + text
+    return lines
+
+
+def drift_lines(results: list[dict]) -> list[str]:
+    """The console's drift paragraph: per exporter and runtime, how many exports drifted, by how much at most."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in results:
+        c = r.get("comparison")
+        if c and c["verdict"] == "drift" and r["outcome"] == PASS:
+            groups.setdefault((r["exporter"], r["runtime"]), []).append(r)
+    if not groups:
+        return []
+    lines = ["", "Drift (another TF than the exporter's rounds differently; within the band, not failures):"]
+    for (exporter, runtime), drifted in sorted(groups.items(), key=lambda kv: (version_key(kv[0][0]), kv[0][1])):
+        worst = max(drifted, key=lambda r: r["comparison"]["max_scaled"])
+        exports = len({r["case"] for r in drifted})
+        lines.append(f"  exports by {exporter or '?'} in {runtime}: {exports} drifted, at most "
+                     f"{max(r['comparison']['max_ulp'] for r in drifted)} ulp, norm-wise "
+                     f"{worst['comparison']['max_scaled']:.2g} ({worst['case']}.{worst['check']})")
+    return lines
 
 
 def export_name(exporter: str, case: str) -> str:
@@ -347,10 +386,12 @@ def table(results: list, runtimes: list[str]) -> str:
              f"(one symbol per export and runtime: all its checks)", "",
              line(head1), line(head2), line(["-" * w for w in widths])]
     lines += [line(row) for row in body]
-    legend = [f"{'~N' if s == 'within' else CELL_SYMBOLS[s]} {CELL_MEANING[s]}" for s in LEGEND_ORDER]
-    lines += ["", "Legend: " + "; ".join(legend[:3]) + ";", "        " + "; ".join(legend[3:6]) + ";",
-              "        " + "; ".join(legend[6:]) + " (setup row: blank = started).",
-              "Tolerance: 0 ulp unless expectations/<runtime>.toml gives the case its own (harness/compare.py)."]
+    legend = [f"{legend_symbol(s)} {CELL_MEANING[s]}" for s in LEGEND_ORDER]
+    legend[-1] += " (setup row: blank = started)"
+    lines += ["", *_packed(legend, "Legend: ", 100),
+              "Tolerance: 0 ulp unless expectations/<runtime>.toml gives the case its own (harness/compare.py);",
+              "a runtime of another TF than the exporter's may drift within the cross-version band of each dtype."]
+    lines += drift_lines(results)
 
     unexpected = [r for r in results if r["outcome"] in FAILING]
     if unexpected:

@@ -140,11 +140,13 @@ def repeat(export: Export, python, workdir: Path) -> Trajectory:  # pragma: no m
 
 
 def check_export(export: Export, runtimes: list, python, workdir: Path,
-                 tolerance=lambda runtime, test_id, exporter: 0.0) -> list[Result]:
+                 tolerance=lambda runtime, test_id, exporter: 0.0, band=lambda runtime, exporter: None) -> list[Result]:
     """All checks of one export: the reference's own (it trains, and trains the same twice), then each runtime.
 
     `python` is the reference runtime (python-<exporter>); tolerance(runtime name, test id, exporter)
-    -> the case's relative tolerance (0: bit-exact required).
+    -> the case's relative tolerance (0: bit-exact required); band(runtime name, exporter) -> the
+    cross-version drift band by dtype (compare.CROSS_VERSION_BAND) when that runtime runs another TF
+    than the exporter's, else None.
     """
     def own(check: str, passed: bool, detail: str, **notes) -> Result:
         return Result(python.name, export.name, check, passed, detail, notes=notes)  # _stamp sets the exporter
@@ -167,7 +169,7 @@ def check_export(export: Export, runtimes: list, python, workdir: Path,
     for runtime in runtimes:
         out += check_runtime(runtime, export, ref, workdir / runtime.name, python,
                              lambda check, name=runtime.name: tolerance(name, f"{export.name}.{check}", export.exporter),
-                             ran)
+                             ran, band(runtime.name, export.exporter))
     for name in ran:  # a Java team's own program must see exactly what the harness saw through JPype
         jpype = "java-" + name[len("java-plain-"):]
         if name.startswith("java-plain-") and jpype in ran:
@@ -203,10 +205,11 @@ def _blocked(export: Export, runtimes: list, cause: str) -> list[Result]:
 
 
 def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], workdir: Path, python,
-                  tolerance=lambda check: 0.0, ran: dict | None = None) -> list[Result]:
+                  tolerance=lambda check: 0.0, ran: dict | None = None, band: dict | None = None) -> list[Result]:
     """Runs `runtime` on `export` and returns one Result per check in CHECKS (plus tensors.closed for Java).
 
-    `python` (the reference runtime) resumes from what `runtime` saved; `ran`, if given, keeps the run.
+    `python` (the reference runtime) resumes from what `runtime` saved; `ran`, if given, keeps the run;
+    `band`: the cross-version drift band every comparison of this runtime is held to (None: same TF).
     """
     ref_first, ref_second = ref
     signature_restorable = bool(export.interface.save and export.interface.restore)
@@ -228,10 +231,10 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
 
     def variables(check: str, expected_prefix: str, actual_prefix: str) -> compare.Comparison:
         expected, actual = checkpoints.comparable(expected_prefix, actual_prefix)
-        return compare.compare(expected, actual, tolerance(check), checkpoints.variable_names(expected_prefix))
+        return compare.compare(expected, actual, tolerance(check), checkpoints.variable_names(expected_prefix), band)
 
     def trajectory(check: str, expected: dict, actual: dict) -> compare.Comparison:
-        return compare.compare(expected, actual, tolerance(check))
+        return compare.compare(expected, actual, tolerance(check), band=band)
 
     measures = {
         "train.loss": lambda: trajectory("train.loss", compare.steps(ref_first.losses), compare.steps(got.losses)),

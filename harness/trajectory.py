@@ -185,8 +185,23 @@ def describe(error: BaseException) -> str:
     kind, message = type(error).__name__, str(error)
     if callable(getattr(error, "getClass", None)):  # a Java exception
         kind, message = str(error.getClass().getName()), str(error.getMessage())
-    message = " ".join(message.split())
+    message = " ".join(_without_python_stack(message).split())
     return f"{kind}: {message[:600]}"
+
+
+def _without_python_stack(message: str) -> str:
+    """TensorFlow's error text without the Python stack it appends (where the op was defined: the
+    harness's own frames, many lines): what failed stays, e.g. "Key beta1_power not found in checkpoint"."""
+    message = message.split("\nOriginal stack trace for ")[0]
+    kept, under_frame = [], False
+    for line in message.splitlines():
+        frame = line.lstrip().startswith('File "') and ", line " in line
+        if frame or (under_frame and line.startswith("    ")):  # a frame, or the source line under it
+            under_frame = frame
+            continue
+        under_frame = False
+        kept.append(line.replace(" defined at (most recent call last):", ""))
+    return "\n".join(kept)
 
 
 def with_variables(saved_model: Path, prefix: str, directory: Path) -> Path:

@@ -38,12 +38,10 @@ from packaging.version import InvalidVersion, Version
 from . import atomic
 from .errors import HarnessError
 
-FORMAT = 1  # bump when the way a virtualenv is built changes
+FORMAT = 2  # bump when the way a virtualenv is built changes (2: its stamp records `modules`)
 STAMP = ".complete.json"
 LISTING_TTL = 600.0
 DEFAULT_INDEX = "https://pypi.org/simple"
-# The distributions whose versions an exporter records (manifest.json) and a stamp lists.
-PACKAGES = ("tensorflow", "keras", "keras-nightly", "tf-keras", "numpy")
 
 
 def pins(tf_version: str) -> list[str]:
@@ -109,22 +107,75 @@ def stamp(tf_version: str, cache_dir: Path) -> dict | None:
 
 
 def harness_tf_version() -> str | None:
-    """The TensorFlow of this process (`tensorflow.__version__`), without importing it if it is not yet."""
-    module = sys.modules.get("tensorflow")
-    if module is not None and hasattr(module, "__version__"):
-        return module.__version__
-    return _distribution_version("tensorflow")
+    """The TensorFlow this process imports (`tensorflow.__version__`, canonical), None without one."""
+    try:
+        import tensorflow
+    except ImportError:
+        return None
+    return _canonical(tensorflow.__version__) or tensorflow.__version__
 
 
-def installed_versions(python: Path | str | None = None) -> dict[str, str | None]:
-    """Versions of PACKAGES installed for `python` (this process when None), read from metadata."""
-    if python is None or Path(python) == Path(sys.executable):
-        return {name: _distribution_version(name) for name in PACKAGES}
-    done = subprocess.run([str(python), "-I", "-c", _VERSIONS_SCRIPT, json.dumps(PACKAGES)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        raise HarnessError(f"{python}: cannot read its package versions:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout)
+def modules(python: Path | str | None = None) -> dict[str, str | None]:
+    """What an interpreter imports: MODULES -> `__version__` (canonical, e.g. 2.22.0rc0), None where it
+    does not import. Read by importing, never by distribution name: a TF pre-release brings Keras as
+    `keras-nightly`, and the module is what the exporter runs. `python`: this process when None (the
+    modules are imported here, once), else that interpreter (a subprocess, once per interpreter;
+    a virtualenv's stamp keeps what it found when built)."""
+    key = str(python) if python is not None and Path(python) != Path(sys.executable) else None
+    if key not in _modules_seen:
+        recorded = _recorded_modules(Path(python)) if key is not None else None
+        if key is None:
+            found = json.loads(_import_versions())
+        elif recorded is not None:
+            found = recorded
+        else:
+            done = subprocess.run([key, "-I", "-c", _MODULES_SCRIPT], capture_output=True, text=True,
+                                  env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+            if done.returncode != 0:
+                raise HarnessError(f"{python}: cannot import its modules to read their versions: "
+                                   f"{_last_line(done.stderr)}")
+            found = json.loads(done.stdout.splitlines()[-1])
+        _modules_seen[key] = {name: _canonical(v) or v if v else None for name, v in found.items()}
+    return dict(_modules_seen[key])
+
+
+_modules_seen: dict[str | None, dict] = {}
+# The modules an exporter's virtualenv is described by. tf_keras after keras: both import tensorflow.
+MODULES = ("tensorflow", "keras", "tf_keras", "numpy")
+_MODULES_SCRIPT = f"""
+import importlib, json
+def get(name):
+    try:
+        return importlib.import_module(name).__version__
+    except Exception:  # not installed, or installed and broken: either way it cannot export
+        return None
+print(json.dumps({{name: get(name) for name in {MODULES!r}}}))
+"""
+
+
+def _recorded_modules(python: Path) -> dict | None:
+    """What the stamp of the virtualenv `python` belongs to recorded when it was built, if it is one of ours."""
+    try:
+        record = json.loads((python.parent.parent / STAMP).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return record.get("modules") if record.get("format") == FORMAT else None
+
+
+def _import_versions() -> str:
+    """_MODULES_SCRIPT's output, run in this process."""
+    import contextlib as _contextlib
+    import io
+
+    out = io.StringIO()
+    with _contextlib.redirect_stdout(out):
+        exec(_MODULES_SCRIPT, {})
+    return out.getvalue().splitlines()[-1]
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "(no message)"
 
 
 def available(cache_dir: Path | None = None, package: str = "tensorflow") -> list[str]:
@@ -212,7 +263,7 @@ def _build(root: Path, version: str, requirements: list[str], cache_dir: Path) -
         "pins": requirements,
         "absent": absent,
         "python": sys.version.split()[0],
-        "installed": installed_versions(python),
+        "modules": modules(python),
         "build_seconds": round(time.monotonic() - started, 1),
     })
 
@@ -379,25 +430,7 @@ def _newest_first(versions) -> list[str]:
     return [str(v) for v in sorted(parsed, reverse=True)]
 
 
-def _distribution_version(name: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
 
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return None
-
-
-_VERSIONS_SCRIPT = """
-import json, sys
-from importlib.metadata import PackageNotFoundError, version
-def get(name):
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return None
-print(json.dumps({name: get(name) for name in json.loads(sys.argv[1])}))
-"""
 
 
 def main(argv: list[str] | None = None) -> int:

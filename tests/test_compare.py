@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from harness.compare import BIT_EXACT, DIVERGED, WITHIN, compare, steps, ulp_distance
+from harness.compare import BIT_EXACT, CROSS_VERSION_BAND, DIVERGED, DRIFT, WITHIN, compare, steps, ulp_distance
 
 floats32 = st.floats(width=32, allow_nan=False, allow_infinity=False)
 
@@ -213,3 +213,46 @@ def test_strings_compare_by_equality():
 def test_relative_error_skips_expected_zeros():
     result = compare({"a": np.array([0.0, 1.0])}, {"a": np.array([0.5, 1.0])}, relative=0.9)
     assert result.max_rel == 0.0 and result.max_abs == 0.5 and result.max_scaled == 0.5 and result.verdict == WITHIN
+
+
+# -- the cross-version band: drift is not breakage --------------------------------------------------
+
+def _scaled_by(x: np.ndarray, relative: float) -> np.ndarray:
+    """x with its largest element moved by `relative` of max|x| (norm-wise error exactly that)."""
+    y = x.copy()
+    y[np.argmax(np.abs(x))] += relative * np.abs(x).max()
+    return y
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_within_its_dtypes_band_a_difference_is_drift_and_beyond_it_diverged(dtype):
+    bound = CROSS_VERSION_BAND[dtype]
+    want = {"w": np.linspace(-2, 3, 11).astype(dtype)}
+    inside = {"w": _scaled_by(want["w"], bound * 0.75)}  # float16: one ulp of 3.0 (6.5e-4 of it)
+    outside = {"w": _scaled_by(want["w"], bound * 4)}
+    drifted = compare(want, inside, band=CROSS_VERSION_BAND)
+    assert drifted.verdict == DRIFT and drifted.ok and drifted.max_ulp > 0 and drifted.band == bound
+    assert f"cross-version band {bound:g}" in drifted.summary()
+    assert compare(want, inside).verdict == DIVERGED  # the same difference between two runs of one TF: a failure
+    beyond = compare(want, outside, band=CROSS_VERSION_BAND)
+    assert beyond.verdict == DIVERGED and not beyond.ok and beyond.first_divergence.startswith("w[")
+
+
+def test_behaviour_changes_are_never_drift():
+    band = CROSS_VERSION_BAND
+    want = {"w": np.array([1.0, 2.0], np.float32), "step": np.array(5, np.int64)}
+    for got, why in (({"w": np.array([1.0, np.nan], np.float32), "step": want["step"]}, "NaN"),
+                     ({"w": np.array([1.0, 2.0, 0.0], np.float32), "step": want["step"]}, "a shape"),
+                     ({"w": want["w"].astype(np.float64), "step": want["step"]}, "a dtype"),
+                     ({"w": want["w"]}, "a missing variable"),
+                     ({"w": want["w"], "step": np.array(6, np.int64)}, "an iteration counter off by one")):
+        assert compare(want, got, band=band).verdict == DIVERGED, why
+
+
+def test_a_tolerance_is_judged_before_the_band():
+    want = {"w": np.linspace(1, 2, 5).astype(np.float32)}
+    got = {"w": _scaled_by(want["w"], 1e-6)}
+    assert compare(want, got, relative=1e-5, band=CROSS_VERSION_BAND).verdict == WITHIN
+    mixed = {"w": want["w"], "v": want["w"] * 2}
+    assert compare(mixed, {"w": got["w"], "v": _scaled_by(mixed["v"], 5e-5)}, relative=1e-5,
+                   band=CROSS_VERSION_BAND).verdict == DRIFT  # the worse of the two tensors decides

@@ -360,10 +360,13 @@ exporter  export         2.21.0  1.1.0  1.2.0
 2.21.0    m.b            =       FAIL   .
 2.21.0    m.c            ok      XPASS  .
 
-Legend: = bit-exact; ~N within tolerance, at most N ulp; ok passed, nothing compared;
-        x expected failure; FAIL failed; XPASS listed as expected failure but passed;
-        - blocked by an earlier failure; n/a not applicable; . not run (setup row: blank = started).
-Tolerance: 0 ulp unless expectations/<runtime>.toml gives the case its own (harness/compare.py).
+Legend: = bit-exact; ~N within tolerance, at most N ulp;
+        dN drift: another TF rounds differently, within the band, at most N ulp;
+        ok passed, nothing compared; x expected failure; FAIL failed;
+        XPASS listed as expected failure but passed; - blocked by an earlier failure;
+        n/a not applicable; . not run (setup row: blank = started).
+Tolerance: 0 ulp unless expectations/<runtime>.toml gives the case its own (harness/compare.py);
+a runtime of another TF than the exporter's may drift within the cross-version band of each dtype.
 
 Unexpected results (2):
   FAIL  2.21.0/java-1.1.0/m.b.train.loss: diverged at step 2

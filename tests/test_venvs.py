@@ -165,19 +165,54 @@ def test_the_harness_version_is_the_harness_interpreter(tmp_path):
 
 # -- routes a version cannot author ----------------------------------------------------------------
 
+KERAS2_MODULES = {"tensorflow": "2.15.1", "keras": "2.15.0", "tf_keras": "2.15.1"}  # as TF 2.15.1's venv imports them
+
+
 @pytest.mark.parametrize("route", ["keras3_archive", "keras3_module"])
-def test_keras3_routes_are_not_applicable_under_tf_2_15_with_the_reason(route):
-    reason = routes.applicable(route, KERAS2_TF)
-    assert reason is not None and KERAS2_TF in reason and "Keras 3" in reason and "Keras 2" in reason
+def test_keras3_routes_are_not_applicable_under_keras_2_with_the_reason(route):
+    reason = routes.applicable(route, KERAS2_MODULES)
+    assert reason is not None and KERAS2_TF in reason and "Keras 3" in reason and "2.15.0, Keras 2" in reason
 
 
 def test_every_route_is_applicable_under_the_harness_version_and_the_others_under_2_15():
-    assert all(routes.applicable(r, versions.TF_PYTHON) is None for r in routes.ROUTES)
+    assert all(routes.applicable(r, bundle.exporter_versions()) is None for r in routes.ROUTES)
     # tfkeras_module (tf.keras) is Keras 2 there, and applicable: it is the route that shows the break
-    assert [r for r in routes.ROUTES if routes.applicable(r, KERAS2_TF) is None] == ["tf_keras", "tfkeras_module",
-                                                                                     "raw_module", "tf1_graph"]
+    assert [r for r in routes.ROUTES if routes.applicable(r, KERAS2_MODULES) is None] == ["tf_keras", "tfkeras_module",
+                                                                                          "raw_module", "tf1_graph"]
     with pytest.raises(HarnessError, match="not one of"):
-        routes.applicable("keras4", versions.TF_PYTHON)
+        routes.applicable("keras4", KERAS2_MODULES)
+
+
+def test_what_an_environment_does_not_import_decides_which_routes_it_authors():
+    no_tf_keras = {"tensorflow": "2.22.0rc0", "keras": "3.16.0.dev2026102704", "tf_keras": None}
+    assert routes.applicable("keras3_archive", no_tf_keras) is None
+    assert "has no tf-keras (`import tf_keras` fails)" in routes.applicable("tf_keras", no_tf_keras)
+    assert "has no Keras" in routes.applicable("keras3_module", {**no_tf_keras, "keras": None})
+
+
+# -- a real release candidate: what its virtualenv imports ---------------------------------------
+
+CANDIDATE = "2.22.0rc0"  # the TF release candidate PyPI serves (2026-12): Keras as keras-nightly, no tf-keras 2.22
+
+
+@pytest.fixture(scope="module")
+def candidate_python():
+    return venvs.interpreter(CANDIDATE, CACHE)
+
+
+def test_a_release_candidates_virtualenv_is_described_by_what_it_imports(candidate_python):
+    found = venvs.modules(candidate_python)
+    assert found["tensorflow"] == CANDIDATE  # tf.__version__ says 2.22.0-rc0: read canonically
+    assert Version(found["keras"]).major == 3  # whatever distribution brought it (keras-nightly here)
+    published = venvs.tf_keras_release(CANDIDATE)
+    if published is None:  # tf-keras publishes after TF's releases: until then the route is not applicable
+        assert found["tf_keras"] is None
+        reason = routes.applicable("tf_keras", bundle.exporter_versions(candidate_python))
+        assert reason.startswith(f"TF {CANDIDATE}'s environment has no tf-keras") and "has no tf-keras>=2.22.0rc0" in reason
+    else:  # the day it is published, the virtualenv is rebuilt with it
+        assert found["tf_keras"] == published
+    assert routes.applicable("keras3_archive", bundle.exporter_versions(candidate_python)) is None
+    assert venvs.stamp(CANDIDATE, CACHE)["modules"] == found  # recorded when built, by importing
 
 
 # -- a real export by TF 2.15.1 ---------------------------------------------------------------------
@@ -189,10 +224,11 @@ def keras2_python():
 
 def test_the_virtualenv_has_the_exporter_packages_and_not_the_harness_ones(keras2_python):
     assert keras2_python != Path(sys.executable)
-    installed = venvs.installed_versions(keras2_python)
-    assert installed["tensorflow"] == KERAS2_TF
+    imported = venvs.modules(keras2_python)
+    assert imported["tensorflow"] == KERAS2_TF
     for pin in map(Requirement, venvs.pins(KERAS2_TF)):
-        assert pin.specifier.contains(installed[pin.name], prereleases=True), (pin, installed)
+        module = {"tf-keras": "tf_keras"}.get(pin.name, pin.name)
+        assert pin.specifier.contains(imported[module], prereleases=True), (pin, imported)
     for module in ("jpype", "pytest"):
         done = subprocess.run([str(keras2_python), "-I", "-c", f"import {module}"], capture_output=True)
         assert done.returncode != 0, f"{module} is installed in {keras2_python}"

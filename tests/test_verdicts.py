@@ -794,3 +794,48 @@ def test_a_planted_session_trains_through_its_own_call():
     planted = faults.wrap(Session(), message, lambda: None)
     assert trainer(planted, message["data"])(0) == np.float32(-0.5)
     assert trainer(Session(), message["data"])(0) == np.float32(0.5)
+
+
+# -- drift across TF versions ---------------------------------------------------------------------
+
+def test_a_runtime_of_another_tf_drifts_within_the_band_and_fails_beyond_it(store, monkeypatch):
+    ref = reference(store)
+    monkeypatch.setattr(runner, "reference", lambda *args: ref)
+    monkeypatch.setattr(runner, "repeat", lambda *args: part(store, "again", 0, STEPS))
+    near, far = 2e-6, 2e-3  # of losses <= 1: inside and beyond float32's band (1e-4, norm-wise)
+    runtimes = [FakeRuntime("same-tf", good(store, offset=near)), FakeRuntime("other-tf", good(store, offset=near)),
+                FakeRuntime("other-tf-far", good(store, offset=far))]
+    band = lambda runtime, exporter: None if runtime == "same-tf" else compare.CROSS_VERSION_BAND
+    by = {(r.runtime, r.check): r for r in runner.check_export(export(), runtimes, FakePython(store), WORK, band=band)}
+    assert not by["same-tf", "train.loss"].passed  # one TF: 0 ulp, whatever the band
+    drifted = by["other-tf", "train.loss"]
+    assert drifted.passed and drifted.comparison.verdict == compare.DRIFT and drifted.comparison.max_ulp > 0
+    assert drifted.detail.startswith("drift: ") and "cross-version band 0.0001" in drifted.detail
+    assert by["other-tf", "checkpoint.saver"].comparison.verdict == compare.BIT_EXACT  # only the losses moved
+    beyond = by["other-tf-far", "train.loss"]
+    assert not beyond.passed and beyond.comparison.verdict == compare.DIVERGED
+
+
+def test_the_band_is_for_runtimes_of_another_tf_than_the_exporters_and_off_with_fail_on_drift():
+    band = cli.drift_band(False)
+    assert band("java-1.1.0", "2.21.0") is compare.CROSS_VERSION_BAND  # TF Java 1.1.0 runs TF 2.18
+    assert band("python-2.22.0rc0", "2.21.0") is compare.CROSS_VERSION_BAND
+    assert band("python-session-2.21.0", "2.21.0") is None and band("java-1.1.0+native-1.2.0", "2.21.0") is None
+    assert cli.drift_band(True)("java-1.1.0", "2.21.0") is None
+
+
+def test_the_console_says_how_far_each_runtime_drifted():
+    def drifted(case, ulp, scaled, runtime="java-1.1.0"):
+        c = compare.Comparison(compare.DRIFT, max_ulp=ulp, max_scaled=scaled, band=1e-4)
+        return Result(runtime, case, "train.loss", True, c.summary(), c, PASS, exporter="2.22.0rc0")
+    results = [drifted("mlp.a", 3, 1e-6), drifted("cnn.a", 320, 2.3e-5), drifted("cnn.a", 7, 4e-7, "python-2.21.0"),
+               Result("java-1.1.0", "mlp.b", "train.loss", True, "bit-exact", compare.Comparison(compare.BIT_EXACT), PASS,
+                      exporter="2.22.0rc0")]
+    text = report.table(results, ["python-2.21.0", "java-1.1.0"])
+    assert report.drift_lines(report._dicts(results)) == [
+        "", "Drift (another TF than the exporter's rounds differently; within the band, not failures):",
+        "  exports by 2.22.0rc0 in java-1.1.0: 2 drifted, at most 320 ulp, norm-wise 2.3e-05 (cnn.a.train.loss)",
+        "  exports by 2.22.0rc0 in python-2.21.0: 1 drifted, at most 7 ulp, norm-wise 4e-07 (cnn.a.train.loss)"]
+    rows = {line.split()[1]: line.split()[2:] for line in text.splitlines() if line.startswith("2.22.0rc0")}
+    assert rows == {"cnn.a": ["d7", "d320"], "mlp.a": [".", "d3"], "mlp.b": [".", "="]}
+    assert "\n".join(report.drift_lines(report._dicts(results))) in text

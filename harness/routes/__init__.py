@@ -29,29 +29,46 @@ ROUTES = {
 }
 
 
-def applicable(route: str, tf_version: str) -> str | None:
-    """None when TF Python `tf_version` can author `route`, else the reason it cannot ("not applicable")."""
+def applicable(route: str, versions: dict[str, str | None]) -> str | None:
+    """None when an exporter with these module versions (bundle.exporter_versions: tensorflow, keras,
+    tf_keras as imported in its interpreter) can author `route`, else the reason it cannot ("not applicable")."""
     from packaging.version import InvalidVersion, Version
 
     if route not in ROUTES:
         raise HarnessError(f"route {route!r} is not one of {sorted(ROUTES)}")
+    tf_version = versions.get("tensorflow")
     try:
-        version = Version(tf_version)
+        Version(tf_version or "")
     except InvalidVersion:
         raise HarnessError(f"{tf_version!r} is not a TensorFlow version (e.g. 2.15.1)") from None
-    release = (version.major, version.minor)
-    if route.startswith("keras3") and release < (2, 16):
-        return f"TF {tf_version} has no Keras 3: tf.keras is Keras 2 (Keras 3 comes with TF 2.16 on)"
-    if route == "tf_keras":
-        if release < (2, 14):
-            return f"TF {tf_version} has no tf-keras (the first tf-keras is 2.14)"
-        if version.is_prerelease:  # tf-keras follows TF's own pre-releases late, if at all
-            from .. import venvs
-
-            if venvs.tf_keras_release(tf_version) is None:
-                wanted = next(p for p in venvs.pins(tf_version) if p.startswith("tf-keras"))
-                return f"TF {tf_version} has no tf-keras yet: the package index has no {wanted}"
+    if route.startswith("keras3"):
+        keras = versions.get("keras")
+        if keras is None:
+            return f"TF {tf_version}'s environment has no Keras (`import keras` fails)"
+        if Version(keras).major < 3:
+            return f"TF {tf_version} has no Keras 3: its keras is {keras}, Keras 2 (Keras 3 comes with TF 2.16 on)"
+    if route == "tf_keras" and versions.get("tf_keras") is None:
+        return f"TF {tf_version}'s environment has no tf-keras (`import tf_keras` fails): {_why_no_tf_keras(tf_version)}"
     return None
+
+
+def _why_no_tf_keras(tf_version: str) -> str:
+    """Why an environment of TF `tf_version` has no tf-keras: none exists for it (yet), or it was not installed."""
+    from packaging.version import Version
+
+    from .. import venvs
+
+    version = Version(tf_version)
+    if (version.major, version.minor) < (2, 14):
+        return "the first tf-keras is 2.14"
+    wanted = next(p for p in venvs.pins(tf_version) if p.startswith("tf-keras"))
+    try:
+        published = venvs.tf_keras_release(tf_version)
+    except HarnessError as e:  # the index cannot be asked: say what is known
+        return f"install {wanted} ({e})"
+    if published is None:  # tf-keras follows TF's releases late, and its pre-releases rarely
+        return f"the package index has no {wanted} yet"
+    return f"install {wanted} (the index has {published})"
 
 
 def export(spec: Spec, route: str, out: Path, data: dict[str, np.ndarray]) -> list[str]:

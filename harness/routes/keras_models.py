@@ -62,12 +62,11 @@ def export(spec: Spec, route: str, out, data) -> list[str]:
 
 
 def is_keras3(keras) -> bool:
-    """By the version of the package the module comes from, not by its name: tf.keras is
-    keras.api._v2.keras (Keras 2) in TF 2.15 and keras._tf_keras.keras (Keras 3) from 2.16."""
-    from importlib.metadata import version
-
-    package = keras.__name__.split(".")[0].replace("_", "-")  # "keras" or "tf-keras"
-    return int(version(package).split(".")[0]) >= 3
+    """By the version of the top-level module it comes from, not by its name or a distribution's:
+    tf.keras is keras.api._v2.keras (Keras 2) in TF 2.15 and keras._tf_keras.keras (Keras 3) from
+    2.16; `keras` may be installed as `keras-nightly` (TF pre-releases)."""
+    package = importlib.import_module(keras.__name__.split(".")[0])  # keras or tf_keras
+    return int(package.__version__.split(".")[0]) >= 3
 
 
 def _build(keras, spec: Spec):
