@@ -97,13 +97,22 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
         return 2
 
 
-def load_expectations(names: list[str], directory: Path | None) -> dict:
+def load_expectations(names: list[str], directory: Path | None, stand_ins: dict | None = None) -> dict:
     """runtime -> its Expectations from `directory`; None (a user's export, `check`): nothing is expected,
-    every failure counts and every check must be bit-exact."""
+    every failure counts and every check must be bit-exact. stand_ins: runtime -> the runtime whose file
+    it follows when it has none (a release candidate's Python runtimes follow the baseline's)."""
     from . import expectations
 
-    return {name: expectations.load(name, directory) if directory is not None else expectations.Expectations()
-            for name in names}
+    stand_ins = stand_ins or {}
+    return {name: expectations.load(name, directory, stand_ins.get(name)) if directory is not None
+            else expectations.Expectations() for name in names}
+
+
+def stand_ins(names: list[str], candidate: str, baseline: str) -> dict:
+    """The candidate's runtimes (its Python ones) -> the same kind of runtime at the baseline."""
+    from .runtimes import parse
+
+    return {name: f"{kind}-{baseline}" for name in names for kind, version in [parse(name)] if version == candidate}
 
 
 def judge(results, names: list[str], expected: dict) -> int:
@@ -173,7 +182,8 @@ def run(args) -> int:  # pragma: no mutate block
         exports = [prepared.export]
     else:
         exports, not_run = _exports(args, tf_versions, names)  # validates input before any runtime starts
-    expected = load_expectations(names, args.expectations if conformance else None)
+    expected = load_expectations(names, args.expectations if conformance else None,
+                                 stand_ins(names, args.candidate, args.baseline) if args.command == "release" else None)
 
     def classified(export, results):  # per export, as it finishes, so progress counts expected failures right
         for name in names:
@@ -216,6 +226,7 @@ def _release_verdict(args, results, out: Path) -> int:
     print(release.summary(changes))
     atomic.write_json(out / "release.json", {
         "candidate": args.candidate, "baseline": args.baseline, "drift": changes.drift, "families": changes.families,
+        "routes": changes.routes,
         "new_failures": [got.id for _, _, got in changes.new_failures], "fixed": [got.id for _, _, got in changes.fixed]})
     # --fail-on-drift: drift beyond 0 ulp already failed its check (no band); this also fails on a baseline
     # export that the candidate's Python trains within a listed tolerance.

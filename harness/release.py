@@ -60,6 +60,7 @@ class Changes:
     fixed: list[tuple[str, Result, Result]] = field(default_factory=list)
     drift: list[dict] = field(default_factory=list)  # the baseline's exports in the candidate's runtimes
     families: list[dict] = field(default_factory=list)  # per spec family and dtype: bit-exact, drifted or broken
+    routes: list[dict] = field(default_factory=list)  # per authoring route: what each world makes of it
 
     @property
     def drifted(self) -> list[dict]:
@@ -84,6 +85,31 @@ def changes(results: list[Result], baseline: str, candidate: str) -> Changes:
                 out.fixed.append((label, was, got))
     out.drift = [d for d in drift(results) if d["exporter"] == baseline and parse(d["runtime"])[1] == candidate]
     out.families = families(results, candidate, out.new_failures)
+    out.routes = routes(results, baseline, candidate)
+    return out
+
+
+def routes(results: list[Result], baseline: str, candidate: str) -> list[dict]:
+    """Per authoring route, in each world: not applicable (why), or how many of its exports pass every
+    check and where the others fail (the Keras 2 -> 3 story: which routes a version can author at all)."""
+    out = []
+    for route in sorted({r.case.rsplit(".", 1)[-1] for r in results if r.case}):
+        row = {"route": route}
+        for world, version in (("baseline", baseline), ("candidate", candidate)):
+            mine = [r for r in results if r.case.endswith("." + route) and r.exporter == version]
+            exports = sorted({r.case for r in mine})
+            skipped = [r for r in mine if r.outcome == NOT_APPLICABLE and r.check == "export"]
+            if not mine:
+                row[world] = "not run"
+            elif len(skipped) == len(mine):
+                row[world] = f"n/a: {skipped[0].detail.split(': ', 1)[-1]}"
+            else:
+                failed = [r for r in mine if r.passed is False]
+                where = sorted({r.runtime for r in failed})
+                clean = len(exports) - len({r.case for r in failed})
+                row[world] = f"{clean}/{len(exports)} exports pass every check" + (
+                    f"; fails in {', '.join(where)} ({failed[0].outcome}: {failed[0].detail[:90]})" if failed else "")
+        out.append(row)
     return out
 
 
@@ -128,6 +154,10 @@ def summary(c: Changes) -> str:
         for label, was, got in items:
             lines.append(f"  {got.case}.{got.check} in {got.runtime} ({label}): was {was.outcome}, now {got.outcome}: "
                          f"{got.detail[:240]}")
+    if c.routes:
+        lines.append(f"By authoring route (baseline TF {c.baseline} | candidate TF {c.candidate}):")
+    for row in c.routes:
+        lines += [f"  {row['route']:16} {c.baseline:10} {row['baseline']}", f"  {'':16} {c.candidate:10} {row['candidate']}"]
     if c.families:
         lines.append(f"By spec family and dtype (every check that involves TF {c.candidate}):")
     for g in c.families:

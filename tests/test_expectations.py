@@ -50,3 +50,25 @@ def test_file_must_name_its_runtime(tmp_path):
     (tmp_path / "java-9.toml").write_text('runtime = "java-8"\n')
     with pytest.raises(HarnessError, match="'runtime' must be 'java-9'"):
         expectations.load("java-9", tmp_path)
+
+
+def test_a_candidate_runtime_without_its_own_file_follows_the_baselines(tmp_path):
+    from harness.__main__ import load_expectations, stand_ins
+
+    (tmp_path / "python-session-2.21.0.toml").write_text('''runtime = "python-session-2.21.0"
+[[expected_failure]]
+case = "*.keras3_module.train.loss"
+error = "Could not find variable"
+reason = "r"
+links = ["https://example.org/1"]
+''')
+    names = ["python-2.21.0", "python-session-2.21.0", "python-2.22.0rc0", "python-session-2.22.0rc0", "java-1.1.0"]
+    assert stand_ins(names, "2.22.0rc0", "2.21.0") == {"python-2.22.0rc0": "python-2.21.0",
+                                                       "python-session-2.22.0rc0": "python-session-2.21.0"}
+    expected = load_expectations(names, tmp_path, stand_ins(names, "2.22.0rc0", "2.21.0"))
+    (entry,) = expected["python-session-2.22.0rc0"].failures
+    assert entry.file.name == "python-session-2.21.0.toml" and entry.matches("m.keras3_module.train.loss", "2.22.0rc0")
+    assert expected["python-2.22.0rc0"].failures == () and expected["java-1.1.0"].failures == ()
+    (tmp_path / "python-session-2.22.0rc0.toml").write_text('runtime = "python-session-2.22.0rc0"\n')
+    assert load_expectations(names, tmp_path, stand_ins(names, "2.22.0rc0", "2.21.0"))[
+        "python-session-2.22.0rc0"].failures == ()  # a file of its own wins

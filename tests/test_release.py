@@ -75,3 +75,25 @@ def test_the_release_verdict_exits_1_on_a_new_failure_and_on_drift_only_when_ask
         assert written["fixed"] == ([f"{C}/java-1.1.0/cnn.tf_keras.train.loss"] if results is fixed else [])
         assert [(d["case"], d["max_ulp"]) for d in written["drift"]] == ([] if results is fixed else [("mlp.tf_keras", 2)])
         assert f"Release check: candidate TF {C} against baseline TF {B}" in capsys.readouterr().out
+
+
+def test_the_summary_tells_per_route_what_each_world_can_author_and_where_it_fails():
+    from harness.runner import NOT_APPLICABLE, XFAIL
+
+    na = Result(f"python-{C}", "mlp.tf_keras", "export", None, f"mlp by tf_keras under TF {C}: TF {C}'s environment has "
+                "no tf-keras", outcome=NOT_APPLICABLE, exporter=C)
+    results = [result(B, f"python-session-{B}", "mlp.tf_keras", "train.loss", True),
+               result(B, "java-1.1.0", "cnn.tf_keras", "train.loss", True), na,
+               Result(f"python-session-{C}", "mlp.keras3_module", "train.loss", False, "Could not find variable d/k",
+                      outcome=XFAIL, exporter=C),
+               result(C, "java-1.1.0", "mlp.keras3_module", "train.loss", True),
+               result(C, "java-1.1.0", "cnn.keras3_module", "train.loss", True)]
+    rows = {r["route"]: r for r in release.changes(results, B, C).routes}
+    assert rows["tf_keras"] == {"route": "tf_keras", "baseline": "2/2 exports pass every check",
+                                "candidate": f"n/a: TF {C}'s environment has no tf-keras"}
+    assert rows["keras3_module"] == {"route": "keras3_module", "baseline": "not run", "candidate":
+                                     f"1/2 exports pass every check; fails in python-session-{C} "
+                                     "(XFAIL: Could not find variable d/k)"}
+    text = release.summary(release.changes(results, B, C))
+    assert (f"  keras3_module    {B:10} not run\n  {'':16} {C:10} 1/2 exports pass every check; fails in "
+            f"python-session-{C}") in text

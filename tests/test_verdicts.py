@@ -839,3 +839,19 @@ def test_the_console_says_how_far_each_runtime_drifted():
     rows = {line.split()[1]: line.split()[2:] for line in text.splitlines() if line.startswith("2.22.0rc0")}
     assert rows == {"cnn.a": ["d7", "d320"], "mlp.a": [".", "d3"], "mlp.b": [".", "="]}
     assert "\n".join(report.drift_lines(report._dicts(results))) in text
+
+
+def test_tensorflow_errors_are_told_without_the_python_stack_tensorflow_appends():
+    from harness.trajectory import describe
+
+    eager = ValueError('Graph execution error:\n\nDetected at node save/RestoreV2 defined at (most recent call last):\n'
+                       '  File "<frozen runpy>", line 198, in _run_module_as_main\n\n'
+                       '  File "/w/harness/trajectory.py", line 113, in restore_and_train\n    restore(x)\n\n'
+                       'Key beta1_power not found in checkpoint\n\t [[{{node save/RestoreV2}}]] [Op:__inference_restore_1]')
+    assert describe(eager) == ("ValueError: Graph execution error: Detected at node save/RestoreV2 Key beta1_power not "
+                               "found in checkpoint [[{{node save/RestoreV2}}]] [Op:__inference_restore_1]")
+    session = ValueError("Detected at node 'save/RestoreV2' defined at (most recent call last):\nNode: 'save/RestoreV2'\n"
+                         "Key beta1_power not found in checkpoint\n\nOriginal stack trace for 'save/RestoreV2':\n"
+                         '  File "x", line 3, in y\n    z()\n')
+    assert describe(session) == ("ValueError: Detected at node 'save/RestoreV2' Node: 'save/RestoreV2' Key beta1_power "
+                                 "not found in checkpoint")
