@@ -44,7 +44,7 @@ def require_chromium(session: nox.Session) -> None:
         session.error(f"chromium is missing (the HTML report's tests need it); install it, then run the tests again:\n"
                       f"  sudo sh -c '{CHROMIUM_INSTALL}'")
     session.log("chromium is missing: installing Debian's package (the HTML report's tests need it)")
-    session.run("sh", "-c", CHROMIUM_INSTALL, external=True, silent=True)  # apt prints its output on failure
+    session.run("sh", "-c", CHROMIUM_INSTALL, external=True, silent=True)  # nox shows the output if it fails
     if not any(shutil.which(name) for name in CHROMIUM):
         session.error(f"`{CHROMIUM_INSTALL}` succeeded but no {' or '.join(CHROMIUM)} is on PATH")
 

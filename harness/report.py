@@ -274,7 +274,7 @@ def merge(reports: list[dict]) -> dict:
 def partial_note(results: list) -> str:
     """The line that says a report is partial (an interrupted run's, or a merge with one), from its results."""
     exports = len({(r["exporter"], r["case"]) for r in _dicts(results) if r["case"]})
-    return f"interrupted: partial report, only the {exports} exports that finished before the run was stopped"
+    return f"interrupted: a partial report, of the {exports} export(s) that finished before the run was stopped"
 
 
 # --- the console summary: one matrix --------------------------------------------------------------
