@@ -8,7 +8,9 @@ session's virtualenv and the TF Python matrix's (harness/venvs.py); the Maven re
 """
 
 import hashlib
+import os
 import runpy
+import shutil
 from pathlib import Path
 
 import nox
@@ -23,6 +25,28 @@ nox.options.reuse_venv = "yes"
 nox.options.default_venv_backend = "uv"
 nox.options.sessions = ["tests"]
 nox.options.error_on_missing_interpreters = True
+
+
+# The HTML report's tests drive a real browser; pip cannot install one, the system's package manager can.
+CHROMIUM = ("chromium", "chromium-browser")
+CHROMIUM_INSTALL = "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium"
+
+
+def require_chromium(session: nox.Session) -> None:
+    """Installs Debian's chromium when it is missing and this session may (root, apt-get: CI's case);
+    otherwise stops the session before any test runs, printing the one command that installs it."""
+    if any(shutil.which(name) for name in CHROMIUM):
+        return
+    if not shutil.which("apt-get"):
+        session.error("chromium is missing (the HTML report's tests need it): install it with the system's "
+                      "package manager, e.g. on Debian: " + CHROMIUM_INSTALL)
+    if os.geteuid() != 0:
+        session.error(f"chromium is missing (the HTML report's tests need it); install it, then run the tests again:\n"
+                      f"  sudo sh -c '{CHROMIUM_INSTALL}'")
+    session.log("chromium is missing: installing Debian's package (the HTML report's tests need it)")
+    session.run("sh", "-c", CHROMIUM_INSTALL, external=True, silent=True)  # nox shows the output if it fails
+    if not any(shutil.which(name) for name in CHROMIUM):
+        session.error(f"`{CHROMIUM_INSTALL}` succeeded but no {' or '.join(CHROMIUM)} is on PATH")
 
 
 def install(session: nox.Session, extras: str = "test") -> None:
@@ -68,9 +92,9 @@ def release(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The project's tests, TF Java included (Java 17 and Maven must be installed). Arguments go to pytest.
 
-    The HTML report is tested in headless Chromium, which must be installed too (Debian:
-    `apt-get update && apt-get install -y chromium`; .ci/run does it): those tests fail without it.
+    The HTML report is tested in headless Chromium: installed here when missing (require_chromium).
     """
+    require_chromium(session)
     install(session)
     session.run("pytest", *session.posargs)
 

@@ -20,6 +20,7 @@ from .faults import PLANTED, RUNTIME_FAULTS
 from .versions import TF_JAVA, TF_JAVA_MATRIX, TF_PYTHON
 
 ROOT = Path(__file__).resolve().parent.parent
+INTERRUPTED = 128 + 2  # the exit status of a process ended by SIGINT, as shells report it
 
 
 # Not mutated by `nox -s mutants` (pragma): argument declarations and orchestration that starts
@@ -95,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
     except HarnessError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C before or after the cases ran (during them, run() reports what finished)
+        print("interrupted", file=sys.stderr)
+        return INTERRUPTED
 
 
 def load_expectations(names: list[str], directory: Path | None, stand_ins: dict | None = None) -> dict:
@@ -190,14 +194,18 @@ def run(args) -> int:  # pragma: no mutate block
             runner.classify([r for r in results if r.runtime == name], expected[name].failures)
         bar.finished(report.export_name(export.exporter, export.name), results)
 
+    interrupted = False
     with progress.Progress(len(exports)) as bar:
-        results, facts = matrix.run(
-            exports, names, jobs=args.jobs, cache_dir=args.cache_dir, workdir=work, log_dir=out / "logs" / "workers",
-            threads=args.threads, call_timeout=args.call_timeout or runtimes.DEFAULT_CALL_TIMEOUT,
-            on_started=lambda export: bar.started(report.export_name(export.exporter, export.name)),
-            on_finished=classified,
-            tolerance=lambda runtime, test_id, exporter: expected[runtime].relative_tolerance(test_id, exporter),
-            band=drift_band(args.fail_on_drift))
+        try:
+            results, facts = matrix.run(
+                exports, names, jobs=args.jobs, cache_dir=args.cache_dir, workdir=work, log_dir=out / "logs" / "workers",
+                threads=args.threads, call_timeout=args.call_timeout or runtimes.DEFAULT_CALL_TIMEOUT,
+                on_started=lambda export: bar.started(report.export_name(export.exporter, export.name)),
+                on_finished=classified,
+                tolerance=lambda runtime, test_id, exporter: expected[runtime].relative_tolerance(test_id, exporter),
+                band=drift_band(args.fail_on_drift))
+        except matrix.Interrupted as stopped:  # every worker has ended: report what finished
+            results, facts, interrupted = stopped.results, stopped.facts, True
     results += not_run
     for name in names:  # what no export classified: a runtime that could not start
         runner.classify([r for r in results if r.runtime == name and not r.outcome], expected[name].failures)
@@ -206,9 +214,13 @@ def run(args) -> int:  # pragma: no mutate block
     from .release import drift
 
     json_path, junit_path = report.write(out, results, env, time.monotonic() - started, runtimes=names,
-                                         trajectories=report.trajectories_of(results), drift=drift(results))
+                                         trajectories=report.trajectories_of(results), drift=drift(results),
+                                         interrupted=interrupted)
     print(report.table(results, names))
     print(f"reports: {json_path} {junit_path} {out / 'index.html'} ({time.monotonic() - started:.0f} s)")
+    if interrupted:
+        print(report.partial_note(results))
+        return INTERRUPTED
     if args.command == "release":
         return _release_verdict(args, results, out)
     status = exit_status(results)
@@ -254,7 +266,8 @@ def add_report_command(sub) -> None:  # pragma: no mutate block (declares argume
 def run_report(args) -> int:
     """Prints the console summary and writes index.html (with several inputs, the merged reports too).
 
-    No TensorFlow needed. Exit status as `conformance`: 1 if the (merged) report has unexpected results.
+    No TensorFlow needed. Exit status as `conformance`: 1 if the (merged) report has unexpected results
+    or is partial (an interrupted run's).
     """
     import json
 
@@ -280,7 +293,9 @@ def run_report(args) -> int:
     written.append(html_report.render(merged, out))
     print(report.table(merged["results"], report.columns(merged)))
     print(f"reports: {' '.join(map(str, written))}")
-    return 1 if any(r["outcome"] in report.FAILING for r in merged["results"]) else 0
+    if merged.get("partial"):
+        print(report.partial_note(merged["results"]))
+    return 1 if merged.get("partial") or any(r["outcome"] in report.FAILING for r in merged["results"]) else 0
 
 
 def run_replay(args) -> int:  # pragma: no mutate block

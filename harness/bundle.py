@@ -2,7 +2,8 @@
 
     <bundle>/saved_model/   the SavedModel (never written after creation)
     <bundle>/data.npz       deterministic batches (see data.py)
-    <bundle>/manifest.json  spec digest, route, versions, signatures: the cache key's inputs
+    <bundle>/manifest.json  spec digest, route, versions, signatures: the cache key's inputs; the
+                            sha256 of every other file (`files`), so a damaged entry is rebuilt (cache.py)
 """
 
 from __future__ import annotations
@@ -81,7 +82,11 @@ def build(spec: Spec, route: str, cache_dir: Path, tf_version: str | None = None
     key = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:16]
     root = cache_dir / f"{spec.name}.{route}.{key}"
     if cache.claim(root):  # held by this process from now on: never pruned under it
-        return open_bundle(root)
+        damaged = cache.damage(root)
+        if damaged is None:
+            return open_bundle(root)
+        print(f"note: rebuilding the damaged cached export {root} ({damaged})", file=sys.stderr)
+        cache.evict(root)
 
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=cache_dir))
@@ -104,6 +109,7 @@ def build(spec: Spec, route: str, cache_dir: Path, tf_version: str | None = None
             "save_signature_variables": names,
             "steps": spec.steps,
             "resume_steps": spec.resume_steps,
+            "files": cache.digests(tmp),
         }
         atomic.write_json(tmp / "manifest.json", manifest)
         try:

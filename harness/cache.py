@@ -16,11 +16,17 @@ exclusive lock without waiting: if any process holds the entry, the entry stays 
 later build). Otherwise it is renamed out of sight (one atomic rename: a process opening it from
 now on finds nothing and builds) and deleted. A process that opened the manifest just before the
 rename sees, once it has its lock, that the path no longer leads to it, and builds anew.
+
+Damaged: every entry's manifest records the sha256 of each of its files when it was built
+(`files`). An entry whose files no longer match (a truncated variables file, a disk error, a hand
+edit) is the cache's fault, not the user's input: the first process to open it checks it
+(`damage`), moves it out of the way (`evict`) and builds it again.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -33,6 +39,7 @@ _TRASH = ".trash."
 _STALE_BUILD = 24 * 3600  # a build folder (".<entry>.xxxx") this old belongs to a build that died
 
 _held: dict[Path, int] = {}  # entry -> descriptor of its locked manifest, for this process's lifetime
+_intact: set[Path] = set()  # entries this process has checked against their digests
 
 
 def claim(root: Path) -> bool:
@@ -55,6 +62,57 @@ def claim(root: Path) -> bool:
         return False
     _held[root] = fd
     return True
+
+
+def digests(root: Path) -> dict[str, str]:
+    """The sha256 of every file under `root` but its manifest, by path relative to `root`."""
+    root = Path(root)
+    out = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).as_posix()
+        if path.is_file() and relative != "manifest.json":
+            out[relative] = _sha256(path)
+    return out
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def damage(root: Path) -> str | None:
+    """What of the entry `root` no longer matches the digests recorded when it was built; None if all do.
+
+    Files added later are not damage: only what the build recorded is read. Checked once per process."""
+    root = Path(root)
+    if root in _intact:
+        return None
+    recorded = (_manifest(root) or {}).get("files")
+    if not isinstance(recorded, dict):
+        return "its manifest records no file digests"
+    found = {relative: _sha256(root / relative) for relative in recorded if (root / relative).is_file()}
+    changed = [f"{relative} {'changed' if relative in found else 'missing'}"
+               for relative, digest in recorded.items() if found.get(relative) != digest]
+    if changed:
+        return ", ".join(changed[:3]) + (f" (+{len(changed) - 3} more)" if len(changed) > 3 else "")
+    _intact.add(root)
+    return None
+
+
+def evict(root: Path) -> None:
+    """Moves the damaged entry `root` out of the way of its rebuild and deletes it, held by other
+    processes or not: they would fail on it too."""
+    root = Path(root)
+    fd = _held.pop(root, None)
+    if fd is not None:
+        os.close(fd)
+    _intact.discard(root)
+    trash = root.with_name(f"{_TRASH}{root.name}.{os.getpid()}")
+    try:
+        os.replace(root, trash)
+    except FileNotFoundError:  # another process evicted it first
+        return
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 def prune(root: Path) -> list[str]:

@@ -423,6 +423,8 @@ def page(report: dict) -> str:
             s = rp.cell_state(by.get(rt, []))[0]
             state_counts[s] = state_counts.get(s, 0) + 1
     ok = report.get("ok", not any(r["outcome"] in rp.FAILING for r in results))
+    partial = rp.partial_note(results) if report.get("partial") else None
+    status = "PARTIAL" if partial else "OK" if ok else "FAILED"
     n_exports = sum(1 for _, case in rows if case)
     env = report.get("environment", {})
     hide_rules = "".join(f"body.hide-rt-{i} .rt-{i}{{display:none}}" for i in range(len(runtimes)))
@@ -435,11 +437,11 @@ def page(report: dict) -> str:
         facts.append(env["cpu"])
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>TF training conformance: {"ok" if ok else "FAILED"}</title>
+<title>TF training conformance: {"ok" if ok else status}</title>
 <style>{CSS}{hide_rules}</style></head>
 <body data-runtimes="{_e(json.dumps(runtimes))}">
-<header><h1>TF training conformance <span class="status {"ok" if ok else "failed"}">{"OK" if ok else "FAILED"}</span></h1>
-<p class="summary">{_e(rp.summary_line(results))}</p><p class="facts">{_e(" · ".join(facts))}</p></header>
+<header><h1>TF training conformance <span class="status {"ok" if ok else "failed"}">{status}</span></h1>
+{f'<p class="partial">{_e(partial)}</p>' if partial else ""}<p class="summary">{_e(rp.summary_line(results))}</p><p class="facts">{_e(" · ".join(facts))}</p></header>
 {_filters(runtimes, state_counts)}
 <main>
 <section><h2>Matrix</h2><p class="note">One cell per export and runtime, summarising its checks (hover for each check;

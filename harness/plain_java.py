@@ -16,6 +16,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,12 +88,13 @@ def _jar(version: str, cache_dir: Path) -> Path:
 
 
 def run(saved_model: Path, data: dict[str, np.ndarray], interface: Interface, steps: range, workdir: Path,
-        version: str, cache_dir: Path, threads: int = 1, bench: int = 0, timeout: float | None = None) -> PlainJavaRun:
+        version: str, cache_dir: Path, threads: int = 1, bench: int = 0, timeout: float | None = None,
+        running: Running | None = None) -> PlainJavaRun:
     """Trains `steps` of `data` (train.<input> stacked per step, predict.<input>) in plain TF Java.
 
     Everything is written under `workdir` (inputs/, out/, saver/, signature/, rerun.sh), never into
     the export. HarnessError on bad input (the message names the file or signature);
-    PlainJavaFailure when TensorFlow or the JVM fails.
+    PlainJavaFailure when TensorFlow or the JVM fails. `running`: where the JVM is listed while it runs.
     """
     saved_model, workdir = Path(saved_model).resolve(), Path(workdir).resolve()
     if workdir.is_relative_to(saved_model):
@@ -113,8 +115,8 @@ def run(saved_model: Path, data: dict[str, np.ndarray], interface: Interface, st
     command = shlex.join(cmd)
     atomic.write_text(workdir / "rerun.sh", f"#!/bin/sh\n# TF Java {version}, no Python: rerun as is.\n{command}\n")
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:  # the JVM is killed by subprocess.run
+        done = _java(cmd, timeout, running or Running())
+    except subprocess.TimeoutExpired:  # the JVM is killed by _java
         raise PlainJavaFailure(f"timeout: {MAIN} gave no answer within {timeout:g} s (rerun: sh {workdir / 'rerun.sh'})") from None
     if done.returncode != 0:
         marked = [l[len(ERROR_MARK):] for l in done.stderr.splitlines() if l.startswith(ERROR_MARK)]
@@ -130,6 +132,47 @@ def run(saved_model: Path, data: dict[str, np.ndarray], interface: Interface, st
                    for key, path in summary["files"].items() if key.startswith("predict.")}
     return PlainJavaRun(list(losses), predictions, summary["saver_checkpoint"], summary["signature_checkpoint"],
                         summary["tensorflow"], summary["bench"], command, summary)
+
+
+class Running:
+    """The JVMs a runtime runs now; after end() (Ctrl-C) they, and any JVM started later, are killed."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.processes: set[subprocess.Popen] = set()
+        self.ended = False
+
+    def add(self, process: subprocess.Popen) -> None:
+        with self.lock:
+            self.processes.add(process)
+            if self.ended:  # started while the run was being stopped
+                process.kill()
+
+    def discard(self, process: subprocess.Popen) -> None:
+        with self.lock:
+            self.processes.discard(process)
+
+    def end(self) -> None:
+        with self.lock:
+            self.ended = True
+            for process in self.processes:
+                process.kill()
+
+
+def _java(cmd: list[str], timeout: float | None, running: Running) -> subprocess.CompletedProcess:
+    """subprocess.run(cmd, capture_output=True, text=True, timeout=timeout), in a session of its own: a
+    terminal's Ctrl-C reaches the harness, which ends the JVM itself (Running.end) once it has stopped."""
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    running.add(process)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    finally:
+        running.discard(process)
+    return subprocess.CompletedProcess(cmd, process.returncode, stdout, stderr)
 
 
 def write_inputs(data: dict[str, np.ndarray], interface: Interface, steps: range, directory: Path) -> None:

@@ -149,11 +149,13 @@ def _drift_key(d: dict, column: dict) -> tuple:
 
 
 def to_json(results: list, env: dict, seconds: float, *, runtimes: list[str] | None = None,
-            trajectories: list[dict] | None = None, drift: list[dict] | None = None) -> dict:
+            trajectories: list[dict] | None = None, drift: list[dict] | None = None, interrupted: bool = False) -> dict:
     """The JSON report: results (Result objects or dicts) in canonical order, and what the HTML plots.
 
     runtimes: the matrix's columns in order (default: as the results ran, runtime_order);
-    trajectories: per export and runtime, the losses per step; drift: optional, across exporters.
+    trajectories: per export and runtime, the losses per step; drift: optional, across exporters;
+    interrupted: the run was stopped (Ctrl-C): the results are those of the exports that finished, the
+    report is `partial` and not `ok`, whatever they say.
     """
     results = _dicts(results)
     runtimes = runtime_order(runtimes, results)
@@ -162,6 +164,8 @@ def to_json(results: list, env: dict, seconds: float, *, runtimes: list[str] | N
            "ok": not any(r["outcome"] in FAILING for r in results), "runtimes": runtimes,
            "results": canonical(results, runtimes),
            "trajectories": sorted(trajectories or [], key=lambda t: _trajectory_key(t, column))}
+    if interrupted:
+        out |= {"ok": False, "partial": True, "interrupted": True}
     if drift is not None:
         out["drift"] = sorted(drift, key=lambda d: _drift_key(d, column))
     return out
@@ -237,7 +241,7 @@ def merge(reports: list[dict]) -> dict:
     - environment: merged key by key (the per-runtime facts are united); a fact on which the shards
       disagree (another CPU) becomes the list of the shards' values, so it cannot go unnoticed;
     - seconds: the SUM of the shards' (the work an unsharded run does; parallel shards took the max);
-    - summary and ok: recomputed from the merged results;
+    - summary and ok: recomputed from the merged results; partial and interrupted if any shard's is;
     - trajectories and drift: united (one per export, runtime and role / baseline), canonical order.
     """
     if not reports:
@@ -265,7 +269,14 @@ def merge(reports: list[dict]) -> dict:
         drift = united("drift", lambda d: (d["exporter"], d["case"], d["runtime"], d["baseline_runtime"]))
     seconds = sum(report["seconds"] for report in reports)
     return to_json(results, _merge_values([report["environment"] for report in reports]), seconds,
-                   runtimes=runtimes, trajectories=trajectories, drift=drift)
+                   runtimes=runtimes, trajectories=trajectories, drift=drift,
+                   interrupted=any(report.get("interrupted") for report in reports))
+
+
+def partial_note(results: list) -> str:
+    """The line that says a report is partial (an interrupted run's, or a merge with one), from its results."""
+    exports = len({(r["exporter"], r["case"]) for r in _dicts(results) if r["case"]})
+    return f"interrupted: a partial report, of the {exports} export(s) that finished before the run was stopped"
 
 
 # --- the console summary: one matrix --------------------------------------------------------------

@@ -120,6 +120,7 @@ class Worker:
         self.channel: ipc.Channel | None = None
         self.facts: dict | None = None
         self.lock = threading.RLock()  # one request (or start) at a time per worker
+        self.killed = False  # by kill(): never started again
 
     def _command_and_start(self) -> tuple[list[str], dict]:
         if self.language == "java":
@@ -144,6 +145,8 @@ class Worker:
     def _start(self) -> dict:
         if self.process is not None:
             return self.facts
+        if self.killed:
+            raise HarnessError(f"{self.name}: not started again: the run was interrupted")
         command, hello = self._command_and_start()
         self.log.parent.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
@@ -164,6 +167,9 @@ class Worker:
                                             start_new_session=True,  # its own group: a timeout ends it and its children
                                             pass_fds=fds)
         self.channel = ipc.Channel(self.process.stdin, self.process.stdout, requests, replies)
+        if self.killed:  # Ctrl-C came while it was being started: kill() may have missed it
+            self._end()
+            raise HarnessError(f"{self.name}: not started: the run was interrupted")
         what = "the JVM" if self.language == "java" else f"TensorFlow {self.version}"
         try:
             reply = self._exchange(hello, self.call_timeout)
@@ -213,6 +219,17 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self._end()
             self._forget()
+
+    def kill(self) -> None:
+        """Ctrl-C: ends the process now and for good. Without the lock (a request may hold it): the
+        thread waiting on the reply sees the worker die; stop() reaps it."""
+        self.killed = True
+        process = self.process
+        if process is not None:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     @property
     def pid(self) -> int | None:
@@ -345,8 +362,11 @@ class PlainJavaRuntime:
     Its outputs must equal the JPype runtime's bit for bit (runner.check_export checks it)."""
 
     def __init__(self, name: str, cache_dir: Path, threads: int, call_timeout: float = DEFAULT_CALL_TIMEOUT):
+        from .plain_java import Running
+
         self.name, self.cache_dir, self.threads, self.call_timeout = name, cache_dir, threads, call_timeout
         self.kind, self.version = parse(name)
+        self.running = Running()  # its JVMs that run now
 
     def start(self) -> dict:
         from . import maven, plain_java
@@ -363,7 +383,7 @@ class PlainJavaRuntime:
         trajectory.notes["no_restore"] = "the plain-Java program trains from the export; java-V checks restoring"
         try:
             done = plain_java.run(saved_model, data, interface, steps, workdir, self.version, self.cache_dir, self.threads,
-                                  timeout=self.call_timeout)
+                                  timeout=self.call_timeout, running=self.running)
         except plain_java.PlainJavaFailure as e:
             trajectory.failure = Failure(_plain_java_stage(str(e), interface), str(e))
             return trajectory
@@ -372,6 +392,10 @@ class PlainJavaRuntime:
         trajectory.notes["command"] = done.command
         trajectory.notes["tensorflow"] = done.tensorflow
         return trajectory
+
+    def kill(self) -> None:
+        """Ctrl-C: ends its JVMs now, and every JVM it would start from now on."""
+        self.running.end()
 
     def stop(self) -> None:
         pass
@@ -466,6 +490,14 @@ class WorkerSet:
 
     def stop(self) -> None:
         stop([self])
+
+    def kill(self) -> None:
+        """Ctrl-C: every process of the set ends now (SIGKILL), and none starts again."""
+        for worker in self.workers.values():
+            worker.kill()
+        for runtime in self.runtimes.values():
+            if isinstance(runtime, PlainJavaRuntime):
+                runtime.kill()
 
 
 def available_memory() -> int:

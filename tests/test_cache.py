@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from harness import bundle, cache
 
 from .conftest import ROOT
@@ -75,3 +77,38 @@ def test_a_build_prunes_the_export_it_supersedes(tmp_path, mlp_spec, bundles):
                  spec_digest="another learning rate")
     built = bundle.build(mlp_spec, "tf_keras", tmp_path)
     assert built.root.exists() and not stale.exists() and kept.exists()
+
+
+def test_a_damaged_entry_is_rebuilt_with_a_note(tmp_path, mlp_spec, capsys):
+    """A truncated variables file: the next build notices it (the digests of the build), says so, builds anew."""
+    built = bundle.build(mlp_spec, "raw_module", tmp_path)
+    variables = next((built.saved_model / "variables").glob("variables.data-*"))
+    assert built.manifest["files"][variables.relative_to(built.root).as_posix()] == cache.digests(built.root)[
+        variables.relative_to(built.root).as_posix()]
+    intact = variables.read_bytes()
+    capsys.readouterr()
+    assert bundle.build(mlp_spec, "raw_module", tmp_path).root == built.root
+    assert capsys.readouterr().err == ""  # intact: reused, silently
+    cache._intact.discard(built.root)  # as a later process would: it has not checked the entry yet
+    variables.write_bytes(intact[: len(intact) // 2])
+    again = bundle.build(mlp_spec, "raw_module", tmp_path)
+    note = capsys.readouterr().err.strip().splitlines()
+    assert len(note) == 1 and str(built.root) in note[0] and variables.name in note[0] and "changed" in note[0], note
+    assert again.root == built.root and variables.read_bytes() == intact
+    assert cache.damage(again.root) is None
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # the damaged copy is gone
+
+
+@pytest.mark.java
+def test_a_run_on_a_damaged_cache_entry_passes(tmp_path, mlp_spec):
+    """The whole command: a corrupted cached export is rebuilt, not reported as the user's bad input (exit 2)."""
+    cache_dir = tmp_path / "cache"  # classpaths are resolved from ~/.m2 into it
+    built = bundle.build(mlp_spec, "raw_module", cache_dir / "exports")
+    variables = next((built.saved_model / "variables").glob("variables.data-*"))
+    variables.write_bytes(variables.read_bytes()[:100])
+    done = subprocess.run([sys.executable, "-m", "harness", "conformance", "--spec", "mlp_regression", "--route",
+                           "raw_module", "--java", "1.1.0", "--cache-dir", cache_dir, "--out", tmp_path / "out"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    notes = [l for l in done.stderr.splitlines() if l.startswith("note: rebuilding")]
+    assert len(notes) == 1 and str(built.root) in notes[0], done.stderr[-3000:]

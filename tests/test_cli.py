@@ -3,14 +3,18 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from harness import report as report_mod
 from harness import spec
 from harness.report import reproducible
 from harness.versions import TF_PYTHON
@@ -149,6 +153,82 @@ def test_jars_that_cannot_be_resolved(bundles, tmp_path):
                    "--out", tmp_path / "out", "--cache-dir", tmp_path / "empty-cache", env={"PATH": str(no_maven)})
     assert done.returncode == 1
     assert "java/pom.xml: cannot resolve the TF Java jars: `mvn` is not on PATH" in done.stdout
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid` now (workers run in sessions of their own, but stay its children)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # it ended meanwhile
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.java
+def test_ctrl_c_reports_what_finished_and_ends_every_worker(bundles, tmp_path):
+    """SIGINT once the first export has finished, the second running: within seconds, exit 130, no
+    traceback, every worker and JVM gone, and the reports hold the first export, marked partial."""
+    out = tmp_path / "out"
+    run = subprocess.Popen([sys.executable, "-m", "harness", "conformance", "--spec", "mlp_regression",
+                            "--route", "tf_keras", "--route", "raw_module", "--java", "1.1.0", "--java-plain", "1.1.0",
+                            "-j", "1", "--out", out, "--cache-dir", CACHE], cwd=ROOT, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "CI": "1"})
+    try:
+        first = ""
+        for line in run.stdout:  # progress: one line per finished export (CI set: no live bar)
+            if line.startswith("[1/2] "):
+                first = line
+                break
+        assert first.startswith("[1/2] mlp_regression.tf_keras@"), first
+        time.sleep(1)  # into the second export's checks
+        workers = descendants(run.pid)
+        assert len(workers) >= 2, workers  # a TF Python worker and a TF Java worker, at least
+        sent = time.monotonic()
+        run.send_signal(signal.SIGINT)
+        stdout, stderr = run.communicate(timeout=60)
+        took = time.monotonic() - sent
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode == 130, stdout[-3000:] + stderr[-3000:]
+    assert took < 10, took
+    assert "Traceback" not in stdout + stderr and "KeyboardInterrupt" not in stdout + stderr, stderr[-3000:]
+    assert "interrupted: a partial report, of the 1 export(s) that finished" in stdout, stdout[-3000:]
+    assert "mlp_regression.tf_keras" in stdout and "mlp_regression.raw_module" not in stdout  # the summary
+    deadline = time.monotonic() + 5  # killed children of an exited process are reaped by init
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if alive(pid)]
+
+    report = json.loads((out / "conformance.json").read_text())
+    assert report["partial"] is True and report["interrupted"] is True and report["ok"] is False
+    assert report_mod.problem(report) is None
+    cases = {r["case"] for r in report["results"]}
+    assert cases == {"mlp_regression.tf_keras"}, cases
+    ran = {r["runtime"] for r in report["results"] if r["case"]}
+    assert ran == {f"python-{TF_PYTHON}", f"python-session-{TF_PYTHON}", "java-1.1.0", "java-plain-1.1.0"}
+    assert not [r["id"] for r in report["results"] if r["outcome"] in ("FAIL", "XPASS")]  # what finished, passed
+    assert "mlp_regression.tf_keras" in (out / "junit.xml").read_text()
+    assert ">PARTIAL</span>" in (out / "index.html").read_text()
+    merged = report_mod.merge([report])  # a partial shard makes a partial merge
+    assert merged["partial"] and not merged["ok"]
+    done = harness("report", out / "conformance.json", "--out", tmp_path / "again")
+    assert done.returncode == 1 and "interrupted: a partial report" in done.stdout, done.stdout[-2000:] + done.stderr
 
 
 def one_case(tmp_path, *extra) -> tuple[subprocess.CompletedProcess, dict, ET.Element]:

@@ -563,3 +563,37 @@ def test_report_command_prints_the_reports_columns_and_names_an_unreadable_file(
     (tmp_path / "dir.json").mkdir()
     assert main(["report", str(tmp_path / "dir.json"), "--out", str(tmp_path / "out")]) == 2
     assert "Is a directory" in capsys.readouterr().err
+
+
+def test_an_interrupted_run_writes_a_partial_report_that_report_and_merge_read(tmp_path):
+    """Ctrl-C: the exports that finished, marked partial and not ok whatever their results; a merge with
+    a partial shard is partial; `report` says so and exits 1, even when what finished passed."""
+    full = standard().report()
+    passed = [r for r in full["results"] if r["outcome"] not in ("FAIL", "XPASS")]
+    whole = report.to_json(passed, full["environment"], 1.0, runtimes=full["runtimes"])
+    assert whole["ok"] is True and "partial" not in whole and "interrupted" not in whole
+    partial = report.to_json(passed, full["environment"], 1.0, runtimes=full["runtimes"], interrupted=True)
+    assert (partial["ok"], partial["partial"], partial["interrupted"]) == (False, True, True)
+    assert report.problem(partial) is None
+    assert {k: v for k, v in partial.items() if k not in ("ok", "partial", "interrupted")} == \
+        {k: v for k, v in whole.items() if k != "ok"}
+    exports = len({(r["exporter"], r["case"]) for r in passed if r["case"]})
+    assert exports > 1
+    assert report.partial_note(passed) == \
+        f"interrupted: a partial report, of the {exports} export(s) that finished before the run was stopped"
+    for shards in ([partial, whole], [whole, partial]):
+        merged = report.merge(shards)
+        assert (merged["ok"], merged["partial"], merged["interrupted"]) == (False, True, True)
+    assert "partial" not in report.merge([whole, whole])
+
+    (tmp_path / "partial.json").write_text(json.dumps(partial))
+    done = harness("report", tmp_path / "partial.json", "--out", tmp_path / "out")
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.rstrip().endswith(report.partial_note(passed))
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert "<title>TF training conformance: PARTIAL</title>" in page and ">PARTIAL</span>" in page
+    assert f'<p class="partial">{report.partial_note(passed)}</p>' in page
+    (tmp_path / "whole.json").write_text(json.dumps(whole))
+    done = harness("report", tmp_path / "whole.json", "--out", tmp_path / "whole")
+    assert done.returncode == 0 and "interrupted:" not in done.stdout, done.stderr
+    assert ">OK</span>" in (tmp_path / "whole" / "index.html").read_text()
