@@ -380,6 +380,75 @@ def hang_forever(out: Path) -> Expected:
                     update_ops=frozenset({"AssignSubVariableOp", "AssignAddVariableOp"}))
 
 
+# -- a TF1 graph as the saved_model guide writes one: resource variables, Momentum, a global step, the
+# builder's default name-based Saver; the reference's checkpoint must be restored by name --
+
+def tf1_momentum(out: Path) -> Expected:
+    graph = tf.Graph()
+    with graph.as_default():
+        v1.set_random_seed(5)
+        x = v1.placeholder(tf.float32, [None, 4], name="inputs")
+        y = v1.placeholder(tf.float32, [None, 1], name="targets")
+        w = v1.get_variable("linear/w", [4, 1], use_resource=True)
+        b = v1.get_variable("linear/b", [1], initializer=v1.zeros_initializer(), use_resource=True)
+        out_t = tf.matmul(x, w) + b
+        loss = tf.reduce_mean(tf.square(out_t - y))
+        train_op = v1.train.MomentumOptimizer(0.05, 0.9).minimize(loss, global_step=v1.train.get_or_create_global_step())
+        with tf.control_dependencies([train_op]):
+            loss_after = tf.identity(loss)
+        info = v1.saved_model.utils.build_tensor_info
+        signature = v1.saved_model.signature_def_utils.build_signature_def
+        updated = _names(v1.global_variables())  # weights, momentum slots, global step
+        _write_tf1(graph, out, {"train": signature({"inputs": info(x), "targets": info(y)}, {"loss": info(loss_after)}),
+                                "serving_default": v1.saved_model.predict_signature_def({"inputs": x}, {"outputs": out_t})})
+    return Expected(Interface(train="train", loss="loss", predict="serving_default", save=None, restore=None),
+                    updated=updated, update_ops=frozenset({"ResourceApplyMomentum"}),
+                    inputs={"train": {"inputs": (np.dtype("float32"), (None, 4)), "targets": (np.dtype("float32"), (None, 1))}})
+
+
+# -- the on-device training convention (TFLite guide): train/infer/save/restore, the checkpoint
+# written by raw Save/Restore ops: a V1 checkpoint, one file at the path --
+
+def v1_checkpoint_module(out: Path) -> Expected:
+    m = tf.Module()
+    m.w = tf.Variable(tf.fill([3, 2], 0.1), name="w")
+    m.b = tf.Variable(tf.zeros([2]), name="b")
+    weights = [m.w, m.b]
+    names = ["w", "b"]
+    train_specs = [_spec([None, 3], tf.float32, "x"), _spec([None, 2], tf.float32, "y")]
+
+    @tf.function(input_signature=train_specs)
+    def train(x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(x @ m.w + m.b - y))
+        for weight, g in zip(weights, tape.gradient(loss, weights)):
+            weight.assign_sub(0.1 * g)
+        return {"loss": loss}
+
+    @tf.function(input_signature=train_specs[:1])
+    def infer(x):
+        return {"output": x @ m.w + m.b}
+
+    path = [_spec([], tf.string, "checkpoint_path")]
+
+    @tf.function(input_signature=path)
+    def save(checkpoint_path):
+        tf.raw_ops.Save(filename=checkpoint_path, tensor_names=names, data=weights)
+        return {"checkpoint_path": checkpoint_path}
+
+    @tf.function(input_signature=path)
+    def restore(checkpoint_path):
+        for weight, name in zip(weights, names):
+            weight.assign(tf.raw_ops.Restore(file_pattern=checkpoint_path, tensor_name=name, dt=tf.float32))
+        return {"checkpoint_path": checkpoint_path}
+
+    _save_module(m, {"train": train, "infer": infer, "save": save, "restore": restore}, out)
+    return Expected(Interface(train="train", loss="loss", predict="infer", save="save", save_path="checkpoint_path",
+                              restore="restore", restore_path="checkpoint_path"),
+                    updated=_names(weights), update_ops=frozenset({"AssignSubVariableOp"}),
+                    inputs={"train": _as_inputs(train_specs), "infer": _as_inputs(train_specs[:1])})
+
+
 # -- a TF1 graph saved for training only: no meta graph tagged 'serve' --
 
 def tf1_train_tag_only(out: Path) -> Expected:
@@ -447,6 +516,8 @@ BUILDERS = {
     "tf1_prints": tf1_prints,
     "tf1_train_op_in_collection": tf1_train_op_in_collection,
     "fit_step": fit_step,
+    "tf1_momentum": tf1_momentum,
+    "v1_checkpoint_module": v1_checkpoint_module,
     "tf1_ref_graph": tf1_ref_graph,
     "checkpoint_module": checkpoint_module,
     "multi_label": multi_label,
