@@ -43,7 +43,8 @@ def prepare(args, work: Path) -> Prepared:
     if args.steps <= 0 or args.resume_steps <= 0:
         raise HarnessError("--steps and --resume-steps must be positive")
     report = scan_check(source, set(args.allow_op or ()))
-    discovery = discover(source, {key: getattr(args, key) for key in OVERRIDES if getattr(args, key) is not None})
+    tags = tuple(args.tags.split(",")) if args.tags else None
+    discovery = discover(source, {key: getattr(args, key) for key in OVERRIDES if getattr(args, key) is not None}, tags)
     wanted = args.steps + args.resume_steps
     if args.data:
         data = from_npz(args.data, discovery, wanted)
@@ -56,7 +57,7 @@ def prepare(args, work: Path) -> Prepared:
     copy = work / "export" / source.name
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(source, copy)  # the runtimes work on a copy: nothing can write into the user's export
-    _, meta = read_meta_graph(source)
+    _, meta = read_meta_graph(source, discovery.interface.tags)
     export = Export(source.name, copy, data.data, steps, resume_steps, TF_PYTHON, discovery.interface)
     return Prepared(export, report, discovery, data, source, meta.meta_info_def.tensorflow_version)
 

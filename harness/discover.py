@@ -95,28 +95,31 @@ class Discovery:
         return self.inputs[self.interface.predict] if self.interface.predict else ()
 
 
-def discover(saved_model: Path, overrides: dict | None = None) -> Discovery:
+def discover(saved_model: Path, overrides: dict | None = None, tags: tuple[str, ...] | None = None) -> Discovery:
     """The Interface of `saved_model` (see the module docstring). `overrides` maps "train",
     "predict", "save", "restore", "loss" to a signature (output for "loss") name; a missing key
-    or None: guess; "" for predict/save/restore: do not use one."""
+    or None: guess; "" for predict/save/restore: do not use one. `tags`: the meta graph to use
+    (None: the one holding the training signature, `serve` first)."""
     saved_model = Path(saved_model)
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     unknown = sorted(set(overrides) - set(OVERRIDES))
     if unknown:
         raise HarnessError(f"unknown override(s) {unknown}: expected some of {sorted(OVERRIDES)}")
-    pb, meta = read_meta_graph(saved_model)
-    graph = Graph(meta)
-    sigs = {k: v for k, v in meta.signature_def.items() if not k.startswith("__")}
-    if not sigs:
-        raise HarnessError(f"{pb}: the meta graph tagged 'serve' has no signatures")
-    inputs = {k: tuple(sorted((_spec(n, i) for n, i in s.inputs.items()), key=lambda t: t.name)) for k, s in sigs.items()}
-    outputs = {k: tuple(sorted((_spec(n, i) for n, i in s.outputs.items()), key=lambda t: t.name)) for k, s in sigs.items()}
-    facts = {name: graph.reach([info.name for info in sig.outputs.values() if info.WhichOneof("encoding") == "name"])
-             for name, sig in sorted(sigs.items())}
-    chooser = _Chooser(pb, sigs, inputs, outputs, facts, overrides)
-    chooser.train_op_collections = sorted(set(meta.collection_def) & TRAIN_OP_COLLECTIONS)
-
-    notes = []
+    pb, proto = read_saved_model(saved_model)
+    sets = [sorted(m.meta_info_def.tags) for m in proto.meta_graphs]
+    metas = sorted(proto.meta_graphs, key=lambda m: "serve" not in m.meta_info_def.tags)
+    if tags is not None:
+        metas = [m for m in metas if set(m.meta_info_def.tags) == set(tags)]
+        if not metas:
+            raise HarnessError(f"{pb}: --tags {','.join(tags)}: no meta graph has that tag set; it has tag sets {sets}")
+    if not metas:
+        raise HarnessError(f"{pb}: no meta graph")
+    examined = [_examine(pb, meta, overrides) for meta in metas]
+    meta, chooser = next(((m, c) for m, c in zip(metas, examined) if c.trains), (metas[0], examined[0]))
+    sigs, inputs, outputs, facts = chooser.sigs, chooser.inputs, chooser.outputs, chooser.facts
+    chosen = tuple(sorted(meta.meta_info_def.tags))
+    how = "--tags" if tags is not None else "the only one" if len(sets) == 1 else f"holds the training signature; tag sets {sets}"
+    notes = [f"tags: meta graph {list(chosen)} ({how})"]
     train = chooser.train(notes)
     loss = chooser.loss(train, notes)
     predict = chooser.other("predict", notes)
@@ -130,9 +133,24 @@ def discover(saved_model: Path, overrides: dict | None = None) -> Discovery:
     interface = Interface(
         train=train, loss=loss, predict=predict,
         save=save, save_path=inputs[save][0].name if save else Interface.save_path,
-        restore=restore, restore_path=inputs[restore][0].name if restore else Interface.restore_path,
+        restore=restore, restore_path=inputs[restore][0].name if restore else Interface.restore_path, tags=chosen,
     )
     return Discovery(saved_model, interface, inputs, outputs, has_saver, tuple(sorted(facts[train].targets)), tuple(notes))
+
+
+def _examine(pb, meta, overrides: dict) -> "_Chooser":
+    """One meta graph's signatures, inputs, outputs and what each runs, ready to choose from."""
+    graph = Graph(meta)
+    sigs = {k: v for k, v in meta.signature_def.items() if not k.startswith("__")}
+    if not sigs:
+        raise HarnessError(f"{pb}: the meta graph tagged {sorted(meta.meta_info_def.tags)} has no signatures")
+    inputs = {k: tuple(sorted((_spec(n, i) for n, i in s.inputs.items()), key=lambda t: t.name)) for k, s in sigs.items()}
+    outputs = {k: tuple(sorted((_spec(n, i) for n, i in s.outputs.items()), key=lambda t: t.name)) for k, s in sigs.items()}
+    facts = {name: graph.reach([info.name for info in sig.outputs.values() if info.WhichOneof("encoding") == "name"])
+             for name, sig in sorted(sigs.items())}
+    chooser = _Chooser(pb, sigs, inputs, outputs, facts, overrides)
+    chooser.train_op_collections = sorted(set(meta.collection_def) & TRAIN_OP_COLLECTIONS)
+    return chooser
 
 
 def read_saved_model(saved_model: Path):
@@ -155,13 +173,13 @@ def read_saved_model(saved_model: Path):
     return pb, proto
 
 
-def read_meta_graph(saved_model: Path):
-    """(saved_model.pb path, the MetaGraphDef tagged 'serve'), or a HarnessError naming the file."""
+def read_meta_graph(saved_model: Path, tags=("serve",)):
+    """(saved_model.pb path, the MetaGraphDef tagged `tags`), or a HarnessError naming the file."""
     pb, proto = read_saved_model(saved_model)
-    metas = [m for m in proto.meta_graphs if "serve" in m.meta_info_def.tags]
+    metas = [m for m in proto.meta_graphs if set(tags) <= set(m.meta_info_def.tags)]
     if not metas:
-        tags = [sorted(m.meta_info_def.tags) for m in proto.meta_graphs]
-        raise HarnessError(f"{pb}: no meta graph tagged 'serve' (what every runtime loads); it has tag sets {tags}")
+        sets = [sorted(m.meta_info_def.tags) for m in proto.meta_graphs]
+        raise HarnessError(f"{pb}: no meta graph tagged {sorted(tags)}; it has tag sets {sets}")
     return pb, metas[0]
 
 
@@ -351,6 +369,11 @@ class _Chooser:
         self.kind = {name: self._kind(name) for name in sigs}
         self.aliases: set[str] = set()  # signatures that are a chosen one under another name
         self.train_op_collections: list[str] = []
+
+    @property
+    def trains(self) -> bool:
+        """This meta graph has a signature that trains (or the one --train names)."""
+        return self.overrides.get("train") in self.sigs or "train" in self.kind.values()
 
     def _kind(self, name: str) -> str:
         inputs, reach = self.inputs[name], self.facts[name]

@@ -102,7 +102,7 @@ def reference(export: Export, python, workdir: Path) -> tuple[Trajectory, Trajec
     """
     first, second = Trajectory(0), Trajectory(export.steps)
     try:
-        session = python.open_session(export.saved_model)
+        session = python.open_session(export.saved_model, tags=export.interface.tags)
     except RuntimeFailure as e:
         raise HarnessError(f"the Python reference run failed at load: {e}") from None
     try:
@@ -129,7 +129,7 @@ def repeat(export: Export, python, workdir: Path) -> Trajectory:  # pragma: no m
     """The first steps again in a fresh session, saving nothing: two Python runs must agree."""
     again = Trajectory(0)
     try:
-        session = python.open_session(export.saved_model)
+        session = python.open_session(export.saved_model, tags=export.interface.tags)
     except RuntimeFailure as e:
         again.failure = Failure("load", str(e))
         return again

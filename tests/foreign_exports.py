@@ -383,7 +383,7 @@ def hang_forever(out: Path) -> Expected:
 # -- a TF1 graph as the saved_model guide writes one: resource variables, Momentum, a global step, the
 # builder's default name-based Saver; the reference's checkpoint must be restored by name --
 
-def tf1_momentum(out: Path) -> Expected:
+def tf1_momentum(out: Path, tags=(v1.saved_model.tag_constants.SERVING,)) -> Expected:
     graph = tf.Graph()
     with graph.as_default():
         v1.set_random_seed(5)
@@ -400,8 +400,9 @@ def tf1_momentum(out: Path) -> Expected:
         signature = v1.saved_model.signature_def_utils.build_signature_def
         updated = _names(v1.global_variables())  # weights, momentum slots, global step
         _write_tf1(graph, out, {"train": signature({"inputs": info(x), "targets": info(y)}, {"loss": info(loss_after)}),
-                                "serving_default": v1.saved_model.predict_signature_def({"inputs": x}, {"outputs": out_t})})
-    return Expected(Interface(train="train", loss="loss", predict="serving_default", save=None, restore=None),
+                                "serving_default": v1.saved_model.predict_signature_def({"inputs": x}, {"outputs": out_t})},
+                   tags)
+    return Expected(Interface(train="train", loss="loss", predict="serving_default", save=None, restore=None, tags=tuple(tags)),
                     updated=updated, update_ops=frozenset({"ResourceApplyMomentum"}),
                     inputs={"train": {"inputs": (np.dtype("float32"), (None, 4)), "targets": (np.dtype("float32"), (None, 1))}})
 
@@ -503,6 +504,32 @@ def tf1_train_op_in_collection(out: Path) -> Expected:
     return Expected(None)
 
 
+# -- Estimator-style: the training graph under TRAINING, inference under SERVING, one SavedModel --
+
+def tf1_train_and_serve(out: Path) -> Expected:
+    graph = tf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(tf.float32, [None, 2], name="x")
+        y = v1.placeholder(tf.int64, [None], name="label")  # int64 class ids
+        w = v1.get_variable("w", [2, 3], use_resource=True)
+        logits = tf.matmul(x, w)
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+        train_op = v1.train.GradientDescentOptimizer(0.1).minimize(loss)
+        with tf.control_dependencies([train_op]):
+            loss = tf.identity(loss)
+        info = v1.saved_model.utils.build_tensor_info
+        signature = v1.saved_model.signature_def_utils.build_signature_def
+        with v1.Session(graph=graph) as session:
+            session.run(v1.global_variables_initializer())
+            builder = v1.saved_model.Builder(str(out))
+            builder.add_meta_graph_and_variables(session, [v1.saved_model.tag_constants.TRAINING], signature_def_map={
+                "train": signature({"x": info(x), "label": info(y)}, {"loss": info(loss)})})
+            builder.add_meta_graph([v1.saved_model.tag_constants.SERVING], signature_def_map={
+                "serving_default": v1.saved_model.predict_signature_def({"x": x}, {"logits": logits})})
+            builder.save()
+    return Expected(None)
+
+
 def _write_tf1(graph, out: Path, signatures: dict, tags=(v1.saved_model.tag_constants.SERVING,)) -> None:
     with v1.Session(graph=graph) as session:
         session.run(v1.global_variables_initializer())
@@ -517,6 +544,8 @@ BUILDERS = {
     "tf1_train_op_in_collection": tf1_train_op_in_collection,
     "fit_step": fit_step,
     "tf1_momentum": tf1_momentum,
+    "tf1_custom_tag": lambda out: tf1_momentum(out, ["test_saved_model"]),  # the saved_model guide's custom tag
+    "tf1_train_and_serve": tf1_train_and_serve,
     "v1_checkpoint_module": v1_checkpoint_module,
     "tf1_ref_graph": tf1_ref_graph,
     "checkpoint_module": checkpoint_module,

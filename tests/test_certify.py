@@ -58,6 +58,8 @@ def test_a_foreign_export_is_certified_with_no_flags_and_no_data(foreign, tmp_pa
     ("tf1_momentum", ("restore.saver.loss", "restore.saver.variables")),
     # a V1 checkpoint (raw Save: one file at the path) is read (was: an internal error, exit 2)
     ("v1_checkpoint_module", ("checkpoint.signature", "restore.signature.loss", "restore.signature.variables")),
+    # the saved_model guide's custom tag set, loaded as such by every runtime (was: "no meta graph tagged serve")
+    ("tf1_custom_tag", ("train.loss", "predict", "restore.saver.loss")),
 ])
 def test_foreign_checkpoint_layouts_are_certified(foreign, tmp_path, name, checks):
     export = foreign(name)
@@ -68,6 +70,11 @@ def test_foreign_checkpoint_layouts_are_certified(foreign, tmp_path, name, check
         for check in checks:
             result = results[runtime, check]
             assert result["outcome"] == "PASS" and result["comparison"]["verdict"] == "bit-exact", result
+    certificate = json.loads((tmp_path / "cert" / "certificate.json").read_text())
+    tags = certificate["discovery"]["interface"]["tags"]
+    assert tags == (["test_saved_model"] if name == "tf1_custom_tag" else ["serve"])
+    rerun = (tmp_path / "cert" / "rerun-java.sh").read_text()
+    assert ("--tags test_saved_model" in rerun) == (name == "tf1_custom_tag")  # the plain-Java program too
 
 
 @pytest.mark.parametrize("kind, op", [("writes_file", "WriteFile"), ("calls_python", "EagerPyFunc")])

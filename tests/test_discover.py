@@ -178,8 +178,22 @@ def test_bad_export_directories(tmp_path, foreign):
     with pytest.raises(HarnessError, match=f"^{tmp_path / 'garbage' / 'saved_model.pb'}: not a SavedModel protobuf"):
         scan.scan(tmp_path / "garbage")
     path, _ = foreign("tf1_train_tag_only")
-    with pytest.raises(HarnessError, match=r"no meta graph tagged 'serve' .*tag sets \[\['train'\]\]"):
-        discover.discover(path)
+    with pytest.raises(HarnessError, match=rf"^{path / 'saved_model.pb'}: --tags serve: no meta graph has that tag set; "
+                                           r"it has tag sets \[\['train'\]\]$"):
+        discover.discover(path, tags=("serve",))
+
+
+def test_the_meta_graph_holding_the_training_signature_is_used_whatever_its_tags(foreign):
+    path, _ = foreign("tf1_train_tag_only")  # tagged TRAINING only: no serve
+    d = discover.discover(path)
+    assert d.interface.tags == ("train",) and d.interface.train == "train"
+    assert note(d, "tags") == "tags: meta graph ['train'] (the only one)"
+    path, _ = foreign("tf1_train_and_serve")  # Estimator-style: training in one meta graph, inference in another
+    d = discover.discover(path)
+    assert d.interface.tags == ("train",) and d.interface.train == "train"
+    assert note(d, "tags").startswith("tags: meta graph ['train'] (holds the training signature")
+    with pytest.raises(HarnessError, match="no signature updates variables"):
+        discover.discover(path, tags=("serve",))  # --tags wins: the inference graph trains nothing
 
 
 def test_reading_never_writes_into_the_export(tmp_path, foreign):
