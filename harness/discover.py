@@ -206,6 +206,7 @@ class Reach:
     body: set = field(default_factory=set)  # (scope, node) of every node doing work: equal for aliases
     functions: set = field(default_factory=set)  # library functions reached
     graph_nodes: set = field(default_factory=set)
+    computed: bool = False  # some update writes a computed value (an optimizer step), not an input as given (a setter)
 
     @property
     def saves(self) -> bool:
@@ -270,6 +271,17 @@ class Graph:
             return self._resolve_function(fdef, bindings, node.input[0], depth + 1)
         return None
 
+    def _is_input(self, scope: str | None, tensor: str, depth: int = 0) -> bool:
+        """`tensor` is a signature input or function argument passed along as is (what a weight setter writes)."""
+        if scope is not None and ":" not in tensor:  # a function argument
+            return True
+        node = (self.nodes if scope is None else self._function_nodes[scope]).get(_node_name(tensor))
+        if node is None or depth > 50:
+            return False
+        if node.op in _FORWARDING_OPS and node.input:
+            return self._is_input(scope, node.input[0], depth + 1)
+        return node.op == "Placeholder"
+
     # -- walking function bodies --
 
     def _node(self, reach: Reach, scope: str | None, node, resolve) -> None:
@@ -277,12 +289,15 @@ class Graph:
         reach.ops.add(node.op)
         if node.op not in _PLUMBING_OPS:
             reach.body.add((where, node.name))
+        data_inputs = [i for i in node.input if not i.startswith("^")]
         if is_update_op(node.op):
             reach.updates.add(node.op)
-            for index in _updated_inputs(node):
+            updated = _updated_inputs(node)
+            for index in updated:
                 target = resolve(node.input[index]) if index < len(node.input) else None
                 reach.targets.add(target if target is not None else f"{where}/{node.name}:{index}")
-        data_inputs = [i for i in node.input if not i.startswith("^")]
+            values = [t for i, t in enumerate(data_inputs) if i not in updated]
+            reach.computed |= node.op.startswith(UPDATE_PREFIXES) or not all(self._is_input(scope, t) for t in values)
         for _, fname, args in _called_functions(node, data_inputs, self.library):
             bindings = {}
             if args is not None and fname in self.library:
@@ -316,6 +331,7 @@ class Graph:
         into.ops |= sub.ops
         into.body |= sub.body
         into.functions |= sub.functions
+        into.computed |= sub.computed
 
 
 def _node_name(tensor: str) -> str:
@@ -435,7 +451,15 @@ class _Chooser:
                 notes.append(f"train: signature {name!r} (--train; no variable update was found in it)")
             self._check_dense(name, "train")
             return name
-        name, aliases = self._pick("train", [n for n, k in self.kind.items() if k == "train"])
+        candidates = [n for n, k in self.kind.items() if k == "train"]
+        # An optimizer step computes what it writes; a weight setter writes its inputs as given: never the trainer.
+        setters = [n for n in candidates if not self.facts[n].computed]
+        if setters and len(setters) < len(candidates):
+            candidates = [n for n in candidates if n not in setters]
+            notes.extend(f"unused: signature {n!r} only writes its inputs into variables (a weight setter, not train)"
+                         for n in sorted(setters))
+            self.aliases.update(setters)  # listed here, not again as unused
+        name, aliases = self._pick("train", candidates)
         if name is None:
             listed = "; ".join(f"{n!r}: {self.describe(n)}" for n in sorted(self.sigs))
             hint = (f" The graph's collection {', '.join(map(repr, self.train_op_collections))} holds a train op, but "

@@ -450,6 +450,44 @@ def v1_checkpoint_module(out: Path) -> Expected:
                     inputs={"train": _as_inputs(train_specs), "infer": _as_inputs(train_specs[:1])})
 
 
+# -- a federated-learning client: train, plus the weights by value (a getter with no inputs, a setter
+# taking them, as clients exchange them with a server); the setter also assigns variables --
+
+def weights_by_value(out: Path) -> Expected:
+    m = tf.Module()
+    m.w = tf.Variable(tf.fill([4, 1], 0.2), name="w")
+    m.b = tf.Variable(tf.zeros([1]), name="b")
+    weights = [m.w, m.b]
+    train_specs = [_spec([None, 4], tf.float32, "x"), _spec([None, 1], tf.float32, "y")]
+
+    @tf.function(input_signature=train_specs)
+    def train(x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(x @ m.w + m.b - y))
+        for weight, g in zip(weights, tape.gradient(loss, weights)):
+            weight.assign_sub(0.05 * g)
+        return {"loss": loss}
+
+    @tf.function(input_signature=train_specs[:1])
+    def infer(x):
+        return {"output": x @ m.w + m.b}
+
+    @tf.function(input_signature=[])
+    def get_weights():
+        return {"w": tf.identity(m.w), "b": tf.identity(m.b)}
+
+    @tf.function(input_signature=[_spec([4, 1], tf.float32, "w"), _spec([1], tf.float32, "b")])
+    def set_weights(w, b):
+        m.w.assign(w)
+        m.b.assign(b)
+        return {"w": tf.identity(m.w), "b": tf.identity(m.b)}
+
+    _save_module(m, {"train": train, "infer": infer, "get_weights": get_weights, "set_weights": set_weights}, out)
+    return Expected(Interface(train="train", loss="loss", predict="infer", save=None, restore=None),
+                    updated=_names(weights), update_ops=frozenset({"AssignSubVariableOp"}),
+                    inputs={"train": _as_inputs(train_specs), "infer": _as_inputs(train_specs[:1])})
+
+
 # -- a TF1 graph saved for training only: no meta graph tagged 'serve' --
 
 def tf1_train_tag_only(out: Path) -> Expected:
@@ -546,6 +584,7 @@ BUILDERS = {
     "tf1_momentum": tf1_momentum,
     "tf1_custom_tag": lambda out: tf1_momentum(out, ["test_saved_model"]),  # the saved_model guide's custom tag
     "tf1_train_and_serve": tf1_train_and_serve,
+    "weights_by_value": weights_by_value,
     "v1_checkpoint_module": v1_checkpoint_module,
     "tf1_ref_graph": tf1_ref_graph,
     "checkpoint_module": checkpoint_module,

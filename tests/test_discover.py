@@ -17,7 +17,7 @@ from harness.interface import Interface
 from . import foreign_exports
 from .helpers import fingerprint
 
-DISCOVERED = ["fit_step", "tf1_ref_graph", "tf1_momentum", "v1_checkpoint_module", "checkpoint_module", "multi_label", "text_no_predict", "hang_forever",
+DISCOVERED = ["fit_step", "tf1_ref_graph", "tf1_momentum", "v1_checkpoint_module", "weights_by_value", "checkpoint_module", "multi_label", "text_no_predict", "hang_forever",
               *foreign_exports.DENIED]
 ZOO = [("mlp_regression", "tf_keras"), ("mlp_regression", "keras3_archive"), ("mlp_regression", "raw_module"),
        ("tf1_graph", "tf1_graph")]
@@ -181,6 +181,14 @@ def test_bad_export_directories(tmp_path, foreign):
     with pytest.raises(HarnessError, match=rf"^{path / 'saved_model.pb'}: --tags serve: no meta graph has that tag set; "
                                            r"it has tag sets \[\['train'\]\]$"):
         discover.discover(path, tags=("serve",))
+
+
+def test_a_weight_setter_is_not_the_training_signature(foreign):
+    path, _ = foreign("weights_by_value")  # set_weights(w, b) assigns variables too, from its inputs as given
+    d = discover.discover(path)
+    assert d.interface.train == "train"
+    assert "unused: signature 'set_weights' only writes its inputs into variables (a weight setter, not train)" in d.notes
+    assert discover.discover(path, {"train": "set_weights", "loss": "b"}).interface.train == "set_weights"  # --train wins
 
 
 def test_the_meta_graph_holding_the_training_signature_is_used_whatever_its_tags(foreign):
