@@ -149,6 +149,7 @@ def _examine(pb, meta, overrides: dict) -> "_Chooser":
     facts = {name: graph.reach([info.name for info in sig.outputs.values() if info.WhichOneof("encoding") == "name"])
              for name, sig in sorted(sigs.items())}
     chooser = _Chooser(pb, sigs, inputs, outputs, facts, overrides)
+    chooser.graph = graph
     chooser.train_op_collections = sorted(set(meta.collection_def) & TRAIN_OP_COLLECTIONS)
     return chooser
 
@@ -281,6 +282,37 @@ class Graph:
         if node.op in _FORWARDING_OPS and node.input:
             return self._is_input(scope, node.input[0], depth + 1)
         return node.op == "Placeholder"
+
+    # -- where a value comes from: a signature output followed into the function that computes it --
+
+    def source(self, tensor: str, scope: str | None = None, depth: int = 0) -> tuple[str | None, str]:
+        """(scope, tensor) computing `tensor`, through Identity and call ops' returns (scope None: the graph)."""
+        nodes = self.nodes if scope is None else self._function_nodes.get(scope, {})
+        node = nodes.get(_node_name(tensor))
+        if node is None or depth > 50 or (scope is not None and ":" not in tensor):
+            return scope, tensor
+        inputs = [i for i in node.input if not i.startswith("^")]
+        if node.op in ("Identity", "IdentityN") and inputs:
+            index = int(tensor.rsplit(":", 1)[1]) if tensor.count(":") else 0
+            return self.source(inputs[min(index, len(inputs) - 1)] if node.op == "IdentityN" else inputs[0], scope, depth + 1)
+        if node.op in ("StatefulPartitionedCall", "PartitionedCall") and node.attr["f"].func.name in self.library:
+            fdef = self.library[node.attr["f"].func.name]
+            index = int(tensor.rsplit(":", 1)[1]) if tensor.count(":") else 0
+            if index < len(fdef.signature.output_arg):
+                return self.source(fdef.ret[fdef.signature.output_arg[index].name], fdef.signature.name, depth + 1)
+        return scope, _node_name(tensor)
+
+    def ancestors(self, scope: str | None, tensor: str) -> set[str]:
+        """Nodes (in `scope`) whose values `tensor` is computed from, data edges only."""
+        nodes = self.nodes if scope is None else self._function_nodes.get(scope, {})
+        seen, stack = set(), [_node_name(tensor)]
+        while stack:
+            name = stack.pop()
+            if name in seen or name not in nodes:
+                continue
+            seen.add(name)
+            stack += [_node_name(i) for i in nodes[name].input if not i.startswith("^")]
+        return seen
 
     # -- walking function bodies --
 
@@ -493,10 +525,31 @@ class _Chooser:
         if len(scalars) == 1:
             notes.append(f"loss: output {scalars[0]!r} (the only scalar float output of {train!r})")
             return scalars[0]
+        combined = self._combined(train, scalars)
+        if combined:
+            others = ", ".join(s for s in scalars if s != combined)
+            notes.append(f"loss: output {combined!r} (of the scalar float outputs of {train!r}, the one the others "
+                         f"({others}) are computed into: the combined loss the step minimizes)")
+            return combined
+        if "loss" in scalars:  # the last tie-break: the name
+            notes.append(f"loss: output 'loss' (by its name: none of {train!r}'s scalar float outputs "
+                         f"{', '.join(scalars)} is computed from the others)")
+            return "loss"
         listed = ", ".join(f"{s.name}: {s.describe()}" for s in outputs)
         problem = "has several scalar float outputs" if scalars else "has no scalar float output"
         raise HarnessError(f"{self.pb}: signature {train!r} {problem} ({listed}): "
                            f"name the loss with --loss OUTPUT")
+
+    def _combined(self, train: str, scalars: list[str]) -> str | None:
+        """The scalar output every other scalar output feeds into (loss = cls_loss + reg_loss), if exactly one."""
+        outputs = self.sigs[train].outputs
+        sources = {s: self.graph.source(outputs[s].name) for s in scalars if outputs[s].WhichOneof("encoding") == "name"}
+        if len(sources) != len(scalars):
+            return None
+        found = [s for s, (scope, tensor) in sources.items()
+                 if all(o == s or (sources[o][0] == scope and _node_name(sources[o][1]) in self.graph.ancestors(scope, tensor)
+                                   and sources[o] != sources[s]) for o in scalars)]
+        return found[0] if len(found) == 1 else None
 
     def other(self, role: str, notes: list[str]) -> str | None:
         """predict, save or restore."""

@@ -488,6 +488,35 @@ def weights_by_value(out: Path) -> Expected:
                     inputs={"train": _as_inputs(train_specs), "infer": _as_inputs(train_specs[:1])})
 
 
+# -- two labels (int64 class ids, a float target), a combined loss and its parts as outputs --
+
+def combined_loss(out: Path) -> Expected:
+    m = tf.Module()
+    m.w_cls = tf.Variable(tf.fill([4, 3], 0.1), name="w_cls")
+    m.w_reg = tf.Variable(tf.fill([4, 1], 0.1), name="w_reg")
+    weights = [m.w_cls, m.w_reg]
+    specs = [_spec([None, 4], tf.float32, "x"), _spec([None], tf.int64, "label"), _spec([None, 1], tf.float32, "target")]
+
+    @tf.function(input_signature=specs)
+    def step(x, label, target):
+        with tf.GradientTape() as tape:
+            cls_loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=label, logits=x @ m.w_cls))
+            reg_loss = tf.reduce_mean(tf.square(x @ m.w_reg - target))
+            total = cls_loss + 0.5 * reg_loss
+        for weight, g in zip(weights, tape.gradient(total, weights)):
+            weight.assign_sub(0.1 * g)
+        return {"cls_loss": cls_loss, "reg_loss": reg_loss, "total": total}  # named so that no name gives it away
+
+    @tf.function(input_signature=specs[:1])
+    def serve(x):
+        return {"classes": tf.argmax(x @ m.w_cls, axis=1), "value": x @ m.w_reg}
+
+    _save_module(m, {"step": step, "serving_default": serve}, out)
+    return Expected(Interface(train="step", loss="total", predict="serving_default", save=None, restore=None),
+                    updated=_names(weights), update_ops=frozenset({"AssignSubVariableOp"}),
+                    inputs={"step": _as_inputs(specs), "serving_default": _as_inputs(specs[:1])})
+
+
 # -- a TF1 graph saved for training only: no meta graph tagged 'serve' --
 
 def tf1_train_tag_only(out: Path) -> Expected:
@@ -585,6 +614,7 @@ BUILDERS = {
     "tf1_custom_tag": lambda out: tf1_momentum(out, ["test_saved_model"]),  # the saved_model guide's custom tag
     "tf1_train_and_serve": tf1_train_and_serve,
     "weights_by_value": weights_by_value,
+    "combined_loss": combined_loss,
     "v1_checkpoint_module": v1_checkpoint_module,
     "tf1_ref_graph": tf1_ref_graph,
     "checkpoint_module": checkpoint_module,
