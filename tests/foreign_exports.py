@@ -517,6 +517,33 @@ def combined_loss(out: Path) -> Expected:
                     inputs={"step": _as_inputs(specs), "serving_default": _as_inputs(specs[:1])})
 
 
+# -- the seed article's authoring with Keras 3: a keras model and optimizer in a plain tf.Module --
+
+def keras3_in_module(out: Path) -> Expected:
+    import keras
+
+    m = tf.Module()
+    keras.utils.set_random_seed(2)
+    m.model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, name="dense")])
+    m.optimizer = keras.optimizers.SGD(0.05)
+    m.optimizer.build(m.model.trainable_variables)
+    specs = [_spec([None, 4], tf.float32, "x"), _spec([None, 1], tf.float32, "y")]
+
+    @tf.function(input_signature=specs)
+    def train(x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(m.model(x) - y))
+        m.optimizer.apply_gradients(zip(tape.gradient(loss, m.model.trainable_variables), m.model.trainable_variables))
+        return {"loss": loss}
+
+    @tf.function(input_signature=specs[:1])
+    def infer(x):
+        return {"output": m.model(x)}
+
+    _save_module(m, {"train": train, "infer": infer}, out)
+    return Expected(None)
+
+
 # -- a TF1 graph saved for training only: no meta graph tagged 'serve' --
 
 def tf1_train_tag_only(out: Path) -> Expected:
@@ -615,6 +642,7 @@ BUILDERS = {
     "tf1_train_and_serve": tf1_train_and_serve,
     "weights_by_value": weights_by_value,
     "combined_loss": combined_loss,
+    "keras3_in_module": keras3_in_module,
     "v1_checkpoint_module": v1_checkpoint_module,
     "tf1_ref_graph": tf1_ref_graph,
     "checkpoint_module": checkpoint_module,

@@ -77,6 +77,18 @@ def test_foreign_checkpoint_layouts_are_certified(foreign, tmp_path, name, check
     assert ("--tags test_saved_model" in rerun) == (name == "tf1_custom_tag")  # the plain-Java program too
 
 
+@pytest.mark.java
+def test_a_known_cause_is_named_with_what_to_change(foreign, tmp_path):
+    export = foreign("keras3_in_module")  # Keras 3 in a plain tf.Module: correctly not conformant in session loaders
+    done = harness("certify", export, "--out", tmp_path / "cert")
+    assert done.returncode == 1, done.stdout[-4000:] + done.stderr[-3000:]
+    failing = [f for f in json.loads((tmp_path / "cert" / "certificate.json").read_text())["failing"] if f["outcome"] == "FAIL"]
+    assert {f["id"].split("/")[1] for f in failing} >= {"python-session-2.21.0", "java-1.1.0", "java-plain-1.1.0"}
+    assert all(f["cause"]["id"] == "keras3-variables-in-tf-module" for f in failing), failing
+    assert "what to change: Export with keras.export.ExportArchive" in done.stdout
+    assert "https://github.com/tensorflow/tensorflow/issues/72963" in done.stdout
+
+
 @pytest.mark.parametrize("kind, op", [("writes_file", "WriteFile"), ("calls_python", "EagerPyFunc")])
 def test_an_export_with_a_refused_op_is_not_run(foreign, tmp_path, kind, op):
     export = foreign(kind)
