@@ -544,6 +544,34 @@ def keras3_in_module(out: Path) -> Expected:
     return Expected(None)
 
 
+# -- train outputs as a metrics dict (loss beside accuracy and mae, all scalar floats), and extra
+# scalar inputs fed every step (learning rate, keep probability) --
+
+def metrics_and_extra_inputs(out: Path) -> Expected:
+    m = tf.Module()
+    m.w = tf.Variable(tf.fill([3, 1], 0.3), name="w")
+    specs = [_spec([None, 3], tf.float32, "x"), _spec([None, 1], tf.float32, "y"),
+             _spec([], tf.float32, "learning_rate"), _spec([], tf.float32, "keep_prob")]
+
+    @tf.function(input_signature=specs)
+    def train(x, y, learning_rate, keep_prob):
+        with tf.GradientTape() as tape:
+            y_hat = (x * keep_prob) @ m.w
+            loss = tf.reduce_mean(tf.square(y_hat - y))
+        m.w.assign_sub(learning_rate * tape.gradient(loss, m.w))
+        accuracy = tf.reduce_mean(tf.cast(tf.abs(y_hat - y) < 0.5, tf.float32))
+        return {"loss": loss, "accuracy": accuracy, "mae": tf.reduce_mean(tf.abs(y_hat - y))}
+
+    @tf.function(input_signature=specs[:1])
+    def predict(x):
+        return {"y": x @ m.w}
+
+    _save_module(m, {"train": train, "predict": predict}, out)
+    return Expected(Interface(train="train", loss="loss", predict="predict", save=None, restore=None),
+                    updated=_names([m.w]), update_ops=frozenset({"AssignSubVariableOp"}),
+                    inputs={"train": _as_inputs(specs), "predict": _as_inputs(specs[:1])})
+
+
 # -- a TF1 graph saved for training only: no meta graph tagged 'serve' --
 
 def tf1_train_tag_only(out: Path) -> Expected:
@@ -604,8 +632,8 @@ def tf1_train_and_serve(out: Path) -> Expected:
     graph = tf.Graph()
     with graph.as_default():
         x = v1.placeholder(tf.float32, [None, 2], name="x")
-        y = v1.placeholder(tf.int64, [None], name="label")  # int64 class ids
-        w = v1.get_variable("w", [2, 3], use_resource=True)
+        y = v1.placeholder(tf.int64, [None], name="label")  # int64 class ids (10 classes: made-up ids fit)
+        w = v1.get_variable("w", [2, 10], use_resource=True)
         logits = tf.matmul(x, w)
         loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
         train_op = v1.train.GradientDescentOptimizer(0.1).minimize(loss)
@@ -643,6 +671,7 @@ BUILDERS = {
     "weights_by_value": weights_by_value,
     "combined_loss": combined_loss,
     "keras3_in_module": keras3_in_module,
+    "metrics_and_extra_inputs": metrics_and_extra_inputs,
     "v1_checkpoint_module": v1_checkpoint_module,
     "tf1_ref_graph": tf1_ref_graph,
     "checkpoint_module": checkpoint_module,

@@ -60,6 +60,8 @@ def test_a_foreign_export_is_certified_with_no_flags_and_no_data(foreign, tmp_pa
     ("v1_checkpoint_module", ("checkpoint.signature", "restore.signature.loss", "restore.signature.variables")),
     # the saved_model guide's custom tag set, loaded as such by every runtime (was: "no meta graph tagged serve")
     ("tf1_custom_tag", ("train.loss", "predict", "restore.saver.loss")),
+    # Estimator-style: trained with its TRAINING meta graph (inference is in the SERVING one)
+    ("tf1_train_and_serve", ("train.loss", "restore.saver.loss", "restore.saver.variables")),
 ])
 def test_foreign_checkpoint_layouts_are_certified(foreign, tmp_path, name, checks):
     export = foreign(name)
@@ -71,10 +73,10 @@ def test_foreign_checkpoint_layouts_are_certified(foreign, tmp_path, name, check
             result = results[runtime, check]
             assert result["outcome"] == "PASS" and result["comparison"]["verdict"] == "bit-exact", result
     certificate = json.loads((tmp_path / "cert" / "certificate.json").read_text())
-    tags = certificate["discovery"]["interface"]["tags"]
-    assert tags == (["test_saved_model"] if name == "tf1_custom_tag" else ["serve"])
+    tags = {"tf1_custom_tag": "test_saved_model", "tf1_train_and_serve": "train"}.get(name, "serve")
+    assert certificate["discovery"]["interface"]["tags"] == [tags]
     rerun = (tmp_path / "cert" / "rerun-java.sh").read_text()
-    assert ("--tags test_saved_model" in rerun) == (name == "tf1_custom_tag")  # the plain-Java program too
+    assert ("--tags " in rerun) == (tags != "serve") and (tags == "serve" or f"--tags {tags}" in rerun)  # plain Java too
 
 
 @pytest.mark.java

@@ -18,7 +18,7 @@ from . import foreign_exports
 from .helpers import fingerprint
 
 DISCOVERED = ["fit_step", "tf1_ref_graph", "tf1_momentum", "v1_checkpoint_module", "weights_by_value",
-              "combined_loss", "checkpoint_module", "multi_label", "text_no_predict", "hang_forever",
+              "combined_loss", "metrics_and_extra_inputs", "checkpoint_module", "multi_label", "text_no_predict", "hang_forever",
               *foreign_exports.DENIED]
 ZOO = [("mlp_regression", "tf_keras"), ("mlp_regression", "keras3_archive"), ("mlp_regression", "raw_module"),
        ("tf1_graph", "tf1_graph")]
@@ -191,6 +191,12 @@ def test_of_several_scalar_losses_the_one_the_others_are_computed_into_is_the_lo
     assert d.interface.loss == "total"
     assert note(d, "loss").startswith("loss: output 'total' (of the scalar float outputs of 'step', the one the others "
                                       "(cls_loss, reg_loss) are computed into")
+
+
+def test_a_metrics_dict_names_its_loss(foreign):
+    path, _ = foreign("metrics_and_extra_inputs")  # loss, accuracy, mae: none computed from the others
+    assert note(discover.discover(path), "loss") == ("loss: output 'loss' (by its name: none of 'train''s scalar float "
+                                                     "outputs accuracy, loss, mae is computed from the others)")
 
 
 def test_a_weight_setter_is_not_the_training_signature(foreign):
