@@ -407,28 +407,35 @@ def tf1_momentum(out: Path, tags=(v1.saved_model.tag_constants.SERVING,)) -> Exp
                     inputs={"train": {"inputs": (np.dtype("float32"), (None, 4)), "targets": (np.dtype("float32"), (None, 1))}})
 
 
-# -- the on-device training convention (TFLite guide): train/infer/save/restore, the checkpoint
-# written by raw Save/Restore ops: a V1 checkpoint, one file at the path --
-
-def v1_checkpoint_module(out: Path) -> Expected:
+def _linear_sgd(inputs: int, outputs: int, init: float, learning_rate: float):
+    """A tf.Module y = x @ w + b trained by plain SGD: (module, weights, train specs, train, infer)."""
     m = tf.Module()
-    m.w = tf.Variable(tf.fill([3, 2], 0.1), name="w")
-    m.b = tf.Variable(tf.zeros([2]), name="b")
+    m.w = tf.Variable(tf.fill([inputs, outputs], init), name="w")
+    m.b = tf.Variable(tf.zeros([outputs]), name="b")
     weights = [m.w, m.b]
-    names = ["w", "b"]
-    train_specs = [_spec([None, 3], tf.float32, "x"), _spec([None, 2], tf.float32, "y")]
+    train_specs = [_spec([None, inputs], tf.float32, "x"), _spec([None, outputs], tf.float32, "y")]
 
     @tf.function(input_signature=train_specs)
     def train(x, y):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(tf.square(x @ m.w + m.b - y))
         for weight, g in zip(weights, tape.gradient(loss, weights)):
-            weight.assign_sub(0.1 * g)
+            weight.assign_sub(learning_rate * g)
         return {"loss": loss}
 
     @tf.function(input_signature=train_specs[:1])
     def infer(x):
         return {"output": x @ m.w + m.b}
+
+    return m, weights, train_specs, train, infer
+
+
+# -- the on-device training convention (TFLite guide): train/infer/save/restore, the checkpoint
+# written by raw Save/Restore ops: a V1 checkpoint, one file at the path --
+
+def v1_checkpoint_module(out: Path) -> Expected:
+    m, weights, train_specs, train, infer = _linear_sgd(3, 2, 0.1, 0.1)
+    names = ["w", "b"]
 
     path = [_spec([], tf.string, "checkpoint_path")]
 
@@ -454,23 +461,7 @@ def v1_checkpoint_module(out: Path) -> Expected:
 # taking them, as clients exchange them with a server); the setter also assigns variables --
 
 def weights_by_value(out: Path) -> Expected:
-    m = tf.Module()
-    m.w = tf.Variable(tf.fill([4, 1], 0.2), name="w")
-    m.b = tf.Variable(tf.zeros([1]), name="b")
-    weights = [m.w, m.b]
-    train_specs = [_spec([None, 4], tf.float32, "x"), _spec([None, 1], tf.float32, "y")]
-
-    @tf.function(input_signature=train_specs)
-    def train(x, y):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(x @ m.w + m.b - y))
-        for weight, g in zip(weights, tape.gradient(loss, weights)):
-            weight.assign_sub(0.05 * g)
-        return {"loss": loss}
-
-    @tf.function(input_signature=train_specs[:1])
-    def infer(x):
-        return {"output": x @ m.w + m.b}
+    m, weights, train_specs, train, infer = _linear_sgd(4, 1, 0.2, 0.05)
 
     @tf.function(input_signature=[])
     def get_weights():
