@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
                        ("save", "the save(path) signature ('' for none)"), ("restore", "the restore(path) signature ('' for none)"),
                        ("loss", "the training signature's loss output")):
         check.add_argument(f"--{role}", metavar="NAME", help=f"{what}, when discovery cannot tell")
+    check.add_argument("--tags", metavar="TAG[,TAG...]", help="the meta graph's tag set every runtime loads "
+                                                          "(default: the one holding the training signature, serve first)")
     replay = sub.add_parser("replay", help="replay a reproduction folder written by the stateful tests, in Python and TF Java")
     replay.add_argument("folder", type=Path, help="folder with bundle/, story.json")
     replay.add_argument("--plant-fault", choices=sorted(PLANTED),

@@ -9,11 +9,12 @@ gets certificate.json, the reports, and the command a Java team reruns without P
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import atomic, checkpoints
+from . import atomic, checkpoints, expectations
 from .certify_data import CertifyData, from_npz, synthesize
 from .discover import Discovery, discover, read_meta_graph
 from .errors import HarnessError
@@ -43,7 +44,8 @@ def prepare(args, work: Path) -> Prepared:
     if args.steps <= 0 or args.resume_steps <= 0:
         raise HarnessError("--steps and --resume-steps must be positive")
     report = scan_check(source, set(args.allow_op or ()))
-    discovery = discover(source, {key: getattr(args, key) for key in OVERRIDES if getattr(args, key) is not None})
+    tags = tuple(args.tags.split(",")) if args.tags else None
+    discovery = discover(source, {key: getattr(args, key) for key in OVERRIDES if getattr(args, key) is not None}, tags)
     wanted = args.steps + args.resume_steps
     if args.data:
         data = from_npz(args.data, discovery, wanted)
@@ -56,7 +58,7 @@ def prepare(args, work: Path) -> Prepared:
     copy = work / "export" / source.name
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(source, copy)  # the runtimes work on a copy: nothing can write into the user's export
-    _, meta = read_meta_graph(source)
+    _, meta = read_meta_graph(source, discovery.interface.tags)
     export = Export(source.name, copy, data.data, steps, resume_steps, TF_PYTHON, discovery.interface)
     return Prepared(export, report, discovery, data, source, meta.meta_info_def.tensorflow_version)
 
@@ -94,12 +96,22 @@ def write(out: Path, prepared: Prepared, results: list[Result], facts: dict, wor
         "data": {"source": prepared.data.source, "notes": list(prepared.data.notes),
                  "steps": prepared.export.steps, "resume_steps": prepared.export.resume_steps},
         "not_applicable": [{"id": r.id, "why": r.detail, "for_a_java_team": _meaning(r.check)} for r in not_applicable],
-        "failing": [{"id": r.id, "outcome": r.outcome, "detail": r.detail} for r in failing],
+        "failing": [{"id": r.id, "outcome": r.outcome, "detail": r.detail, **_cause(r)} for r in failing],
         "rerun_java": "sh rerun-java.sh" if rerun else None,
     }
     path = out / "certificate.json"
     atomic.write_json(path, certificate)
     return path
+
+
+def _cause(result: Result) -> dict:
+    """A failing check's known cause and what to change (expectations/causes.toml), or that none is known."""
+    if result.outcome != "FAIL":  # blocked: the cause is that of the check it is blocked by
+        return {}
+    known = expectations.explain(result.detail, expectations.load_causes())
+    if known is None:
+        return {"cause": {"id": None, "cause": f"unknown cause; the raw error: {result.detail}", "fix": None, "links": []}}
+    return {"cause": known.to_dict()}
 
 
 def _meaning(check: str) -> str:
@@ -114,9 +126,17 @@ def _meaning(check: str) -> str:
 def summary(prepared: Prepared, certificate: Path, ok: bool) -> str:
     d = prepared.discovery
     lines = [f"Certify {prepared.source}" + (f" (written by TF {prepared.written_by})" if prepared.written_by else ""),
-             *(f"  found: {note}" for note in d.notes), *(f"  {note}" for note in prepared.data.notes),
-             f"  verdict: {'trainable and conformant in every runtime' if ok else 'NOT conformant (see above)'}",
-             f"  certificate: {certificate}"]
+             *(f"  found: {note}" for note in d.notes), *(f"  {note}" for note in prepared.data.notes)]
+    causes: dict = {}  # one paragraph per known cause, with the checks it explains
+    for failing in json.loads(certificate.read_text())["failing"]:
+        if "cause" in failing:
+            causes.setdefault(failing["cause"]["id"] or failing["detail"], (failing["cause"], []))[1].append(failing["id"])
+    for cause, ids in causes.values():
+        lines.append(f"  why {', '.join(ids)}: {cause['cause']}")
+        if cause["fix"]:
+            lines.append(f"    what to change: {cause['fix']} ({', '.join(cause['links'])})")
+    lines += [f"  verdict: {'trainable and conformant in every runtime' if ok else 'NOT conformant (see above)'}",
+              f"  certificate: {certificate}"]
     if not ok and prepared.data.source == "synthesized":
         lines.append("  note: the data was made up from the signatures; if an integer input is a class id or an index, "
                      "give its range (--int-range LOW HIGH) or real data (--data FILE)")

@@ -12,13 +12,19 @@ OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"  # serialized object graph, no
 
 
 def read(prefix: str | Path) -> dict[str, np.ndarray]:
-    """Every variable stored under `prefix` (a checkpoint prefix such as .../variables/variables)."""
+    """Every variable stored under `prefix` (a checkpoint prefix such as .../variables/variables).
+
+    V2 (`SaveV2`: prefix.index and data shards) or V1 (`Save`, as raw save signatures write: one
+    file at the prefix itself).
+    """
     import tensorflow as tf
 
     prefix = str(prefix)
     index = Path(prefix + ".index")
+    if not index.exists() and not Path(prefix).is_file():
+        raise HarnessError(f"{index}: no checkpoint there (neither a V2 index nor a V1 file {Path(prefix).name})")
     if not index.exists():
-        raise HarnessError(f"{index}: checkpoint index does not exist")
+        index = Path(prefix)  # V1: the one file is its own index
     try:
         reader = tf.train.load_checkpoint(prefix)
         # Every stored tensor is read, the object graph too: a truncated shard fails here, not later.
@@ -82,6 +88,30 @@ def _by_name(values: dict, names: dict) -> dict | None:
     return out
 
 
+def in_layout_of(saved_model: str | Path, prefix: str | Path, out: str | Path) -> tuple[str | None, str]:
+    """The checkpoint under `prefix`, keyed the way `saved_model`'s own saver reads it: (prefix, "") or (None, why not).
+
+    The reference saves by re-exporting (object-based keys); a TF1 export's saver restores by
+    variable name, so it gets the same values re-keyed by name, written to `out`.
+    """
+    import tensorflow as tf
+
+    variables = Path(saved_model) / "variables" / "variables"
+    if not Path(str(variables) + ".index").exists():  # no variables of its own: nothing to key alike
+        return str(prefix), ""
+    own = tf.train.load_checkpoint(str(variables)).get_variable_to_dtype_map()
+    if OBJECT_GRAPH_KEY in own:
+        return str(prefix), ""
+    by_name = _by_name(read(prefix), variable_names(prefix)) or {}
+    missing = sorted(set(own) - set(by_name))
+    if missing:
+        return None, (f"the export's saver restores by name and the harness's reference checkpoint "
+                      f"(a re-export) lacks {', '.join(missing[:5])}: the harness cannot write one it reads")
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    _write(out, {key: by_name[key] for key in own})
+    return str(out), ""
+
+
 def rewrite(prefix: str | Path, change) -> None:
     """Applies change(values) to every tensor under `prefix` (object graph included), in place.
 
@@ -96,5 +126,12 @@ def rewrite(prefix: str | Path, change) -> None:
     change(values)
     for old in Path(prefix).parent.glob(Path(prefix).name + ".*"):
         old.unlink()
-    tf.raw_ops.SaveV2(prefix=prefix, tensor_names=list(values), shape_and_slices=[""] * len(values),
+    _write(prefix, values)
+
+
+def _write(prefix: str | Path, values: dict) -> None:
+    """A V2 checkpoint of `values` (key -> array) under `prefix`."""
+    import tensorflow as tf
+
+    tf.raw_ops.SaveV2(prefix=str(prefix), tensor_names=list(values), shape_and_slices=[""] * len(values),
                       tensors=[tf.constant(v) for v in values.values()])

@@ -95,28 +95,31 @@ class Discovery:
         return self.inputs[self.interface.predict] if self.interface.predict else ()
 
 
-def discover(saved_model: Path, overrides: dict | None = None) -> Discovery:
+def discover(saved_model: Path, overrides: dict | None = None, tags: tuple[str, ...] | None = None) -> Discovery:
     """The Interface of `saved_model` (see the module docstring). `overrides` maps "train",
     "predict", "save", "restore", "loss" to a signature (output for "loss") name; a missing key
-    or None: guess; "" for predict/save/restore: do not use one."""
+    or None: guess; "" for predict/save/restore: do not use one. `tags`: the meta graph to use
+    (None: the one holding the training signature, `serve` first)."""
     saved_model = Path(saved_model)
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     unknown = sorted(set(overrides) - set(OVERRIDES))
     if unknown:
         raise HarnessError(f"unknown override(s) {unknown}: expected some of {sorted(OVERRIDES)}")
-    pb, meta = read_meta_graph(saved_model)
-    graph = Graph(meta)
-    sigs = {k: v for k, v in meta.signature_def.items() if not k.startswith("__")}
-    if not sigs:
-        raise HarnessError(f"{pb}: the meta graph tagged 'serve' has no signatures")
-    inputs = {k: tuple(sorted((_spec(n, i) for n, i in s.inputs.items()), key=lambda t: t.name)) for k, s in sigs.items()}
-    outputs = {k: tuple(sorted((_spec(n, i) for n, i in s.outputs.items()), key=lambda t: t.name)) for k, s in sigs.items()}
-    facts = {name: graph.reach([info.name for info in sig.outputs.values() if info.WhichOneof("encoding") == "name"])
-             for name, sig in sorted(sigs.items())}
-    chooser = _Chooser(pb, sigs, inputs, outputs, facts, overrides)
-    chooser.train_op_collections = sorted(set(meta.collection_def) & TRAIN_OP_COLLECTIONS)
-
-    notes = []
+    pb, proto = read_saved_model(saved_model)
+    sets = [sorted(m.meta_info_def.tags) for m in proto.meta_graphs]
+    metas = sorted(proto.meta_graphs, key=lambda m: "serve" not in m.meta_info_def.tags)
+    if tags is not None:
+        metas = [m for m in metas if set(m.meta_info_def.tags) == set(tags)]
+        if not metas:
+            raise HarnessError(f"{pb}: --tags {','.join(tags)}: no meta graph has that tag set; it has tag sets {sets}")
+    if not metas:
+        raise HarnessError(f"{pb}: no meta graph")
+    examined = [_examine(pb, meta, overrides) for meta in metas]
+    meta, chooser = next(((m, c) for m, c in zip(metas, examined) if c.trains), (metas[0], examined[0]))
+    sigs, inputs, outputs, facts = chooser.sigs, chooser.inputs, chooser.outputs, chooser.facts
+    chosen = tuple(sorted(meta.meta_info_def.tags))
+    how = "--tags" if tags is not None else "the only one" if len(sets) == 1 else f"holds the training signature; tag sets {sets}"
+    notes = [f"tags: meta graph {list(chosen)} ({how})"]
     train = chooser.train(notes)
     loss = chooser.loss(train, notes)
     predict = chooser.other("predict", notes)
@@ -130,9 +133,25 @@ def discover(saved_model: Path, overrides: dict | None = None) -> Discovery:
     interface = Interface(
         train=train, loss=loss, predict=predict,
         save=save, save_path=inputs[save][0].name if save else Interface.save_path,
-        restore=restore, restore_path=inputs[restore][0].name if restore else Interface.restore_path,
+        restore=restore, restore_path=inputs[restore][0].name if restore else Interface.restore_path, tags=chosen,
     )
     return Discovery(saved_model, interface, inputs, outputs, has_saver, tuple(sorted(facts[train].targets)), tuple(notes))
+
+
+def _examine(pb, meta, overrides: dict) -> "_Chooser":
+    """One meta graph's signatures, inputs, outputs and what each runs, ready to choose from."""
+    graph = Graph(meta)
+    sigs = {k: v for k, v in meta.signature_def.items() if not k.startswith("__")}
+    if not sigs:
+        raise HarnessError(f"{pb}: the meta graph tagged {sorted(meta.meta_info_def.tags)} has no signatures")
+    inputs = {k: tuple(sorted((_spec(n, i) for n, i in s.inputs.items()), key=lambda t: t.name)) for k, s in sigs.items()}
+    outputs = {k: tuple(sorted((_spec(n, i) for n, i in s.outputs.items()), key=lambda t: t.name)) for k, s in sigs.items()}
+    facts = {name: graph.reach([info.name for info in sig.outputs.values() if info.WhichOneof("encoding") == "name"])
+             for name, sig in sorted(sigs.items())}
+    chooser = _Chooser(pb, sigs, inputs, outputs, facts, overrides)
+    chooser.graph = graph
+    chooser.train_op_collections = sorted(set(meta.collection_def) & TRAIN_OP_COLLECTIONS)
+    return chooser
 
 
 def read_saved_model(saved_model: Path):
@@ -155,13 +174,13 @@ def read_saved_model(saved_model: Path):
     return pb, proto
 
 
-def read_meta_graph(saved_model: Path):
-    """(saved_model.pb path, the MetaGraphDef tagged 'serve'), or a HarnessError naming the file."""
+def read_meta_graph(saved_model: Path, tags=("serve",)):
+    """(saved_model.pb path, the MetaGraphDef tagged `tags`), or a HarnessError naming the file."""
     pb, proto = read_saved_model(saved_model)
-    metas = [m for m in proto.meta_graphs if "serve" in m.meta_info_def.tags]
+    metas = [m for m in proto.meta_graphs if set(tags) <= set(m.meta_info_def.tags)]
     if not metas:
-        tags = [sorted(m.meta_info_def.tags) for m in proto.meta_graphs]
-        raise HarnessError(f"{pb}: no meta graph tagged 'serve' (what every runtime loads); it has tag sets {tags}")
+        sets = [sorted(m.meta_info_def.tags) for m in proto.meta_graphs]
+        raise HarnessError(f"{pb}: no meta graph tagged {sorted(tags)}; it has tag sets {sets}")
     return pb, metas[0]
 
 
@@ -188,6 +207,7 @@ class Reach:
     body: set = field(default_factory=set)  # (scope, node) of every node doing work: equal for aliases
     functions: set = field(default_factory=set)  # library functions reached
     graph_nodes: set = field(default_factory=set)
+    computed: bool = False  # some update writes a computed value (an optimizer step), not an input as given (a setter)
 
     @property
     def saves(self) -> bool:
@@ -252,6 +272,48 @@ class Graph:
             return self._resolve_function(fdef, bindings, node.input[0], depth + 1)
         return None
 
+    def _is_input(self, scope: str | None, tensor: str, depth: int = 0) -> bool:
+        """`tensor` is a signature input or function argument passed along as is (what a weight setter writes)."""
+        if scope is not None and ":" not in tensor:  # a function argument
+            return True
+        node = (self.nodes if scope is None else self._function_nodes[scope]).get(_node_name(tensor))
+        if node is None or depth > 50:
+            return False
+        if node.op in _FORWARDING_OPS and node.input:
+            return self._is_input(scope, node.input[0], depth + 1)
+        return node.op == "Placeholder"
+
+    # -- where a value comes from: a signature output followed into the function that computes it --
+
+    def source(self, tensor: str, scope: str | None = None, depth: int = 0) -> tuple[str | None, str]:
+        """(scope, tensor) computing `tensor`, through Identity and call ops' returns (scope None: the graph)."""
+        nodes = self.nodes if scope is None else self._function_nodes.get(scope, {})
+        node = nodes.get(_node_name(tensor))
+        if node is None or depth > 50 or (scope is not None and ":" not in tensor):
+            return scope, tensor
+        inputs = [i for i in node.input if not i.startswith("^")]
+        if node.op in ("Identity", "IdentityN") and inputs:
+            index = int(tensor.rsplit(":", 1)[1]) if tensor.count(":") else 0
+            return self.source(inputs[min(index, len(inputs) - 1)] if node.op == "IdentityN" else inputs[0], scope, depth + 1)
+        if node.op in ("StatefulPartitionedCall", "PartitionedCall") and node.attr["f"].func.name in self.library:
+            fdef = self.library[node.attr["f"].func.name]
+            index = int(tensor.rsplit(":", 1)[1]) if tensor.count(":") else 0
+            if index < len(fdef.signature.output_arg):
+                return self.source(fdef.ret[fdef.signature.output_arg[index].name], fdef.signature.name, depth + 1)
+        return scope, _node_name(tensor)
+
+    def ancestors(self, scope: str | None, tensor: str) -> set[str]:
+        """Nodes (in `scope`) whose values `tensor` is computed from, data edges only."""
+        nodes = self.nodes if scope is None else self._function_nodes.get(scope, {})
+        seen, stack = set(), [_node_name(tensor)]
+        while stack:
+            name = stack.pop()
+            if name in seen or name not in nodes:
+                continue
+            seen.add(name)
+            stack += [_node_name(i) for i in nodes[name].input if not i.startswith("^")]
+        return seen
+
     # -- walking function bodies --
 
     def _node(self, reach: Reach, scope: str | None, node, resolve) -> None:
@@ -259,12 +321,15 @@ class Graph:
         reach.ops.add(node.op)
         if node.op not in _PLUMBING_OPS:
             reach.body.add((where, node.name))
+        data_inputs = [i for i in node.input if not i.startswith("^")]
         if is_update_op(node.op):
             reach.updates.add(node.op)
-            for index in _updated_inputs(node):
+            updated = _updated_inputs(node)
+            for index in updated:
                 target = resolve(node.input[index]) if index < len(node.input) else None
                 reach.targets.add(target if target is not None else f"{where}/{node.name}:{index}")
-        data_inputs = [i for i in node.input if not i.startswith("^")]
+            values = [t for i, t in enumerate(data_inputs) if i not in updated]
+            reach.computed |= node.op.startswith(UPDATE_PREFIXES) or not all(self._is_input(scope, t) for t in values)
         for _, fname, args in _called_functions(node, data_inputs, self.library):
             bindings = {}
             if args is not None and fname in self.library:
@@ -298,6 +363,7 @@ class Graph:
         into.ops |= sub.ops
         into.body |= sub.body
         into.functions |= sub.functions
+        into.computed |= sub.computed
 
 
 def _node_name(tensor: str) -> str:
@@ -351,6 +417,11 @@ class _Chooser:
         self.kind = {name: self._kind(name) for name in sigs}
         self.aliases: set[str] = set()  # signatures that are a chosen one under another name
         self.train_op_collections: list[str] = []
+
+    @property
+    def trains(self) -> bool:
+        """This meta graph has a signature that trains (or the one --train names)."""
+        return self.overrides.get("train") in self.sigs or "train" in self.kind.values()
 
     def _kind(self, name: str) -> str:
         inputs, reach = self.inputs[name], self.facts[name]
@@ -412,7 +483,15 @@ class _Chooser:
                 notes.append(f"train: signature {name!r} (--train; no variable update was found in it)")
             self._check_dense(name, "train")
             return name
-        name, aliases = self._pick("train", [n for n, k in self.kind.items() if k == "train"])
+        candidates = [n for n, k in self.kind.items() if k == "train"]
+        # An optimizer step computes what it writes; a weight setter writes its inputs as given: never the trainer.
+        setters = [n for n in candidates if not self.facts[n].computed]
+        if setters and len(setters) < len(candidates):
+            candidates = [n for n in candidates if n not in setters]
+            notes.extend(f"unused: signature {n!r} only writes its inputs into variables (a weight setter, not train)"
+                         for n in sorted(setters))
+            self.aliases.update(setters)  # listed here, not again as unused
+        name, aliases = self._pick("train", candidates)
         if name is None:
             listed = "; ".join(f"{n!r}: {self.describe(n)}" for n in sorted(self.sigs))
             hint = (f" The graph's collection {', '.join(map(repr, self.train_op_collections))} holds a train op, but "
@@ -446,10 +525,31 @@ class _Chooser:
         if len(scalars) == 1:
             notes.append(f"loss: output {scalars[0]!r} (the only scalar float output of {train!r})")
             return scalars[0]
+        combined = self._combined(train, scalars)
+        if combined:
+            others = ", ".join(s for s in scalars if s != combined)
+            notes.append(f"loss: output {combined!r} (of the scalar float outputs of {train!r}, the one the others "
+                         f"({others}) are computed into: the combined loss the step minimizes)")
+            return combined
+        if "loss" in scalars:  # the last tie-break: the name
+            notes.append(f"loss: output 'loss' (by its name: none of {train!r}'s scalar float outputs "
+                         f"{', '.join(scalars)} is computed from the others)")
+            return "loss"
         listed = ", ".join(f"{s.name}: {s.describe()}" for s in outputs)
         problem = "has several scalar float outputs" if scalars else "has no scalar float output"
         raise HarnessError(f"{self.pb}: signature {train!r} {problem} ({listed}): "
                            f"name the loss with --loss OUTPUT")
+
+    def _combined(self, train: str, scalars: list[str]) -> str | None:
+        """The scalar output every other scalar output feeds into (loss = cls_loss + reg_loss), if exactly one."""
+        outputs = self.sigs[train].outputs
+        sources = {s: self.graph.source(outputs[s].name) for s in scalars if outputs[s].WhichOneof("encoding") == "name"}
+        if len(sources) != len(scalars):
+            return None
+        found = [s for s, (scope, tensor) in sources.items()
+                 if all(o == s or (sources[o][0] == scope and _node_name(sources[o][1]) in self.graph.ancestors(scope, tensor)
+                                   and sources[o] != sources[s]) for o in scalars)]
+        return found[0] if len(found) == 1 else None
 
     def other(self, role: str, notes: list[str]) -> str | None:
         """predict, save or restore."""

@@ -8,6 +8,10 @@ runtime) pair. A failure must
 match its entry's error to count as expected; a listed case that passes is an error (XPASS)
 until its entry is removed.
 
+An entry may instead refer to a known cause (`cause = "<id>"`, from causes.toml: ONE table of
+causes that certify also uses to explain a user's failing checks): the cause's pattern, text and
+links are the entry's error, reason and links unless the entry gives its own.
+
 [[tolerance]] entries give cases that differ by rounding their own norm-wise relative tolerance
 (see compare.py), with the reason; everything else must be bit-exact.
 """
@@ -47,6 +51,47 @@ def _matches(test_id: str, case: str) -> bool:
 
 
 @dataclass(frozen=True)
+class Cause:
+    id: str
+    pattern: str  # regex on a failing check's detail
+    cause: str  # what happened, one sentence
+    fix: str  # what to change
+    links: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "cause": self.cause, "fix": self.fix, "links": list(self.links)}
+
+
+def load_causes(directory: Path = EXPECTATIONS_DIR) -> dict[str, Cause]:
+    """causes.toml: id -> Cause (none if the file is absent)."""
+    path = directory / "causes.toml"
+    if not path.exists():
+        return {}
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise HarnessError(f"{path}: not valid TOML: {e}") from None
+    causes = {}
+    for i, entry in enumerate(raw.get("cause", [])):
+        where = f"{path}: cause[{i}]"
+        if set(entry) != {"id", "pattern", "cause", "fix", "links"}:
+            raise HarnessError(f"{where}: needs exactly id, pattern, cause, fix, links (has {sorted(entry)})")
+        if entry["id"] in causes:
+            raise HarnessError(f"{where}: id {entry['id']!r} is already used")
+        try:
+            re.compile(entry["pattern"])
+        except re.error as e:
+            raise HarnessError(f"{where}: 'pattern' is not a valid regex: {e}") from None
+        causes[entry["id"]] = Cause(entry["id"], entry["pattern"], entry["cause"], entry["fix"], tuple(entry["links"]))
+    return causes
+
+
+def explain(detail: str, causes: dict[str, Cause]) -> Cause | None:
+    """The first known cause whose pattern matches a failing check's detail."""
+    return next((c for c in causes.values() if re.search(c.pattern, detail)), None)
+
+
+@dataclass(frozen=True)
 class Tolerance:
     case: str
     relative: float
@@ -83,9 +128,15 @@ def load(runtime: str, directory: Path = EXPECTATIONS_DIR, stand_in: str | None 
     if raw.get("runtime") != runtime:
         raise HarnessError(f"{path}: 'runtime' must be {runtime!r}, got {raw.get('runtime')!r}")
     out = []
+    causes = load_causes(directory) if any("cause" in e for e in raw.get("expected_failure", [])) else {}
     for i, entry in enumerate(raw.get("expected_failure", [])):
         where = f"{path}: expected_failure[{i}]"
         case = _case(entry, where)
+        if "cause" in entry:  # the known cause's pattern, text and links, unless the entry gives its own
+            if entry["cause"] not in causes:
+                raise HarnessError(f"{where}: cause {entry['cause']!r} is not in {directory / 'causes.toml'}")
+            known = causes[entry.pop("cause")]
+            entry = {"error": known.pattern, "reason": known.cause, "links": list(known.links), **entry}
         for key in ("error", "reason"):
             if not isinstance(entry.get(key), str) or not entry[key].strip():
                 raise HarnessError(f"{where}: {key!r} must be a non-empty string")

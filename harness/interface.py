@@ -18,13 +18,15 @@ class Interface:
     save_path: str = "checkpoint_path"  # the save signature's string input
     restore: str | None = "restore"  # restore(<path>); None: none
     restore_path: str = "checkpoint_path"
+    tags: tuple[str, ...] = ("serve",)  # the meta graph every runtime loads
+
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, raw: dict) -> "Interface":
-        return cls(**raw)
+        return cls(**{**raw, "tags": tuple(raw.get("tags", ("serve",)))})
 
 
 ZOO = Interface()

@@ -86,13 +86,13 @@ class _Layout:
 class JavaSession:
     """A SavedModelBundle driven through its signatures (SessionFunction) and Session.save."""
 
-    def __init__(self, java: Java, saved_model: Path, threads: int, fault: str | None = None):
+    def __init__(self, java: Java, saved_model: Path, threads: int, fault: str | None = None, tags=("serve",)):
         if fault is not None and fault not in FAULTS:
             raise ValueError(f"no planted fault {fault!r} in TF Java (there are: {', '.join(FAULTS)})")
         self.java = java
         config = (java.ConfigProto.newBuilder().setIntraOpParallelismThreads(threads)
                   .setInterOpParallelismThreads(threads).build())
-        self.bundle = java.SavedModelBundle.loader(str(saved_model)).withTags("serve").withConfigProto(config).load()
+        self.bundle = java.SavedModelBundle.loader(str(saved_model)).withTags(*tags).withConfigProto(config).load()
         self.calls = java.Calls(self.bundle)
         self.calls.plantLeak(fault == "java-leaks-input-tensors")
         self.layouts: dict[tuple, _Layout] = {}
@@ -251,7 +251,8 @@ class JavaHost(worker.Host):
                 "jvm": str(self.java.System.getProperty("java.vm.name"))}
 
     def open(self, saved_model: Path, message: dict) -> JavaSession:
-        return JavaSession(self.java, saved_model, message["threads"], message.get("session_fault"))
+        return JavaSession(self.java, saved_model, message["threads"], message.get("session_fault"),
+                           worker.tags_of(message))
 
     def plain_java(self, saved_model: Path, message: dict):
         """TrainExport.Stepper, the plain-Java CLI's bench step, loaded from its jar into this JVM (once per jar)."""

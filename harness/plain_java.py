@@ -112,6 +112,8 @@ def run(saved_model: Path, data: dict[str, np.ndarray], interface: Interface, st
                 "--signature-dir", str(workdir / "signature")]
     if bench:
         cmd += ["--bench", str(bench)]
+    if tuple(interface.tags) != ("serve",):
+        cmd += ["--tags", ",".join(interface.tags)]
     command = shlex.join(cmd)
     atomic.write_text(workdir / "rerun.sh", f"#!/bin/sh\n# TF Java {version}, no Python: rerun as is.\n{command}\n")
     try:

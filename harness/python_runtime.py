@@ -19,9 +19,11 @@ from .trajectory import with_variables
 class EagerSession:
     """`tf.saved_model.load`, calling the signatures: what Python users do. The reference."""
 
-    def __init__(self, saved_model: Path):
+    def __init__(self, saved_model: Path, tags=("serve",)):
         self.saved_model = Path(saved_model)
-        self.loaded = tf.saved_model.load(str(saved_model))
+        # Another tag set than serve only where the export has it: the reference's re-exports are tagged serve.
+        self.tags = list(tags) if set(tags) != {"serve"} and set(tags) in _tag_sets(saved_model) else None
+        self.loaded = tf.saved_model.load(str(saved_model), tags=self.tags)
         self.signatures = self.loaded.signatures
 
     def call(self, signature, feeds):
@@ -37,7 +39,7 @@ class EagerSession:
         # The TF2 loader has no saver: what a Python user does is load the export with those variables.
         scratch = Path(tempfile.mkdtemp(prefix="restore-"))
         try:
-            self.loaded = tf.saved_model.load(str(with_variables(self.saved_model, prefix, scratch / "export")))
+            self.loaded = tf.saved_model.load(str(with_variables(self.saved_model, prefix, scratch / "export")), tags=self.tags)
             self.signatures = self.loaded.signatures
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -46,13 +48,19 @@ class EagerSession:
         pass
 
 
+def _tag_sets(saved_model: Path) -> list[set]:
+    from .discover import read_saved_model
+
+    return [set(m.meta_info_def.tags) for m in read_saved_model(saved_model)[1].meta_graphs]
+
+
 class GraphSession:
     """The TF1 session loader: the same C++ SavedModel loader that TF Java and the C API use."""
 
-    def __init__(self, saved_model: Path, threads: int):
+    def __init__(self, saved_model: Path, threads: int, tags=("serve",)):
         config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=threads, inter_op_parallelism_threads=threads)
         self.session = tf.compat.v1.Session(graph=tf.Graph(), config=config)
-        meta_graph = tf.compat.v1.saved_model.loader.load(self.session, ["serve"], str(saved_model))
+        meta_graph = tf.compat.v1.saved_model.loader.load(self.session, list(tags), str(saved_model))
         self.signatures = meta_graph.signature_def
         self.saver = meta_graph.saver_def
 

@@ -36,8 +36,8 @@ class PythonHost(worker.Host):
         if message.get("session_fault"):  # the catalog's faults ("fault") are planted around the session: worker.py
             raise ValueError(f"no planted fault {message['session_fault']!r} in the Python runtimes")
         if message["loader"] == "python":
-            return EagerSession(saved_model)
-        return GraphSession(saved_model, self.threads)
+            return EagerSession(saved_model, worker.tags_of(message))
+        return GraphSession(saved_model, self.threads, worker.tags_of(message))
 
     def echo(self, array: np.ndarray) -> np.ndarray:
         import tensorflow as tf

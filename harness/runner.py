@@ -102,7 +102,7 @@ def reference(export: Export, python, workdir: Path) -> tuple[Trajectory, Trajec
     """
     first, second = Trajectory(0), Trajectory(export.steps)
     try:
-        session = python.open_session(export.saved_model)
+        session = python.open_session(export.saved_model, tags=export.interface.tags)
     except RuntimeFailure as e:
         raise HarnessError(f"the Python reference run failed at load: {e}") from None
     try:
@@ -129,7 +129,7 @@ def repeat(export: Export, python, workdir: Path) -> Trajectory:  # pragma: no m
     """The first steps again in a fresh session, saving nothing: two Python runs must agree."""
     again = Trajectory(0)
     try:
-        session = python.open_session(export.saved_model)
+        session = python.open_session(export.saved_model, tags=export.interface.tags)
     except RuntimeFailure as e:
         again.failure = Failure("load", str(e))
         return again
@@ -166,10 +166,16 @@ def check_export(export: Export, runtimes: list, python, workdir: Path,
                       + _blocked(export, runtimes, "reference.deterministic"), export)
     out = [own("reference", True, "ok", losses=losses), own("reference.deterministic", True, repeated.summary())]
     ran: dict[str, Trajectory] = {}
+    # What the runtimes' savers restore: the reference's checkpoint keyed as the export's own saver reads it.
+    try:
+        saver_restore = checkpoints.in_layout_of(export.saved_model, ref[0].saver_checkpoint,
+                                                 workdir / "reference" / "first" / "saver-by-name" / "variables")
+    except HarnessError as e:  # the harness's own limit: restore.saver.* not applicable, never the export's failure
+        saver_restore = (None, f"the harness cannot re-key its reference checkpoint for this export's saver: {e}")
     for runtime in runtimes:
         out += check_runtime(runtime, export, ref, workdir / runtime.name, python,
                              lambda check, name=runtime.name: tolerance(name, f"{export.name}.{check}", export.exporter),
-                             ran, band(runtime.name, export.exporter))
+                             ran, saver_restore, band(runtime.name, export.exporter))
     for name in ran:  # a Java team's own program must see exactly what the harness saw through JPype
         jpype = "java-" + name[len("java-plain-"):]
         if name.startswith("java-plain-") and jpype in ran:
@@ -186,7 +192,10 @@ def same_run(runtime: str, case: str, got: Trajectory, other: Trajectory, other_
     tensors = ({**compare.steps(other.losses), **other.predictions}, {**compare.steps(got.losses), **got.predictions})
     for mine, theirs in ((got.saver_checkpoint, other.saver_checkpoint), (got.signature_checkpoint, other.signature_checkpoint)):
         if mine and theirs:
-            expected, actual = checkpoints.comparable(theirs, mine)
+            try:
+                expected, actual = checkpoints.comparable(theirs, mine)
+            except HarnessError as e:  # a runtime's unreadable output is this check's failure, not the harness's
+                return Result(runtime, case, check, False, str(e))
             tensors[0].update({f"{Path(theirs).parent.name}:{k}": v for k, v in expected.items()})
             tensors[1].update({f"{Path(theirs).parent.name}:{k}": v for k, v in actual.items()})
     comparison = compare.compare(*tensors)
@@ -205,15 +214,19 @@ def _blocked(export: Export, runtimes: list, cause: str) -> list[Result]:
 
 
 def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], workdir: Path, python,
-                  tolerance=lambda check: 0.0, ran: dict | None = None, band: dict | None = None) -> list[Result]:
+                  tolerance=lambda check: 0.0, ran: dict | None = None,
+                  saver_restore: tuple[str | None, str] | None = None, band: dict | None = None) -> list[Result]:
     """Runs `runtime` on `export` and returns one Result per check in CHECKS (plus tensors.closed for Java).
 
-    `python` (the reference runtime) resumes from what `runtime` saved; `ran`, if given, keeps the run;
-    `band`: the cross-version drift band every comparison of this runtime is held to (None: same TF).
+    `python` (the reference runtime) resumes from what `runtime` saved; `ran`, if given, keeps the run.
+    `saver_restore`: (the checkpoint the runtime's saver restores, or None and why that cannot be
+    checked); by default the reference's own. `band`: the cross-version drift band every comparison of
+    this runtime is held to (None: same TF).
     """
     ref_first, ref_second = ref
+    saver_prefix, saver_why_not = saver_restore or (ref_first.saver_checkpoint, "")
     signature_restorable = bool(export.interface.save and export.interface.restore)
-    restore = Restore((export.steps, export.steps + export.resume_steps), ref_first.saver_checkpoint,
+    restore = Restore((export.steps, export.steps + export.resume_steps), saver_prefix,
                       ref_first.signature_checkpoint if signature_restorable else None)
     got = runtime.run(export.saved_model, export.data, range(export.steps), workdir, export.interface, restore)
     if ran is not None:
@@ -273,8 +286,9 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
                 result.passed, result.detail = False, str(e)
         out.append(result)
     for way in RESTORE_WAYS:
-        out += _restore_checks(runtime.name, export, way, got, ref_second, variables, trajectory,
-                               applicable=way == "saver" or signature_restorable)
+        why_not = saver_why_not if way == "saver" else "" if signature_restorable else \
+            "export has no save and restore signatures"
+        out += _restore_checks(runtime.name, export, way, got, ref_second, variables, trajectory, why_not)
     unreleased = got.notes.get("unreleased_native_pointers")
     if unreleased is not None:
         out.append(Result(runtime.name, export.name, "tensors.closed", unreleased == 0,
@@ -283,12 +297,13 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
 
 
 def _restore_checks(runtime: str, export: Export, way: str, got: Trajectory, ref_second: Trajectory, variables,
-                    trajectory, applicable: bool) -> list[Result]:
-    """restore.<way>.loss and restore.<way>.variables: the restored part against the reference's second part."""
+                    trajectory, why_not: str = "") -> list[Result]:
+    """restore.<way>.loss and restore.<way>.variables: the restored part against the reference's second part
+    (both not applicable, `why_not`, when the harness cannot check that way)."""
     loss, variables_check = f"restore.{way}.loss", f"restore.{way}.variables"
     results = [Result(runtime, export.name, loss, None), Result(runtime, export.name, variables_check, None)]
     part = got.restored.get(way)
-    why_not = "export has no save and restore signatures" if not applicable else got.notes.get("no_restore")
+    why_not = why_not or got.notes.get("no_restore")
     if why_not:
         for r in results:
             r.detail, r.outcome = why_not, NOT_APPLICABLE

@@ -323,16 +323,18 @@ class Runtime:
             trajectory.failure = Failure(*e.args)
             return trajectory
 
-    def open_session(self, saved_model: Path, fault: str | None = None) -> "SessionProxy":
-        """A live session on `saved_model` in the worker (the SignatureSession protocol, trajectory.py).
+    def open_session(self, saved_model: Path, fault: str | None = None, tags=("serve",)) -> "SessionProxy":
+        """A live session on `saved_model`'s meta graph tagged `tags`, in the worker (the SignatureSession
+        protocol, trajectory.py).
 
         `fault`: a test-only planted fault of the runtime (java_worker.FAULTS)."""
-        return SessionProxy(self, self.session_request("open", None, str(saved_model), fault=fault))
+        return SessionProxy(self, self.session_request("open", None, str(saved_model), fault=fault, tags=tags))
 
-    def session_request(self, action: str, key: int | None, *args, fault: str | None = None):
+    def session_request(self, action: str, key: int | None, *args, fault: str | None = None, tags=("serve",)):
         try:
             reply = self.worker.request({"op": "session", "loader": self.kind, "action": action, "id": key,
-                                         "args": args, "threads": self.worker.threads, "session_fault": fault})
+                                         "args": args, "threads": self.worker.threads, "session_fault": fault,
+                                         "interface": {"tags": list(tags)}})
         except WorkerLost as e:
             raise RuntimeFailure(f"{self.name}: {e.args[1]}") from None
         if "failure" in reply:

@@ -100,6 +100,11 @@ def serve(host: Host) -> None:
         channel.send(reply)
 
 
+def tags_of(message: dict) -> tuple[str, ...]:
+    """The tag set of the meta graph to load: the plan's (its interface's); serve for requests without one."""
+    return tuple(message.get("interface", {}).get("tags", ("serve",)))
+
+
 def on_stage(stage: str) -> None:
     print(f"{STAGE_MARK}{stage}", file=sys.stderr, flush=True)
 

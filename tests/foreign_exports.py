@@ -380,6 +380,189 @@ def hang_forever(out: Path) -> Expected:
                     update_ops=frozenset({"AssignSubVariableOp", "AssignAddVariableOp"}))
 
 
+# -- a TF1 graph as the saved_model guide writes one: resource variables, Momentum, a global step, the
+# builder's default name-based Saver; the reference's checkpoint must be restored by name --
+
+def tf1_momentum(out: Path, tags=(v1.saved_model.tag_constants.SERVING,)) -> Expected:
+    graph = tf.Graph()
+    with graph.as_default():
+        v1.set_random_seed(5)
+        x = v1.placeholder(tf.float32, [None, 4], name="inputs")
+        y = v1.placeholder(tf.float32, [None, 1], name="targets")
+        w = v1.get_variable("linear/w", [4, 1], use_resource=True)
+        b = v1.get_variable("linear/b", [1], initializer=v1.zeros_initializer(), use_resource=True)
+        out_t = tf.matmul(x, w) + b
+        loss = tf.reduce_mean(tf.square(out_t - y))
+        train_op = v1.train.MomentumOptimizer(0.05, 0.9).minimize(loss, global_step=v1.train.get_or_create_global_step())
+        with tf.control_dependencies([train_op]):
+            loss_after = tf.identity(loss)
+        info = v1.saved_model.utils.build_tensor_info
+        signature = v1.saved_model.signature_def_utils.build_signature_def
+        updated = _names(v1.global_variables())  # weights, momentum slots, global step
+        _write_tf1(graph, out, {"train": signature({"inputs": info(x), "targets": info(y)}, {"loss": info(loss_after)}),
+                                "serving_default": v1.saved_model.predict_signature_def({"inputs": x}, {"outputs": out_t})},
+                   tags)
+    return Expected(Interface(train="train", loss="loss", predict="serving_default", save=None, restore=None, tags=tuple(tags)),
+                    updated=updated, update_ops=frozenset({"ResourceApplyMomentum"}),
+                    inputs={"train": {"inputs": (np.dtype("float32"), (None, 4)), "targets": (np.dtype("float32"), (None, 1))}})
+
+
+def _linear_sgd(inputs: int, outputs: int, init: float, learning_rate: float):
+    """A tf.Module y = x @ w + b trained by plain SGD: (module, weights, train specs, train, infer)."""
+    m = tf.Module()
+    m.w = tf.Variable(tf.fill([inputs, outputs], init), name="w")
+    m.b = tf.Variable(tf.zeros([outputs]), name="b")
+    weights = [m.w, m.b]
+    train_specs = [_spec([None, inputs], tf.float32, "x"), _spec([None, outputs], tf.float32, "y")]
+
+    @tf.function(input_signature=train_specs)
+    def train(x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(x @ m.w + m.b - y))
+        for weight, g in zip(weights, tape.gradient(loss, weights)):
+            weight.assign_sub(learning_rate * g)
+        return {"loss": loss}
+
+    @tf.function(input_signature=train_specs[:1])
+    def infer(x):
+        return {"output": x @ m.w + m.b}
+
+    return m, weights, train_specs, train, infer
+
+
+# -- the on-device training convention (TFLite guide): train/infer/save/restore, the checkpoint
+# written by raw Save/Restore ops: a V1 checkpoint, one file at the path --
+
+def v1_checkpoint_module(out: Path) -> Expected:
+    m, weights, train_specs, train, infer = _linear_sgd(3, 2, 0.1, 0.1)
+    names = ["w", "b"]
+
+    path = [_spec([], tf.string, "checkpoint_path")]
+
+    @tf.function(input_signature=path)
+    def save(checkpoint_path):
+        tf.raw_ops.Save(filename=checkpoint_path, tensor_names=names, data=weights)
+        return {"checkpoint_path": checkpoint_path}
+
+    @tf.function(input_signature=path)
+    def restore(checkpoint_path):
+        for weight, name in zip(weights, names):
+            weight.assign(tf.raw_ops.Restore(file_pattern=checkpoint_path, tensor_name=name, dt=tf.float32))
+        return {"checkpoint_path": checkpoint_path}
+
+    _save_module(m, {"train": train, "infer": infer, "save": save, "restore": restore}, out)
+    return Expected(Interface(train="train", loss="loss", predict="infer", save="save", save_path="checkpoint_path",
+                              restore="restore", restore_path="checkpoint_path"),
+                    updated=_names(weights), update_ops=frozenset({"AssignSubVariableOp"}),
+                    inputs={"train": _as_inputs(train_specs), "infer": _as_inputs(train_specs[:1])})
+
+
+# -- a federated-learning client: train, plus the weights by value (a getter with no inputs, a setter
+# taking them, as clients exchange them with a server); the setter also assigns variables --
+
+def weights_by_value(out: Path) -> Expected:
+    m, weights, train_specs, train, infer = _linear_sgd(4, 1, 0.2, 0.05)
+
+    @tf.function(input_signature=[])
+    def get_weights():
+        return {"w": tf.identity(m.w), "b": tf.identity(m.b)}
+
+    @tf.function(input_signature=[_spec([4, 1], tf.float32, "w"), _spec([1], tf.float32, "b")])
+    def set_weights(w, b):
+        m.w.assign(w)
+        m.b.assign(b)
+        return {"w": tf.identity(m.w), "b": tf.identity(m.b)}
+
+    _save_module(m, {"train": train, "infer": infer, "get_weights": get_weights, "set_weights": set_weights}, out)
+    return Expected(Interface(train="train", loss="loss", predict="infer", save=None, restore=None),
+                    updated=_names(weights), update_ops=frozenset({"AssignSubVariableOp"}),
+                    inputs={"train": _as_inputs(train_specs), "infer": _as_inputs(train_specs[:1])})
+
+
+# -- two labels (int64 class ids, a float target), a combined loss and its parts as outputs --
+
+def combined_loss(out: Path) -> Expected:
+    m = tf.Module()
+    m.w_cls = tf.Variable(tf.fill([4, 3], 0.1), name="w_cls")
+    m.w_reg = tf.Variable(tf.fill([4, 1], 0.1), name="w_reg")
+    weights = [m.w_cls, m.w_reg]
+    specs = [_spec([None, 4], tf.float32, "x"), _spec([None], tf.int64, "label"), _spec([None, 1], tf.float32, "target")]
+
+    @tf.function(input_signature=specs)
+    def step(x, label, target):
+        with tf.GradientTape() as tape:
+            cls_loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=label, logits=x @ m.w_cls))
+            reg_loss = tf.reduce_mean(tf.square(x @ m.w_reg - target))
+            total = cls_loss + 0.5 * reg_loss
+        for weight, g in zip(weights, tape.gradient(total, weights)):
+            weight.assign_sub(0.1 * g)
+        return {"cls_loss": cls_loss, "reg_loss": reg_loss, "total": total}  # named so that no name gives it away
+
+    @tf.function(input_signature=specs[:1])
+    def serve(x):
+        return {"classes": tf.argmax(x @ m.w_cls, axis=1), "value": x @ m.w_reg}
+
+    _save_module(m, {"step": step, "serving_default": serve}, out)
+    return Expected(Interface(train="step", loss="total", predict="serving_default", save=None, restore=None),
+                    updated=_names(weights), update_ops=frozenset({"AssignSubVariableOp"}),
+                    inputs={"step": _as_inputs(specs), "serving_default": _as_inputs(specs[:1])})
+
+
+# -- the seed article's authoring with Keras 3: a keras model and optimizer in a plain tf.Module --
+
+def keras3_in_module(out: Path) -> Expected:
+    import keras
+
+    m = tf.Module()
+    keras.utils.set_random_seed(2)
+    m.model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, name="dense")])
+    m.optimizer = keras.optimizers.SGD(0.05)
+    m.optimizer.build(m.model.trainable_variables)
+    specs = [_spec([None, 4], tf.float32, "x"), _spec([None, 1], tf.float32, "y")]
+
+    @tf.function(input_signature=specs)
+    def train(x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(m.model(x) - y))
+        m.optimizer.apply_gradients(zip(tape.gradient(loss, m.model.trainable_variables), m.model.trainable_variables))
+        return {"loss": loss}
+
+    @tf.function(input_signature=specs[:1])
+    def infer(x):
+        return {"output": m.model(x)}
+
+    _save_module(m, {"train": train, "infer": infer}, out)
+    return Expected(None)
+
+
+# -- train outputs as a metrics dict (loss beside accuracy and mae, all scalar floats), and extra
+# scalar inputs fed every step (learning rate, keep probability) --
+
+def metrics_and_extra_inputs(out: Path) -> Expected:
+    m = tf.Module()
+    m.w = tf.Variable(tf.fill([3, 1], 0.3), name="w")
+    specs = [_spec([None, 3], tf.float32, "x"), _spec([None, 1], tf.float32, "y"),
+             _spec([], tf.float32, "learning_rate"), _spec([], tf.float32, "keep_prob")]
+
+    @tf.function(input_signature=specs)
+    def train(x, y, learning_rate, keep_prob):
+        with tf.GradientTape() as tape:
+            y_hat = (x * keep_prob) @ m.w
+            loss = tf.reduce_mean(tf.square(y_hat - y))
+        m.w.assign_sub(learning_rate * tape.gradient(loss, m.w))
+        accuracy = tf.reduce_mean(tf.cast(tf.abs(y_hat - y) < 0.5, tf.float32))
+        return {"loss": loss, "accuracy": accuracy, "mae": tf.reduce_mean(tf.abs(y_hat - y))}
+
+    @tf.function(input_signature=specs[:1])
+    def predict(x):
+        return {"y": x @ m.w}
+
+    _save_module(m, {"train": train, "predict": predict}, out)
+    return Expected(Interface(train="train", loss="loss", predict="predict", save=None, restore=None),
+                    updated=_names([m.w]), update_ops=frozenset({"AssignSubVariableOp"}),
+                    inputs={"train": _as_inputs(specs), "predict": _as_inputs(specs[:1])})
+
+
 # -- a TF1 graph saved for training only: no meta graph tagged 'serve' --
 
 def tf1_train_tag_only(out: Path) -> Expected:
@@ -434,6 +617,32 @@ def tf1_train_op_in_collection(out: Path) -> Expected:
     return Expected(None)
 
 
+# -- Estimator-style: the training graph under TRAINING, inference under SERVING, one SavedModel --
+
+def tf1_train_and_serve(out: Path) -> Expected:
+    graph = tf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(tf.float32, [None, 2], name="x")
+        y = v1.placeholder(tf.int64, [None], name="label")  # int64 class ids (10 classes: made-up ids fit)
+        w = v1.get_variable("w", [2, 10], use_resource=True)
+        logits = tf.matmul(x, w)
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+        train_op = v1.train.GradientDescentOptimizer(0.1).minimize(loss)
+        with tf.control_dependencies([train_op]):
+            loss = tf.identity(loss)
+        info = v1.saved_model.utils.build_tensor_info
+        signature = v1.saved_model.signature_def_utils.build_signature_def
+        with v1.Session(graph=graph) as session:
+            session.run(v1.global_variables_initializer())
+            builder = v1.saved_model.Builder(str(out))
+            builder.add_meta_graph_and_variables(session, [v1.saved_model.tag_constants.TRAINING], signature_def_map={
+                "train": signature({"x": info(x), "label": info(y)}, {"loss": info(loss)})})
+            builder.add_meta_graph([v1.saved_model.tag_constants.SERVING], signature_def_map={
+                "serving_default": v1.saved_model.predict_signature_def({"x": x}, {"logits": logits})})
+            builder.save()
+    return Expected(None)
+
+
 def _write_tf1(graph, out: Path, signatures: dict, tags=(v1.saved_model.tag_constants.SERVING,)) -> None:
     with v1.Session(graph=graph) as session:
         session.run(v1.global_variables_initializer())
@@ -447,6 +656,14 @@ BUILDERS = {
     "tf1_prints": tf1_prints,
     "tf1_train_op_in_collection": tf1_train_op_in_collection,
     "fit_step": fit_step,
+    "tf1_momentum": tf1_momentum,
+    "tf1_custom_tag": lambda out: tf1_momentum(out, ["test_saved_model"]),  # the saved_model guide's custom tag
+    "tf1_train_and_serve": tf1_train_and_serve,
+    "weights_by_value": weights_by_value,
+    "combined_loss": combined_loss,
+    "keras3_in_module": keras3_in_module,
+    "metrics_and_extra_inputs": metrics_and_extra_inputs,
+    "v1_checkpoint_module": v1_checkpoint_module,
     "tf1_ref_graph": tf1_ref_graph,
     "checkpoint_module": checkpoint_module,
     "multi_label": multi_label,

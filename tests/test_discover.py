@@ -17,7 +17,8 @@ from harness.interface import Interface
 from . import foreign_exports
 from .helpers import fingerprint
 
-DISCOVERED = ["fit_step", "tf1_ref_graph", "checkpoint_module", "multi_label", "text_no_predict", "hang_forever",
+DISCOVERED = ["fit_step", "tf1_ref_graph", "tf1_momentum", "v1_checkpoint_module", "weights_by_value",
+              "combined_loss", "metrics_and_extra_inputs", "checkpoint_module", "multi_label", "text_no_predict", "hang_forever",
               *foreign_exports.DENIED]
 ZOO = [("mlp_regression", "tf_keras"), ("mlp_regression", "keras3_archive"), ("mlp_regression", "raw_module"),
        ("tf1_graph", "tf1_graph")]
@@ -113,9 +114,10 @@ def test_ambiguity_names_the_candidates_and_the_flag(foreign):
             "'fit_sgd' (updates 1 variable via AssignSubVariableOp)") in str(e.value)
     assert "--train NAME" in str(e.value)
 
-    with pytest.raises(HarnessError, match=r"'fit_momentum' has several scalar float outputs \(l2: float32\[\], "
-                                           r"loss: float32\[\]\): name the loss with --loss OUTPUT"):
-        discover.discover(path, {"train": "fit_momentum"})
+    # loss = data + l2: of its two scalar float outputs, l2 is computed into loss, so loss is what the step minimizes
+    d = discover.discover(path, {"train": "fit_momentum", "predict": "embed"})
+    assert note(d, "loss").startswith("loss: output 'loss' (of the scalar float outputs of 'fit_momentum', the one "
+                                      "the others (l2) are computed into")
     with pytest.raises(HarnessError, match=r"2 signatures could be 'predict': 'embed' \(updates no variables; inputs x: float32\[None, 2\]\), "
                                            r"'predict' \(updates no variables; .*\)\. Name the one to use with --predict NAME"):
         discover.discover(path, {"train": "fit_momentum", "loss": "loss"})
@@ -178,8 +180,44 @@ def test_bad_export_directories(tmp_path, foreign):
     with pytest.raises(HarnessError, match=f"^{tmp_path / 'garbage' / 'saved_model.pb'}: not a SavedModel protobuf"):
         scan.scan(tmp_path / "garbage")
     path, _ = foreign("tf1_train_tag_only")
-    with pytest.raises(HarnessError, match=r"no meta graph tagged 'serve' .*tag sets \[\['train'\]\]"):
-        discover.discover(path)
+    with pytest.raises(HarnessError, match=rf"^{path / 'saved_model.pb'}: --tags serve: no meta graph has that tag set; "
+                                           r"it has tag sets \[\['train'\]\]$"):
+        discover.discover(path, tags=("serve",))
+
+
+def test_of_several_scalar_losses_the_one_the_others_are_computed_into_is_the_loss(foreign):
+    path, _ = foreign("combined_loss")  # total = cls_loss + 0.5 * reg_loss: no output is called "loss"
+    d = discover.discover(path)
+    assert d.interface.loss == "total"
+    assert note(d, "loss").startswith("loss: output 'total' (of the scalar float outputs of 'step', the one the others "
+                                      "(cls_loss, reg_loss) are computed into")
+
+
+def test_a_metrics_dict_names_its_loss(foreign):
+    path, _ = foreign("metrics_and_extra_inputs")  # loss, accuracy, mae: none computed from the others
+    assert note(discover.discover(path), "loss") == ("loss: output 'loss' (by its name: none of 'train''s scalar float "
+                                                     "outputs accuracy, loss, mae is computed from the others)")
+
+
+def test_a_weight_setter_is_not_the_training_signature(foreign):
+    path, _ = foreign("weights_by_value")  # set_weights(w, b) assigns variables too, from its inputs as given
+    d = discover.discover(path)
+    assert d.interface.train == "train"
+    assert "unused: signature 'set_weights' only writes its inputs into variables (a weight setter, not train)" in d.notes
+    assert discover.discover(path, {"train": "set_weights", "loss": "b"}).interface.train == "set_weights"  # --train wins
+
+
+def test_the_meta_graph_holding_the_training_signature_is_used_whatever_its_tags(foreign):
+    path, _ = foreign("tf1_train_tag_only")  # tagged TRAINING only: no serve
+    d = discover.discover(path)
+    assert d.interface.tags == ("train",) and d.interface.train == "train"
+    assert note(d, "tags") == "tags: meta graph ['train'] (the only one)"
+    path, _ = foreign("tf1_train_and_serve")  # Estimator-style: training in one meta graph, inference in another
+    d = discover.discover(path)
+    assert d.interface.tags == ("train",) and d.interface.train == "train"
+    assert note(d, "tags").startswith("tags: meta graph ['train'] (holds the training signature")
+    with pytest.raises(HarnessError, match="no signature updates variables"):
+        discover.discover(path, tags=("serve",))  # --tags wins: the inference graph trains nothing
 
 
 def test_reading_never_writes_into_the_export(tmp_path, foreign):

@@ -72,3 +72,26 @@ links = ["https://example.org/1"]
     (tmp_path / "python-session-2.22.0rc0.toml").write_text('runtime = "python-session-2.22.0rc0"\n')
     assert load_expectations(names, tmp_path, stand_ins(names, "2.22.0rc0", "2.21.0"))[
         "python-session-2.22.0rc0"].failures == ()  # a file of its own wins
+
+
+def test_one_table_of_causes_explains_expected_failures_and_certify(tmp_path):
+    causes = expectations.load_causes()
+    known = causes["keras3-variables-in-tf-module"]
+    assert known.fix and known.links and "tensorflow/issues/72963" in known.links[0]
+    # The zoo's entry refers to the cause: its error, reason and links are the cause's.
+    (listed,) = [e for e in expectations.load("java-1.1.0").failures if e.case == "*.keras3_module.train.loss"]
+    assert (listed.error, listed.reason, listed.links) == (known.pattern, known.cause, known.links)
+    # certify's lookup: TF Java's exception name and the session loader's both match; an unknown error does not.
+    assert expectations.explain("TFFailedPreconditionException: Could not find variable dense/bias", causes) is known
+    assert expectations.explain("two Python runs of the same steps differ: diverged", causes).id == "unseeded-dropout"
+    assert expectations.explain("OOM: something else", causes) is None
+
+
+def test_an_entry_naming_an_unknown_cause_is_refused_by_file_and_index(tmp_path):
+    (tmp_path / "causes.toml").write_text('[[cause]]\nid = "a"\npattern = "x"\ncause = "c"\nfix = "f"\nlinks = ["https://e.org"]\n')
+    with pytest.raises(HarnessError, match=rf"^{tmp_path / 'rt.toml'}: expected_failure\[0\]: cause 'b' is not in "):
+        entry(tmp_path, '[[expected_failure]]\ncase = "*"\ncause = "b"\n')
+    assert entry(tmp_path, '[[expected_failure]]\ncase = "*"\ncause = "a"\n').failures[0].error == "x"
+    (tmp_path / "causes.toml").write_text('[[cause]]\nid = "a"\npattern = "("\ncause = "c"\nfix = "f"\nlinks = []\n')
+    with pytest.raises(HarnessError, match=r"causes.toml: cause\[0\]: 'pattern' is not a valid regex"):
+        expectations.load_causes(tmp_path)

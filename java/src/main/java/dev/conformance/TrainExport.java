@@ -38,7 +38,7 @@ public final class TrainExport {
     static final String USAGE = "usage: java -cp <TF Java classpath>:train-export.jar dev.conformance.TrainExport"
             + " --export DIR --inputs DIR --out DIR [--steps N] [--train train] [--loss loss] [--predict NAME]"
             + " [--save-dir DIR] [--save-signature NAME --save-path-input NAME] [--signature-dir DIR]"
-            + " [--threads 1] [--bench N]";
+            + " [--threads 1] [--bench N] [--tags serve[,TAG...]]";
 
     /** Bad input: a missing or malformed file, an unknown signature or option. Exit status 2. */
     static final class BadInput extends RuntimeException {
@@ -135,9 +135,12 @@ public final class TrainExport {
         ConfigProto config = ConfigProto.newBuilder()
                 .setIntraOpParallelismThreads(threads).setInterOpParallelismThreads(threads).build();
         try {
-            bundle = SavedModelBundle.loader(export.toString()).withTags("serve").withConfigProto(config).load();
+            // The meta graph's tag set: serve unless the export keeps its training graph under another (--tags).
+            String tags = options.getOrDefault("--tags", "serve");
+            bundle = SavedModelBundle.loader(export.toString()).withTags(tags.split(",")).withConfigProto(config).load();
         } catch (RuntimeException e) {
-            throw new Failure(export + ": cannot load the SavedModel (tag serve): " + e.getMessage());
+            throw new Failure(export + ": cannot load the SavedModel (tags " + options.getOrDefault("--tags", "serve")
+                    + "): " + e.getMessage());
         }
     }
 
@@ -465,7 +468,7 @@ public final class TrainExport {
 
     private static Map<String, String> parse(String[] args) {
         List<String> known = List.of("--export", "--inputs", "--out", "--steps", "--train", "--loss", "--predict",
-                "--save-dir", "--save-signature", "--save-path-input", "--signature-dir", "--threads", "--bench");
+                "--save-dir", "--save-signature", "--save-path-input", "--signature-dir", "--threads", "--bench", "--tags");
         Map<String, String> options = new LinkedHashMap<>();
         for (int i = 0; i < args.length; i += 2) {
             if (!known.contains(args[i]) || i + 1 >= args.length) {
