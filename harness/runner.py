@@ -166,12 +166,7 @@ def check_export(export: Export, runtimes: list, python, workdir: Path,
                       + _blocked(export, runtimes, "reference.deterministic"), export)
     out = [own("reference", True, "ok", losses=losses), own("reference.deterministic", True, repeated.summary())]
     ran: dict[str, Trajectory] = {}
-    # What the runtimes' savers restore: the reference's checkpoint keyed as the export's own saver reads it.
-    try:
-        saver_restore = checkpoints.in_layout_of(export.saved_model, ref[0].saver_checkpoint,
-                                                 workdir / "reference" / "first" / "saver-by-name" / "variables")
-    except HarnessError as e:  # the harness's own limit: restore.saver.* not applicable, never the export's failure
-        saver_restore = (None, f"the harness cannot re-key its reference checkpoint for this export's saver: {e}")
+    saver_restore = saver_checkpoint_for(export, ref[0], workdir)
     for runtime in runtimes:
         out += check_runtime(runtime, export, ref, workdir / runtime.name, python,
                              lambda check, name=runtime.name: tolerance(name, f"{export.name}.{check}", export.exporter),
@@ -181,6 +176,16 @@ def check_export(export: Export, runtimes: list, python, workdir: Path,
         if name.startswith("java-plain-") and jpype in ran:
             out.append(same_run(name, export.name, ran[name], ran[jpype], jpype))
     return _stamp(out, export)
+
+
+def saver_checkpoint_for(export: Export, first: Trajectory, workdir: Path) -> tuple[str | None, str]:
+    """What the runtimes' savers restore: the reference's checkpoint keyed as the export's own saver reads
+    it (checkpoints.in_layout_of), or (None, why) when the harness cannot write one."""
+    try:
+        return checkpoints.in_layout_of(export.saved_model, first.saver_checkpoint,
+                                        workdir / "reference" / "first" / "saver-by-name" / "variables")
+    except HarnessError as e:  # the harness's own limit: restore.saver.* not applicable, never the export's failure
+        return None, f"the harness cannot re-key its reference checkpoint for this export's saver: {e}"
 
 
 def same_run(runtime: str, case: str, got: Trajectory, other: Trajectory, other_name: str) -> Result:

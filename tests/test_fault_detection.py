@@ -76,9 +76,13 @@ def reference(tmp_path_factory, python):
         if (name, route) not in cache:
             s = spec.find(name)
             export = export_of(bundle.build(s, route, CACHE / "exports"), s)
-            ref = runner.reference(export, python, tmp_path_factory.mktemp(f"{name}-{route}"))
+            work = tmp_path_factory.mktemp(f"{name}-{route}")
+            ref = runner.reference(export, python, work / "reference")
             listed = expectations.load(f"java-{TF_JAVA}")
-            cache[name, route] = export, ref, lambda check: listed.relative_tolerance(f"{export.name}.{check}", export.exporter)
+            # as check_export does: the runtime's saver restores the reference keyed as the export's saver reads it
+            saver = runner.saver_checkpoint_for(export, ref[0], work)
+            cache[name, route] = (export, ref, saver,
+                                  lambda check: listed.relative_tolerance(f"{export.name}.{check}", export.exporter))
         return cache[name, route]
 
     return get
@@ -86,9 +90,9 @@ def reference(tmp_path_factory, python):
 
 @pytest.mark.parametrize("name, route", sorted({(f[0], f[1]) for f in FAULTS}))
 def test_the_untouched_java_run_passes(name, route, java, python, reference, tmp_path):
-    """Every check passes, or fails exactly as expectations/ lists it (tf1_graph's restore by saver)."""
-    export, ref, tolerance = reference(name, route)
-    results = runner.check_runtime(java, export, ref, tmp_path, python, tolerance)
+    """Every check passes, or fails exactly as expectations/ lists it."""
+    export, ref, saver, tolerance = reference(name, route)
+    results = runner.check_runtime(java, export, ref, tmp_path, python, tolerance, saver_restore=saver)
     for r in results:
         r.exporter = export.exporter
     runner.classify(results, expectations.load(f"java-{TF_JAVA}").failures)
@@ -102,9 +106,9 @@ def test_the_untouched_java_run_passes(name, route, java, python, reference, tmp
 
 @pytest.mark.parametrize("name, route, variable, change, breaks", FAULTS, ids=[f"{f[0]}-{f[2]}" for f in FAULTS])
 def test_a_planted_fault_is_reported_as_diverged(name, route, variable, change, breaks, java, python, reference, tmp_path):
-    export, ref, tolerance = reference(name, route)
+    export, ref, saver, tolerance = reference(name, route)
     results = {r.check: r for r in runner.check_runtime(Faulty(java, fault_on(variable, change)), export, ref, tmp_path,
-                                                        python, tolerance)}
+                                                        python, tolerance, saver_restore=saver)}
     saver = results["checkpoint.saver"].comparison
     named = f"({variable})" in saver.first_divergence or saver.first_divergence.startswith((f"{variable}[", f"{variable}:"))
     assert saver.verdict == DIVERGED and named, saver.summary()  # a name-based (TF1) key is the name itself

@@ -77,6 +77,7 @@ def runtime_catalog(java_version: str, cache: Path, workdir: Path) -> list[dict]
             validate.check_export(b.saved_model, data, b.data_path)
             export = runner.Export(b.name, b.saved_model, data, s.steps, s.resume_steps, TF_PYTHON)
             ref = runner.reference(export, python, workdir / b.name / "reference")
+            saver = runner.saver_checkpoint_for(export, ref[0], workdir / b.name)  # as check_export restores
 
             def conformance(fault: str | None) -> list:
                 os.environ.pop(faults.ENV, None)
@@ -85,7 +86,7 @@ def runtime_catalog(java_version: str, cache: Path, workdir: Path) -> list[dict]
                 try:
                     tolerance = lambda check: listed.relative_tolerance(f"{export.name}.{check}", export.exporter)  # noqa: E731
                     results = runner.check_runtime(java, export, ref, workdir / b.name / (fault or "none"), python,
-                                                   tolerance)
+                                                   tolerance, saver_restore=saver)
                 finally:
                     os.environ.pop(faults.ENV, None)
                 for r in results:
