@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
         p.add_argument("--java-plain", action="append", metavar="VERSION",
                        help=f"TF Java version to run as a plain Java program, no JPype (repeatable; default: "
                             f"conformance none, check {TF_JAVA})")
+        p.add_argument("--runtime", action="append", metavar="KIND-VERSION",
+                       help="one more runtime of any registered kind (repeatable), e.g. python-session-2.15.1")
         p.add_argument("--out", type=Path, default=ROOT / "reports", help="reports and work files (default: reports/)")
         p.add_argument("--cache-dir", type=Path, default=ROOT / ".cache", help="exports and classpaths (default: .cache/)")
         p.add_argument("--threads", type=int, default=1, help="intra/inter-op threads in every runtime (default 1)")
@@ -175,7 +177,7 @@ def run(args) -> int:  # pragma: no mutate block
     # conformance runs the whole TF Java matrix (expected failures included); check, the pinned version.
     java_versions = list(dict.fromkeys(args.java or (TF_JAVA_MATRIX if conformance else (TF_JAVA,))))
     plain = list(dict.fromkeys(args.java_plain or (() if conformance else (TF_JAVA,))))
-    names = runtimes.names(tf_versions, java_versions, plain)
+    names = runtimes.names(tf_versions, args.runtime or (), java_versions, plain)
     planted = getattr(args, "plant_fault", None)
     if planted:  # test-only: read by the runtimes (harness/faults.py); workers inherit it
         os.environ[FAULT_ENV] = planted
@@ -315,7 +317,9 @@ def run_replay(args) -> int:  # pragma: no mutate block
     export = runner.Export(b.name, b.saved_model, data, b.manifest["steps"], b.manifest["resume_steps"], TF_PYTHON)
     work = Path(tempfile.mkdtemp(prefix="replay-"))
     reference = interleave.Reference.compute(export, work / "reference", export.steps + export.resume_steps)
-    java = runtimes.single(f"java-{args.java or TF_JAVA}", args.cache_dir, work / "logs")
+    from .runtimes.java import Java  # the stories are about TF Java
+
+    java = runtimes.single(f"{Java.kind}-{args.java or TF_JAVA}", args.cache_dir, work / "logs")
     player = interleave.Player(export, java, reference, work / "story", args.plant_fault)
     try:
         for step in story:
@@ -334,7 +338,7 @@ def run_replay(args) -> int:  # pragma: no mutate block
 def _exports(args, tf_versions: list[str], runtime_names: list[str]):  # pragma: no mutate block
     """The exports of the run (each spec x route x exporter TF), and a not-applicable result per
     runtime for each route an exporter cannot author."""
-    from . import spec, validate
+    from . import runtimes, spec, validate
     from .errors import ExportFailed, NotApplicable
     from .runner import BLOCKED, NOT_APPLICABLE, Export, Result
 
@@ -354,7 +358,7 @@ def _exports(args, tf_versions: list[str], runtime_names: list[str]):  # pragma:
                                       exporter=exporter) for name in runtime_names]
             continue
         if isinstance(b, ExportFailed):  # the exporter's own failure, in its row; nothing to run in the others
-            reference = f"python-{exporter}"
+            reference = runtimes.reference(exporter)
             not_run += [Result(name, case, "export", False, str(b), exporter=exporter) if name == reference else
                                Result(name, case, "export", None, f"blocked by {case}.export", outcome=BLOCKED,
                                       exporter=exporter) for name in runtime_names]

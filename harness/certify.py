@@ -79,7 +79,10 @@ def write(out: Path, prepared: Prepared, results: list[Result], facts: dict, wor
     failing = [r for r in results if r.outcome not in (PASS, "N/A")]
     not_applicable = [r for r in results if r.outcome == "N/A"]
     d = prepared.discovery
-    rerun = sorted(work.glob(f"*/{prepared.export.name}/java-plain-*/rerun.sh"))
+    from .runtimes import KINDS
+
+    rerun = sorted(p for kind in KINDS.values() if kind.capabilities.without_python
+                   for p in work.glob(f"*/{prepared.export.name}/{kind.kind}-*/rerun.sh"))
     if rerun:
         shutil.copyfile(rerun[0], out / "rerun-java.sh")
     certificate = {

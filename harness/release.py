@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .runner import BLOCKED, NOT_APPLICABLE, XFAIL, Result
-from .runtimes import parse, tensorflow_of
+from .runtimes import KINDS, parse, reference, tensorflow_of
 from .spec import SPECS_DIR, load
 
 
@@ -32,7 +32,7 @@ def drift(results: list[Result]) -> list[dict]:
             continue
         key = (r.exporter, r.case, r.runtime)
         cell = cells.setdefault(key, {"exporter": r.exporter, "case": r.case, "runtime": r.runtime,
-                                      "baseline_runtime": f"python-{r.exporter}", "verdict": "bit-exact", "max_ulp": 0,
+                                      "baseline_runtime": reference(r.exporter), "verdict": "bit-exact", "max_ulp": 0,
                                       "max_scaled": 0.0, "max_rel": 0.0})
         cell["max_ulp"] = max(cell["max_ulp"], int(r.comparison.max_ulp))
         cell["max_scaled"] = max(cell["max_scaled"], float(r.comparison.max_scaled))
@@ -45,7 +45,7 @@ def drift(results: list[Result]) -> list[dict]:
 def _world_key(r: Result, version: str) -> tuple | None:
     """The key of a result in one TF version's world: its runtime named without the TF Python version."""
     kind, runtime_version = parse(r.runtime)
-    if kind.startswith("python"):
+    if KINDS[kind].versioned_by_tensorflow:
         if runtime_version != version:
             return None
         return (r.case, r.check, kind)

@@ -12,7 +12,6 @@ import dataclasses
 import json
 import os
 import platform
-import re
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -368,8 +367,9 @@ def expected_failures(results: list[dict]) -> dict[tuple[str, str, str], list[di
 
 def column_title(runtime: str) -> tuple[str, str]:
     """A column title on two lines: `java` over `1.1.0`."""
-    match = re.match(r"(.+?)-(\d.*)$", runtime)  # the version starts at the first "-<digit>": 1.1.0+native-1.2.0
-    return match.groups() if match else (runtime, "")
+    from .runtimes.registry import column_title
+
+    return column_title(runtime)
 
 
 def table(results: list, runtimes: list[str]) -> str:

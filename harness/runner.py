@@ -20,6 +20,7 @@ from . import checkpoints, compare
 from .errors import HarnessError
 from .expectations import Expectation
 from .interface import ZOO, Interface
+from .runtimes import registry
 from .report import BLOCKED, FAIL, NOT_APPLICABLE, PASS, XFAIL, XPASS  # defined once, where no TF is needed
 from .trajectory import RESTORE_WAYS, STAGES, Failure, Restore, RuntimeFailure, Trajectory, execute, with_variables  # noqa: F401 (with_variables: runner's name for it)
 
@@ -69,7 +70,7 @@ class Export:
 
     @property
     def reference_runtime(self) -> str:
-        return f"python-{self.exporter}"
+        return registry.reference(self.exporter)
 
 
 def configure_tensorflow(threads: int) -> None:  # pragma: no mutate block (runs TF)
@@ -171,10 +172,10 @@ def check_export(export: Export, runtimes: list, python, workdir: Path,
         out += check_runtime(runtime, export, ref, workdir / runtime.name, python,
                              lambda check, name=runtime.name: tolerance(name, f"{export.name}.{check}", export.exporter),
                              ran, saver_restore, band(runtime.name, export.exporter))
-    for name in ran:  # a Java team's own program must see exactly what the harness saw through JPype
-        jpype = "java-" + name[len("java-plain-"):]
-        if name.startswith("java-plain-") and jpype in ran:
-            out.append(same_run(name, export.name, ran[name], ran[jpype], jpype))
+    for runtime in runtimes:  # e.g. a Java team's own program must see exactly what the harness saw through JPype
+        other = runtime.same_outputs_as and f"{runtime.same_outputs_as}-{runtime.version}"
+        if runtime.name in ran and other in ran:
+            out.append(same_run(runtime.name, export.name, ran[runtime.name], ran[other], other))
     return _stamp(out, export)
 
 
@@ -231,8 +232,12 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
     ref_first, ref_second = ref
     saver_prefix, saver_why_not = saver_restore or (ref_first.saver_checkpoint, "")
     signature_restorable = bool(export.interface.save and export.interface.restore)
-    restore = Restore((export.steps, export.steps + export.resume_steps), saver_prefix,
-                      ref_first.signature_checkpoint if signature_restorable else None)
+    can = runtime.capabilities
+    not_restoring = {"saver": "" if can.restores_by_saver else runtime.not_restoring,
+                     "signature": "" if can.restores_by_signature else runtime.not_restoring}
+    restore = Restore((export.steps, export.steps + export.resume_steps),
+                      None if not_restoring["saver"] else saver_prefix,
+                      ref_first.signature_checkpoint if signature_restorable and not not_restoring["signature"] else None)
     got = runtime.run(export.saved_model, export.data, range(export.steps), workdir, export.interface, restore)
     if ran is not None:
         ran[runtime.name] = got
@@ -291,8 +296,8 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
                 result.passed, result.detail = False, str(e)
         out.append(result)
     for way in RESTORE_WAYS:
-        why_not = saver_why_not if way == "saver" else "" if signature_restorable else \
-            "export has no save and restore signatures"
+        why_not = not_restoring[way] or (saver_why_not if way == "saver" else "" if signature_restorable else
+                                         "export has no save and restore signatures")
         out += _restore_checks(runtime.name, export, way, got, ref_second, variables, trajectory, why_not)
     unreleased = got.notes.get("unreleased_native_pointers")
     if unreleased is not None:
@@ -308,7 +313,6 @@ def _restore_checks(runtime: str, export: Export, way: str, got: Trajectory, ref
     loss, variables_check = f"restore.{way}.loss", f"restore.{way}.variables"
     results = [Result(runtime, export.name, loss, None), Result(runtime, export.name, variables_check, None)]
     part = got.restored.get(way)
-    why_not = why_not or got.notes.get("no_restore")
     if why_not:
         for r in results:
             r.detail, r.outcome = why_not, NOT_APPLICABLE

@@ -24,6 +24,9 @@ class Faulty:
     def __init__(self, inner, fault):
         self.inner, self.fault, self.name = inner, fault, inner.name
 
+    def __getattr__(self, name):  # the rest of the runtime protocol: the inner runtime's
+        return getattr(self.inner, name)
+
     def run(self, *args, **kwargs):
         trajectory = self.inner.run(*args, **kwargs)
         checkpoints.rewrite(trajectory.saver_checkpoint, self.fault)

@@ -19,6 +19,7 @@ from harness import compare, expectations, report, runner
 from harness.interface import ZOO
 from harness.runner import BLOCKED, CHECKS, FAIL, NOT_APPLICABLE, PASS, XFAIL, XPASS, Result
 from harness.trajectory import Failure, Trajectory
+from harness.runtimes import Capabilities, Runtime
 
 STEPS, RESUME = 3, 2
 CASE = "mlp.tf_keras"
@@ -68,9 +69,15 @@ def to_junit(results) -> str:
     return report.junit_from_json(report.to_json(results, {}, 0.0))
 
 
-class FakeRuntime:
-    def __init__(self, name, make):
+class FakeRuntime(Runtime):
+    kind = "fake"
+
+    def __init__(self, name, make, **capabilities):
         self.name, self.make = name, make
+        self.version = name.rsplit("-", 1)[-1]
+        self.same_outputs_as = "java" if name.startswith("java-plain-") else None
+        self.capabilities = Capabilities(**capabilities)
+        self.not_restoring = "trains from the export only"
         self.calls = []
 
     def run(self, *args, **kwargs):
@@ -765,12 +772,15 @@ def test_check_export_compares_plain_java_with_the_jpype_run_of_its_own_version(
 
 
 def test_a_runtime_that_does_not_restore_says_why_in_its_restore_checks(store):
-    """The plain-Java program trains from the export only: its trajectory carries `no_restore`."""
+    """The plain-Java program trains from the export only: its capabilities say so, and why."""
+    asked = []
+
     def plain(restore):
-        t = good(store)(None)
-        t.notes["no_restore"] = "trains from the export only"
-        return t
-    results = check(store, plain)
+        asked.append(restore)
+        return good(store)(None)
+    runtime = FakeRuntime("rt-1", plain, restores_by_saver=False, restores_by_signature=False)
+    results = {r.check: r for r in runner.check_runtime(runtime, export(), reference(store), WORK, FakePython(store))}
+    assert asked[0].saver is None and asked[0].signature is None  # not asked to restore at all
     for way in ("saver", "signature"):
         for name in (f"restore.{way}.loss", f"restore.{way}.variables"):
             assert (results[name].outcome, results[name].detail) == (NOT_APPLICABLE, "trains from the export only")

@@ -1,17 +1,5 @@
-"""Runtimes: what loads an export and trains it. The one place a kind of runtime is defined.
-
-A runtime is a kind and a version, named "<kind>-<version>":
-
-  python-2.21.0          TF Python 2.21.0: tf.saved_model.load and the signatures (the reference)
-  python-session-2.21.0  TF Python 2.21.0: the TF1 session loader (the C++ loader TF Java and the C API use)
-  java-1.1.0             TF Java 1.1.0, driven through JPype
-  java-plain-1.1.0       TF Java 1.1.0 with no Python at all: java/'s TrainExport program, one JVM per run
-
-Every runtime but plain Java runs in a worker process (worker.py has the protocol), started once
-per harness session and reused for every case; the two Python kinds of one TF version share a
-worker, run by that version's interpreter (venvs.py). To add a kind: a worker module serving a
-worker.Host (or a class with start/run/stop, as PlainJavaRuntime), and an entry in KINDS. To
-add a version: versions.py.
+"""Worker processes: one per runtime kind and version (shared by kinds that say so), started once per
+harness session and reused for every case. worker.py is what runs inside; ipc.py carries the frames.
 """
 
 from __future__ import annotations
@@ -19,67 +7,29 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, ClassVar
 
 import numpy as np
 
-from . import faults, ipc
-from .errors import HarnessError
-from .interface import ZOO, Interface
-from .trajectory import RESTORE_WAYS, Failure, Restore, RuntimeFailure, Trajectory
-from .worker import STAGE_MARK
+from .. import faults, ipc
+from ..errors import HarnessError
+from ..interface import ZOO, Interface
+from ..trajectory import RESTORE_WAYS, Failure, Restore, RuntimeFailure, Trajectory
+from ..worker import STAGE_MARK
+from .base import DEFAULT_CALL_TIMEOUT, Runtime, Setting
 
-ROOT = Path(__file__).resolve().parent.parent
-# A worker grows with every SavedModel it loads (TF keeps traced functions): a Python worker of the full
-# matrix reached 2-3 GiB after ~70 exports and 8 of them exhausted 24 GiB (measured). Above this, a worker
-# is restarted between cases (a TF Python worker starts in ~5-10 s).
-WORKER_MEMORY = 3 << 29  # 1.5 GiB
-# With N worker sets of ~7 workers each, per-worker budgets alone can still add up past the machine: when
-# less than this is available, every worker of a set is restarted between its cases.
-LOW_MEMORY = 4 << 30  # 4 GiB
-DEFAULT_CALL_TIMEOUT = 900.0  # seconds one request may take before its worker is ended (generous: a cold load)
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 @dataclass(frozen=True)
-class Kind:
-    worker: str | None  # the module a worker process runs (None: the runtime runs its own processes)
-    language: str  # kinds of one language and version share a worker
-    what: str
-
-
-KINDS = {
-    "python": Kind("harness.python_worker", "python", "tf.saved_model.load and the signatures"),
-    "python-session": Kind("harness.python_worker", "python", "the TF1 session loader (as TF Java and the C API)"),
-    "java": Kind("harness.java_worker", "java", "TF Java through JPype"),
-    "java-plain": Kind(None, "java", "TF Java from a plain Java program (java/, TrainExport): no Python, no JPype"),
-}
-
-
-def parse(name: str) -> tuple[str, str]:
-    """"python-session-2.21.0" -> ("python-session", "2.21.0")."""
-    for kind in sorted(KINDS, key=len, reverse=True):
-        if name.startswith(kind + "-") and name[len(kind) + 1:]:
-            return kind, name[len(kind) + 1:]
-    raise HarnessError(f"runtime {name!r} is not <kind>-<version> with a kind in {sorted(KINDS)}")
-
-
-def tensorflow_of(name: str) -> str:
-    """The TensorFlow version a runtime runs ("" if unknown): TF Java versions bundle a native TF."""
-    from .versions import TF_JAVA_NATIVE
-
-    kind, version = parse(name)
-    return TF_JAVA_NATIVE.get(version, "") if KINDS[kind].language == "java" else version
-
-
-def names(tf_versions, java_versions, plain_java_versions=()) -> list[str]:
-    """The runtimes of a matrix, in report column order."""
-    return [f"{kind}-{v}" for v in tf_versions for kind in ("python", "python-session")] + \
-        [f"java-{v}" for v in java_versions] + [f"java-plain-{v}" for v in plain_java_versions]
+class WorkerStart:
+    command: list[str]
+    hello: dict  # the start message
+    what: str  # what starts, for errors: "the JVM", "TensorFlow 2.21.0"
+    env: dict = field(default_factory=dict)  # set unless the harness's environment has it
 
 
 _resolved: dict[tuple, object] = {}
@@ -87,7 +37,7 @@ _resolving: dict[tuple, threading.Lock] = {}
 _locks = threading.Lock()
 
 
-def _once(key: tuple, make: Callable[[], object]):
+def once(key: tuple, make: Callable[[], object]):
     """make() once per harness process, its error too: worker sets starting side by side (-j N) wait for
     one Maven resolution (of a version that does not resolve, a few seconds of network each) instead of N."""
     with _locks:
@@ -111,31 +61,15 @@ class WorkerLost(Exception):
 class Worker:
     """One worker process, started on first use; after a crash or a timeout the next request starts a new one."""
 
-    def __init__(self, language: str, version: str, cache_dir: Path, log: Path, threads: int,
+    def __init__(self, name: str, starting: Callable[[], "WorkerStart"], log: Path, threads: int,
                  call_timeout: float = DEFAULT_CALL_TIMEOUT):
-        self.language, self.version, self.cache_dir, self.log = language, version, cache_dir, log
+        self.name, self.starting, self.log = name, starting, log
         self.threads, self.call_timeout = threads, call_timeout
-        self.name = f"{language}-{version}"
         self.process: subprocess.Popen | None = None
         self.channel: ipc.Channel | None = None
         self.facts: dict | None = None
         self.lock = threading.RLock()  # one request (or start) at a time per worker
         self.killed = False  # by kill(): never started again
-
-    def _command_and_start(self) -> tuple[list[str], dict]:
-        if self.language == "java":
-            from . import javac, maven
-
-            def resolve() -> list[str]:
-                classpath = maven.classpath(self.version, self.cache_dir)
-                return [*classpath, str(javac.classes(classpath, self.cache_dir))]
-
-            return [sys.executable, "-m", "harness.java_worker"], {
-                "op": "start", "classpath": _once(("classpath", self.version, str(self.cache_dir)), resolve)}
-        from . import venvs
-
-        return [str(venvs.interpreter(self.version, self.cache_dir)), "-m", "harness.python_worker"], {
-            "op": "start", "threads": self.threads}
 
     def start(self) -> dict:
         """Starts the process and its runtime; HarnessError says why it cannot."""
@@ -147,16 +81,14 @@ class Worker:
             return self.facts
         if self.killed:
             raise HarnessError(f"{self.name}: not started again: the run was interrupted")
-        command, hello = self._command_and_start()
+        starting = self.starting()
+        command, hello, what = starting.command, starting.hello, starting.what
         self.log.parent.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in [str(ROOT), env.get("PYTHONPATH", "")] if p)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ INFO/WARNING lines go to the log anyway
-        if self.language == "java":
-            # glibc serves large blocks (a 64 MiB tensor) with fresh mmaps, whose first touch costs as much
-            # as three copies of the data; from the heap, a freed tensor's memory is reused warm.
-            env.setdefault("MALLOC_MMAP_THRESHOLD_", str(1 << 30))
-            env.setdefault("MALLOC_TRIM_THRESHOLD_", str(1 << 31))
+        for key, value in starting.env.items():
+            env.setdefault(key, value)
         # Large arrays travel in shared memory: one arena per direction, new for each process (ipc.py).
         requests, replies = ipc.Arena.create(f"{self.name}-requests"), ipc.Arena.create(f"{self.name}-replies")
         fds = tuple(a.fd for a in (requests, replies) if a is not None)
@@ -170,7 +102,6 @@ class Worker:
         if self.killed:  # Ctrl-C came while it was being started: kill() may have missed it
             self._end()
             raise HarnessError(f"{self.name}: not started: the run was interrupted")
-        what = "the JVM" if self.language == "java" else f"TensorFlow {self.version}"
         try:
             reply = self._exchange(hello, self.call_timeout)
         except (EOFError, BrokenPipeError, ipc.Timeout):
@@ -278,12 +209,30 @@ class Worker:
         return (stages[-1] if stages else "load"), tail[-800:]
 
 
-class Runtime:
-    """A runtime on its worker: runs the plan (trajectory.py), or serves a live session call by call."""
+class WorkerRuntime(Runtime):
+    """A kind whose runtime lives in a worker process (worker.py has the protocol), started once per harness
+    session and reused for every case: runs the plan, or serves a live session call by call. Kinds with
+    the same worker_key share one worker (the two Python loaders of one TF version)."""
 
-    def __init__(self, name: str, worker: Worker):
-        self.name, self.worker = name, worker
-        self.kind, self.version = parse(name)
+    worker_module: ClassVar[str]  # the module the worker process runs (a worker.Host)
+
+    def __init__(self, name: str, version: str, setting: Setting):
+        super().__init__(name, version, setting)
+        key = self.worker_key(version)
+        if key not in setting.workers:
+            label = f"{key[0]}-{version}"
+            setting.workers[key] = Worker(label, self.worker_start, setting.log_dir / f"{label}.{setting.index}.log",
+                                          setting.threads, setting.call_timeout)
+        self.worker = setting.workers[key]
+
+    @classmethod
+    def worker_key(cls, version: str) -> tuple[str, str]:
+        """Kinds with the same key share a worker: (a name for its logs, the version)."""
+        return (cls.kind, version)
+
+    def worker_start(self) -> "WorkerStart":
+        """How to start the worker: its command line, the start message, extra environment."""
+        raise NotImplementedError
 
     def start(self) -> dict:
         return self.worker.start()
@@ -358,63 +307,6 @@ class Runtime:
         self.worker.stop()
 
 
-class PlainJavaRuntime:
-    """TF Java V run by the TrainExport program in a JVM of its own per run: what a Java team runs.
-
-    Its outputs must equal the JPype runtime's bit for bit (runner.check_export checks it)."""
-
-    def __init__(self, name: str, cache_dir: Path, threads: int, call_timeout: float = DEFAULT_CALL_TIMEOUT):
-        from .plain_java import Running
-
-        self.name, self.cache_dir, self.threads, self.call_timeout = name, cache_dir, threads, call_timeout
-        self.kind, self.version = parse(name)
-        self.running = Running()  # its JVMs that run now
-
-    def start(self) -> dict:
-        from . import maven, plain_java
-
-        maven.classpath(self.version, self.cache_dir)
-        return {"jar": str(plain_java.jar(maven.api_version(self.version), self.cache_dir)), "java": plain_java.java_executable()}
-
-    def run(self, saved_model: Path, data: dict[str, np.ndarray], steps: range, workdir: Path,
-            interface: Interface = ZOO, restore=None) -> Trajectory:
-        from . import plain_java
-
-        trajectory = Trajectory(steps.start)
-        # TrainExport trains from the export as shipped; restoring is the JPype runtime's check (same TF Java).
-        trajectory.notes["no_restore"] = "the plain-Java program trains from the export; java-V checks restoring"
-        try:
-            done = plain_java.run(saved_model, data, interface, steps, workdir, self.version, self.cache_dir, self.threads,
-                                  timeout=self.call_timeout, running=self.running)
-        except plain_java.PlainJavaFailure as e:
-            trajectory.failure = Failure(_plain_java_stage(str(e), interface), str(e))
-            return trajectory
-        trajectory.losses, trajectory.predictions = list(done.losses), done.predictions
-        trajectory.saver_checkpoint, trajectory.signature_checkpoint = done.saver_checkpoint, done.signature_checkpoint
-        trajectory.notes["command"] = done.command
-        trajectory.notes["tensorflow"] = done.tensorflow
-        return trajectory
-
-    def kill(self) -> None:
-        """Ctrl-C: ends its JVMs now, and every JVM it would start from now on."""
-        self.running.end()
-
-    def stop(self) -> None:
-        pass
-
-
-def _plain_java_stage(message: str, interface: Interface) -> str:
-    """The plan's stage a TrainExport failure happened in, from the message it prints."""
-    if "cannot load the SavedModel" in message:
-        return "load"
-    if "Session.save(" in message:
-        return "save"
-    for stage, signature in (("predict", interface.predict), ("save_signature", interface.save)):
-        if signature and f"signature {signature} " in message:
-            return stage
-    return "train"
-
-
 class SessionProxy:
     """A session living in a worker, driven call by call."""
 
@@ -438,92 +330,3 @@ class SessionProxy:
         return self.runtime.session_request("close", self.key)
 
 
-class WorkerSet:
-    """The runtimes one thread of cases uses: one worker per (language, version), shared by its kinds."""
-
-    def __init__(self, runtime_names: list[str], cache_dir: Path, log_dir: Path, threads: int,
-                 call_timeout: float = DEFAULT_CALL_TIMEOUT, index: int = 0):
-        self.workers: dict[tuple[str, str], Worker] = {}
-        self.runtimes: dict[str, Runtime | PlainJavaRuntime] = {}
-        for name in runtime_names:
-            kind, version = parse(name)
-            if KINDS[kind].worker is None:
-                self.runtimes[name] = PlainJavaRuntime(name, cache_dir, threads, call_timeout)
-                continue
-            key = (KINDS[kind].language, version)
-            if key not in self.workers:
-                self.workers[key] = Worker(*key, cache_dir, log_dir / f"{key[0]}-{version}.{index}.log", threads,
-                                           call_timeout)
-            self.runtimes[name] = Runtime(name, self.workers[key])
-
-    def start(self, on_error: Callable[[str, HarnessError], None]) -> dict[str, dict]:
-        """Starts every worker, side by side; returns runtime -> facts of those that started (on_error for the others)."""
-        # What starts: each worker once (it serves every kind of its language and version); plain Java itself.
-        starter = {name: getattr(runtime, "worker", runtime) for name, runtime in self.runtimes.items()}
-        outcome: dict[Worker | PlainJavaRuntime, dict | HarnessError] = {}
-
-        def one(thing: Worker | PlainJavaRuntime) -> None:
-            try:
-                outcome[thing] = thing.start()
-            except HarnessError as e:
-                outcome[thing] = e
-
-        things = list(dict.fromkeys(starter.values()))
-        with ThreadPoolExecutor(max(1, len(things))) as pool:
-            list(pool.map(one, things))
-        facts = {}
-        for name in self.runtimes:
-            got = outcome[starter[name]]
-            if isinstance(got, HarnessError):
-                on_error(name, got)
-            else:
-                facts[name] = got
-        return facts
-
-    def recycle(self, budget: int = WORKER_MEMORY, low: int = LOW_MEMORY) -> list[str]:
-        """Ends the workers whose RSS exceeds `budget` bytes, or all that run when the machine has less
-        than `low` bytes available (they start again on their next request); returns their names.
-        Called between cases: never under a live session."""
-        short = available_memory() < low
-        over = [w for w in self.workers.values() if w.rss() > (0 if short else budget)]
-        for worker in over:
-            worker.stop()
-        return [w.name for w in over]
-
-    def stop(self) -> None:
-        stop([self])
-
-    def kill(self) -> None:
-        """Ctrl-C: every process of the set ends now (SIGKILL), and none starts again."""
-        for worker in self.workers.values():
-            worker.kill()
-        for runtime in self.runtimes.values():
-            if isinstance(runtime, PlainJavaRuntime):
-                runtime.kill()
-
-
-def available_memory() -> int:
-    """MemAvailable of /proc/meminfo in bytes (a very large number where there is no /proc)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 1 << 62
-
-
-def stop(sets: list[WorkerSet]) -> None:
-    """Ends every worker of `sets`: all are told first (their input closes), then each is waited for."""
-    workers = [w for s in sets for w in s.workers.values()]
-    for worker in workers:
-        worker.close_input()
-    for worker in workers:
-        worker.stop()
-
-
-def single(name: str, cache_dir: Path, log_dir: Path, threads: int = 1,
-           call_timeout: float = DEFAULT_CALL_TIMEOUT) -> Runtime:
-    """One runtime on a worker of its own (tests, replay, benchmarks)."""
-    return WorkerSet([name], cache_dir, log_dir, threads, call_timeout).runtimes[name]

@@ -1,0 +1,69 @@
+"""The registry of runtime kinds: everything that needs a kind asks here, by a runtime's name.
+
+To add a kind: a module in this package with a Runtime subclass (base.py; WorkerRuntime in
+workers.py when it lives in a worker process), and its line in KINDS. """
+
+from __future__ import annotations
+
+import re
+
+from ..errors import HarnessError
+from .base import Runtime
+from .java import Java
+from .java_plain import JavaPlain
+from .python import Python, PythonSession
+
+KINDS: dict[str, type[Runtime]] = {k.kind: k for k in (Python, PythonSession, Java, JavaPlain)}
+REFERENCE = Python  # the kind whose runtime of an export's TF version is that export's reference
+DEFAULT_PER_TF = (Python, PythonSession)  # what each TF Python version of a run gets without asking
+
+
+def parse(name: str) -> tuple[str, str]:
+    """"python-session-2.21.0" -> ("python-session", "2.21.0")."""
+    for kind in sorted(KINDS, key=len, reverse=True):
+        if name.startswith(kind + "-") and name[len(kind) + 1:len(kind) + 2].isdigit():  # versions start with a digit
+            return kind, name[len(kind) + 1:]
+    raise HarnessError(f"runtime {name!r} is not <kind>-<version> with a kind in {sorted(KINDS)}")
+
+
+def kind_of(name: str) -> type[Runtime]:
+    return KINDS[parse(name)[0]]
+
+
+def tensorflow_of(name: str) -> str:
+    """The TensorFlow version a runtime runs ("" if unknown): TF Java versions bundle a native TF."""
+    kind, version = parse(name)
+    return KINDS[kind].tensorflow(version)
+
+
+def reference(exporter: str) -> str:
+    """The runtime every export written by TF `exporter` is compared with."""
+    return f"{REFERENCE.kind}-{exporter}"
+
+
+def same_outputs_as(name: str) -> str | None:
+    """The runtime whose outputs `name` must equal bit for bit (java-plain-V: java-V), or None."""
+    kind, version = parse(name)
+    other = KINDS[kind].same_outputs_as
+    return f"{other}-{version}" if other else None
+
+
+def names(tf_versions, extra=(), java_versions=(), plain_java_versions=()) -> list[str]:
+    """The runtimes of a run, in report column order: each TF version's default kinds, TF Java's as the
+    flags ask, then `extra` ("<kind>-<version>" of any registered kind: checked here)."""
+    wanted = [f"{k.kind}-{v}" for v in tf_versions for k in DEFAULT_PER_TF]
+    wanted += [f"{Java.kind}-{v}" for v in java_versions] + [f"{JavaPlain.kind}-{v}" for v in plain_java_versions]
+    wanted += list(extra)
+    for name in wanted:
+        parse(name)
+    return list(dict.fromkeys(wanted))
+
+
+def column_title(name: str) -> tuple[str, str]:
+    """A column title on two lines: `java` over `1.1.0`; a name no kind has (an older report) splits at
+    the first "-<digit>"."""
+    try:
+        return parse(name)
+    except HarnessError:
+        match = re.match(r"(.+?)-(\d.*)$", name)
+        return match.groups() if match else (name, "")
