@@ -136,7 +136,7 @@ def provision(session: nox.Session) -> None:
 def mutants(session: nox.Session) -> None:
     """Mutation testing of the verdicts: plants the catalog of faults, prints caught / planted and every survivor.
 
-    Runtime faults (harness/faults.py, planted in TF Java through a test-only switch, each caught by a
+    Runtime faults (harness/faults.py, planted in TF Java as a runtime kind of its own, each caught by a
     conformance run) and mutmut's mutants of the verdict engine (caught by the fast tests). Arguments go
     to tools/mutants.py: `-- runtime`, `-- engine`, `-- --diffs`, `-- --max-children 2`.
     """

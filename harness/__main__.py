@@ -11,11 +11,12 @@ import os
 import shutil
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from . import quiet
 from .errors import HarnessError
-from .faults import ENV as FAULT_ENV
+from . import faults
 from .faults import PLANTED, RUNTIME_FAULTS
 from .versions import TF_JAVA, TF_JAVA_MATRIX, TF_PYTHON
 
@@ -100,6 +101,13 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
     except HarnessError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except Exception as e:  # the harness's own code failed: exit 2 (not a runtime's finding), traceback in a log
+        log = getattr(args, "out", ROOT / "reports").resolve() / "logs" / "harness-bug.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(traceback.format_exc())
+        print(f"error: a bug in the harness, not a finding about any runtime: {type(e).__name__}: {e} "
+              f"(traceback: {log})", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:  # Ctrl-C before or after the cases ran (during them, run() reports what finished)
         print("interrupted", file=sys.stderr)
         return INTERRUPTED
@@ -160,7 +168,7 @@ def run(args) -> int:  # pragma: no mutate block
         raise HarnessError(f"{args.expectations}: expectations folder does not exist")
     # TensorFlow's C++ INFO/WARNING lines would bury the report; set before TF loads (workers inherit it).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from . import matrix, progress, report, runner, runtimes  # imports TensorFlow: after argument parsing
+    from . import matrix, progress, report, report_files, runner, runtimes  # imports TensorFlow: after argument parsing
 
     runner.configure_tensorflow(args.threads)
     out = args.out.resolve()
@@ -179,8 +187,7 @@ def run(args) -> int:  # pragma: no mutate block
     plain = list(dict.fromkeys(args.java_plain or (() if conformance else (TF_JAVA,))))
     names = runtimes.names(tf_versions, args.runtime or (), java_versions, plain)
     planted = getattr(args, "plant_fault", None)
-    if planted:  # test-only: read by the runtimes (harness/faults.py); workers inherit it
-        os.environ[FAULT_ENV] = planted
+    if planted:  # test-only: the fault's kind replaces the registry's for this run (harness/faults.py)
         print(f"warning: test-only fault planted: {planted} ({RUNTIME_FAULTS[planted].what})", file=sys.stderr)
     not_run = []  # results of cases that did not run: a route not applicable, an export that failed
     if certifying:
@@ -207,17 +214,17 @@ def run(args) -> int:  # pragma: no mutate block
                 on_started=lambda export: bar.started(report.export_name(export.exporter, export.name)),
                 on_finished=classified,
                 tolerance=lambda runtime, test_id, exporter: expected[runtime].relative_tolerance(test_id, exporter),
-                band=drift_band(args.fail_on_drift))
+                band=drift_band(args.fail_on_drift), kinds=faults.planted_kinds(planted) if planted else None)
         except matrix.Interrupted as stopped:  # every worker has ended: report what finished
             results, facts, interrupted = stopped.results, stopped.facts, True
     results += not_run
     for name in names:  # what no export classified: a runtime that could not start
         runner.classify([r for r in results if r.runtime == name and not r.outcome], expected[name].failures)
     env = report.environment(args.threads, facts)
-    env["planted_fault"] = os.environ.get(FAULT_ENV) or None  # test-only runs say so in their report
+    env["planted_fault"] = planted or None  # test-only runs say so in their report
     from .release import drift
 
-    json_path, junit_path = report.write(out, results, env, time.monotonic() - started, runtimes=names,
+    json_path, junit_path = report_files.write(out, results, env, time.monotonic() - started, runtimes=names,
                                          trajectories=report.trajectories_of(results), drift=drift(results),
                                          interrupted=interrupted)
     print(report.table(results, names))
@@ -275,7 +282,7 @@ def run_report(args) -> int:
     """
     import json
 
-    from . import html_report, report
+    from . import html_report, report, report_files
 
     inputs = []
     for path in args.reports:
@@ -291,7 +298,7 @@ def run_report(args) -> int:
     out = args.out.resolve()
     if len(inputs) > 1:
         merged = report.merge(inputs)
-        written = [*report.write_report(out, merged, html=False)]
+        written = [*report_files.write_report(out, merged, html=False)]
     else:
         merged, written = inputs[0], []
     written.append(html_report.render(merged, out))

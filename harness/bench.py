@@ -227,7 +227,11 @@ def _run(args, argv) -> int:
 
     runner.configure_tensorflow(1)
     work = Path(tempfile.mkdtemp(prefix="bench-"))
-    names = {"python": f"python-{TF_PYTHON}", "python-session": f"python-session-{TF_PYTHON}", "java": f"java-{args.java}"}
+    from .runtimes.java import Java
+    from .runtimes.python import Python, PythonSession
+
+    names = {"python": f"{Python.kind}-{TF_PYTHON}", "python-session": f"{PythonSession.kind}-{TF_PYTHON}",
+             "java": f"{Java.kind}-{args.java}"}  # the table's rows by these keys
     result: dict = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": " ".join(["python -m harness.bench", *(argv or sys.argv[1:])])}
     try:
         import platform

@@ -2,6 +2,11 @@ class HarnessError(Exception):
     """Bad input or environment. The message names the file (or tool) and what is wrong."""
 
 
+class HarnessBug(HarnessError):
+    """The harness's own code raised: a bug of this project, never a finding about the runtime (exit 2).
+    The message is one line; the traceback is in the log it names."""
+
+
 class NotApplicable(HarnessError):
     """A route that a TF version cannot author (routes.applicable says why): reported, not a failure."""
 

@@ -4,19 +4,18 @@ Nothing here runs unless a test, `nox -s mutants`, or a test-only switch asks fo
 
   PLANTED         checkpoint faults: damage what a runtime path saved (the stateful tests, and
                   `python -m harness replay --plant-fault NAME`).
-  RUNTIME_FAULTS  a buggy runtime in a conformance run: the environment variable
-                  HARNESS_PLANT_FAULT=<name> (set by `conformance --plant-fault NAME`, test-only)
-                  makes that runtime kind misbehave in one way. Each fault is applied in the
-                  runtime's worker, to the session the plan drives (a wrapper: wrong feeds, wrong
-                  outputs, a skipped or extra call), or in the harness process to what the runtime
-                  returned or is given (its checkpoints), as a buggy runtime would write or read them.
-                  `cases` name where the fault is observable; `nox -s mutants` plants each there and
-                  counts whether conformance catches it.
+  RUNTIME_FAULTS  a buggy runtime in a conformance run: planted_kind(kind, fault) is the kind
+                  misbehaving in one way, installed in place of the real one by the tests and by
+                  `conformance --plant-fault NAME` (test-only; `nox -s mutants`). Its worker runs
+                  harness.planted_worker, which wraps the session the plan drives (wrong feeds, wrong
+                  outputs, a skipped or extra call); in the harness process it damages what the
+                  runtime returned or is given (its checkpoints), as a buggy runtime would write or read
+                  them. `cases` name where the fault is observable; `nox -s mutants` plants each there
+                  and counts whether conformance catches it. Production code reads no fault switch.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -313,12 +312,15 @@ class RuntimeFault:
     returned: Callable[[dict], None] | None = None  # damages the runtime's saver checkpoint (harness side)
     returned_signature: Callable[[dict], None] | None = None  # damages its save-signature checkpoint
     given: Callable[[dict], None] | None = None  # damages the checkpoint it is given to restore by its saver
+    leaks: bool = False  # leaves every input tensor of a call open (TF Java's Calls.plantLeak)
     unobservable: str = ""  # why no check can see it, if none can (a survivor with its reason)
     checks: tuple[str, ...] = field(default=())  # checks expected to catch it (documentation; the count is any failure)
 
 
 def _java(name, what, **kwargs) -> RuntimeFault:
-    return RuntimeFault(f"java-{name}", "java", what, **kwargs)
+    from .runtimes.java import Java
+
+    return RuntimeFault(f"{Java.kind}-{name}", Java.kind, what, **kwargs)
 
 
 RUNTIME_FAULTS = {f.name: f for f in [
@@ -368,24 +370,79 @@ RUNTIME_FAULTS = {f.name: f for f in [
           checks=("restore.saver.loss",)),
     _java("restore-iteration-off-by-one", "Session.restore sets the iteration counter one ahead",
           given=_iteration_off_by_one, checks=("restore.saver.variables",)),
+    _java("leaks-input-tensors", "closes no input tensor of a call", leaks=True, checks=("tensors.closed",)),
 ]}
 
 
-def active(runtime_kind: str) -> RuntimeFault | None:
-    """The fault planted for this runtime kind by HARNESS_PLANT_FAULT, if any (an unknown name is an error)."""
-    name = os.environ.get(ENV)
-    if not name:
-        return None
+def find(name: str) -> RuntimeFault:
     if name not in RUNTIME_FAULTS:
-        raise ValueError(f"{ENV}={name!r}: no such planted fault (known: {', '.join(sorted(RUNTIME_FAULTS))})")
-    fault = RUNTIME_FAULTS[name]
-    return fault if fault.runtime == runtime_kind else None
+        raise ValueError(f"no such planted fault {name!r} (known: {', '.join(sorted(RUNTIME_FAULTS))})")
+    return RUNTIME_FAULTS[name]
 
 
-def wrap(session, message: dict, open_fresh: Callable[[], object]):
-    """In a worker: `session`, or a Planted one when the run's message carries a fault for its loader."""
-    fault = RUNTIME_FAULTS.get(message.get("fault") or "")
-    if fault is None or fault.session is None or fault.runtime != message.get("loader"):
+def planted_kinds(name: str) -> dict:
+    """{kind: the planted kind} for the fault `name`: what a run installs in place of the registry's."""
+    from .runtimes import KINDS
+
+    fault = find(name)
+    return {fault.runtime: planted_kind(KINDS[fault.runtime], fault)}
+
+
+def planted_kind(kind: type, fault: RuntimeFault) -> type:
+    """`kind` (a WorkerRuntime subclass) misbehaving as `fault` says: its worker serves planted sessions
+    (harness.planted_worker around the kind's own Host), and its checkpoints are damaged harness-side."""
+    from .runtimes import WorkerStart
+    from .trajectory import Restore
+
+    class Planted(kind):
+        planted = fault
+
+        @classmethod
+        def worker_key(cls, version: str) -> tuple[str, str]:
+            return (f"planted-{kind.worker_key(version)[0]}", version)  # never a worker of the real kind
+
+        def worker_start(self) -> WorkerStart:
+            real = super().worker_start()
+            (at,) = [i for i, arg in enumerate(real.command) if arg == "-m"]
+            command = [*real.command[:at], "-m", "harness.planted_worker", *real.command[at + 1:]]
+            return WorkerStart(command, real.hello, real.what, {**real.env, ENV: fault.name})
+
+        def run(self, saved_model, data, steps, workdir, interface=None, restore=None):
+            if restore is not None and restore.saver is not None:
+                restore = Restore(restore.steps, damage_given(fault, "saver", restore.saver,
+                                                              workdir.parent / f"{workdir.name}.planted"),
+                                  restore.signature)
+            trajectory = super().run(saved_model, data, steps, workdir, *([interface] if interface else []), restore)
+            for part in (trajectory, *trajectory.restored.values()):
+                damage_returned(fault, part)
+            return trajectory
+
+    Planted.__name__ = Planted.__qualname__ = f"Planted{kind.__name__}"
+    return Planted
+
+
+class PlantedHost:
+    """In a planted worker: the kind's own Host, with the sessions it opens wrapped by the fault."""
+
+    def __init__(self, host, fault: RuntimeFault):
+        self.host, self.fault = host, fault
+
+    def __getattr__(self, name):  # start, echo, plain_java: the real host's
+        return getattr(self.host, name)
+
+    def open(self, saved_model: Path, message: dict):
+        def fresh():
+            session = self.host.open(saved_model, message)
+            if self.fault.leaks:
+                session.calls.plantLeak(True)
+            return session
+
+        return wrap(self.fault, fresh(), message, fresh)
+
+
+def wrap(fault: RuntimeFault, session, message: dict, open_fresh: Callable[[], object]):
+    """In a planted worker: `session` wrapped by the fault's Planted session, if it has one (the plan only)."""
+    if fault.session is None or message.get("op") not in ("run", "restore"):
         return session
     from .interface import Interface
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from . import worker
+from .trajectory import RuntimeFailure
 
 # Type codes shared with Calls.java (Calls.TYPES, Calls.STRING, Calls.SKIPPED).
 TYPES = [np.dtype(t) for t in (np.float16, np.float32, np.float64, np.int32, np.int64, np.bool_)]
 CODES = {dtype: code for code, dtype in enumerate(TYPES)}
 STRING, SKIPPED, PENDING = 100, -1, -1
-FAULTS = ("java-leaks-input-tensors",)  # test-only planted faults a session can be opened with
 STAGED = 1 << 14  # inputs up to this size are copied into memory whose address is known (cheaper than asking)
 
 
@@ -86,15 +86,12 @@ class _Layout:
 class JavaSession:
     """A SavedModelBundle driven through its signatures (SessionFunction) and Session.save."""
 
-    def __init__(self, java: Java, saved_model: Path, threads: int, fault: str | None = None, tags=("serve",)):
-        if fault is not None and fault not in FAULTS:
-            raise ValueError(f"no planted fault {fault!r} in TF Java (there are: {', '.join(FAULTS)})")
+    def __init__(self, java: Java, saved_model: Path, threads: int, tags=("serve",)):
         self.java = java
         config = (java.ConfigProto.newBuilder().setIntraOpParallelismThreads(threads)
                   .setInterOpParallelismThreads(threads).build())
         self.bundle = java.SavedModelBundle.loader(str(saved_model)).withTags(*tags).withConfigProto(config).load()
         self.calls = java.Calls(self.bundle)
-        self.calls.plantLeak(fault == "java-leaks-input-tensors")
         self.layouts: dict[tuple, _Layout] = {}
         self.meta = np.zeros(256, np.int64)  # what the outputs are (Calls.call writes it)
         self.data = np.empty(1 << 16, np.uint8)  # the outputs' bytes
@@ -187,13 +184,13 @@ class JavaSession:
         for name, value in feeds.items():
             if value.dtype.kind == "S":  # address and byte count are filled per call
                 if value.shape != ():
-                    raise TypeError(f"input {name!r}: only scalar strings go to TF Java, got shape {value.shape}")
+                    raise RuntimeFailure(f"input {name!r}: only scalar strings go to TF Java, got shape {value.shape}")
                 words += [STRING, 0, 0, 0]
                 slots.append((name, len(words) - 2, None))
                 continue
             code = CODES.get(value.dtype)
             if code is None:
-                raise TypeError(f"no TF Java type for numpy dtype {value.dtype}")
+                raise RuntimeFailure(f"no TF Java type for numpy dtype {value.dtype}")
             words += [code, value.ndim, *value.shape, 0, value.nbytes]
             if value.nbytes <= STAGED:
                 slots.append((name, len(words) - 2, stage_bytes))
@@ -251,8 +248,7 @@ class JavaHost(worker.Host):
                 "jvm": str(self.java.System.getProperty("java.vm.name"))}
 
     def open(self, saved_model: Path, message: dict) -> JavaSession:
-        return JavaSession(self.java, saved_model, message["threads"], message.get("session_fault"),
-                           worker.tags_of(message))
+        return JavaSession(self.java, saved_model, message["threads"], worker.tags_of(message))
 
     def plain_java(self, saved_model: Path, message: dict):
         """TrainExport.Stepper, the plain-Java CLI's bench step, loaded from its jar into this JVM (once per jar)."""
@@ -271,6 +267,8 @@ class JavaHost(worker.Host):
         self.java.echo(array, out)
         return out
 
+
+HOST = JavaHost  # what harness.planted_worker wraps (test-only)
 
 if __name__ == "__main__":
     worker.serve(JavaHost())

@@ -33,13 +33,13 @@ class Interrupted(KeyboardInterrupt):
 def run(exports: list[Export], runtime_names: list[str], *, jobs: int, cache_dir: Path, workdir: Path, log_dir: Path,
         threads: int,
         call_timeout: float = DEFAULT_CALL_TIMEOUT, tolerance=lambda runtime, test_id, exporter: 0.0,
-        band=lambda runtime, exporter: None,
+        band=lambda runtime, exporter: None, kinds: dict | None = None,
         on_started: Callable[[Export], None] = lambda export: None,
         on_finished: Callable[[Export, list[Result]], None] = lambda export, results: None,
         ) -> tuple[list[Result], dict[str, dict]]:
     """Every check of every export; returns the results and, per runtime, its facts (or why it did not start)."""
     count = max(1, min(jobs, len(exports)))
-    sets = [WorkerSet(runtime_names, cache_dir, log_dir, threads, call_timeout, i) for i in range(count)]
+    sets = [WorkerSet(runtime_names, cache_dir, log_dir, threads, call_timeout, i, kinds) for i in range(count)]
     errors: dict[str, str] = {}
 
     def failed_to_start(name: str, e: Exception) -> None:  # one line in the report; the whole message in a log

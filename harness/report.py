@@ -14,20 +14,13 @@ import os
 import platform
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
 import numpy as np
 from packaging.version import InvalidVersion, Version
 
-from . import atomic
 
-if TYPE_CHECKING:
-    from .runner import Result
-
-# Outcomes as the JSON report spells them (runner.py sets them; a test checks the two agree).
-PASS, FAIL, XFAIL, XPASS, BLOCKED, NOT_APPLICABLE = "PASS", "FAIL", "XFAIL", "XPASS", "BLOCKED", "N/A"
-FAILING = (FAIL, XPASS)
+from .outcomes import BLOCKED, FAIL, FAILING, NOT_APPLICABLE, PASS, XFAIL, XPASS, Result  # noqa: F401 (report's vocabulary)
 
 # What one cell of the matrix (one export in one runtime, all its checks) says, worst first.
 CELL_STATES = ("fail", "xpass", "xfail", "blocked", "drift", "within", "exact", "pass", "na", "none")
@@ -468,22 +461,3 @@ def junit_from_json(report: dict) -> str:
                 ET.SubElement(case, "skipped", message=r["detail"])
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
-
-
-# --- files ------------------------------------------------------------------------------------------
-
-def write_report(out: Path, report: dict, html: bool = True) -> tuple[Path, Path]:
-    """Writes `conformance.json` and `junit.xml` (atomically), then `index.html` (html_report.py)."""
-    json_path, junit_path = out / "conformance.json", out / "junit.xml"
-    atomic.write_json(json_path, report)
-    atomic.write_text(junit_path, junit_from_json(report))
-    if html:
-        from . import html_report
-
-        html_report.render(report, out)
-    return json_path, junit_path
-
-
-def write(out: Path, results: list, env: dict, seconds: float, **extra) -> tuple[Path, Path]:
-    """The run's reports: conformance.json, junit.xml and index.html; `extra` goes to to_json."""
-    return write_report(out, to_json(results, env, seconds, **extra))

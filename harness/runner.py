@@ -11,7 +11,7 @@ and must rejoin the reference trajectory too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ from .errors import HarnessError
 from .expectations import Expectation
 from .interface import ZOO, Interface
 from .runtimes import registry
-from .report import BLOCKED, FAIL, NOT_APPLICABLE, PASS, XFAIL, XPASS  # defined once, where no TF is needed
+from .outcomes import BLOCKED, FAIL, NOT_APPLICABLE, PASS, XFAIL, XPASS, Result  # noqa: F401 (the runner's vocabulary)
 from .trajectory import RESTORE_WAYS, STAGES, Failure, Restore, RuntimeFailure, Trajectory, execute, with_variables  # noqa: F401 (with_variables: runner's name for it)
 
 PLAN_CHECKS = ("load", "train.loss", "predict", "checkpoint.saver", "checkpoint.signature", "resume.loss",
@@ -32,29 +32,6 @@ CHECKS = PLAN_CHECKS + RESTORE_CHECKS
 STAGE_OF_CHECK = {"load": "load", "train.loss": "train", "predict": "predict", "checkpoint.saver": "save",
                   "resume.loss": "save", "resume.variables": "save", "checkpoint.signature": "save_signature"}
 FIRST_CHECK_OF_STAGE = {stage: next(c for c in PLAN_CHECKS if STAGE_OF_CHECK[c] == stage) for stage in STAGES}
-
-
-@dataclass
-class Result:
-    runtime: str
-    case: str  # "<spec>.<route>", or "" for a runtime-level check ("setup")
-    check: str
-    passed: bool | None  # None: the check could not run (blocked by an earlier failure, or not applicable)
-    detail: str = ""
-    comparison: compare.Comparison | None = None
-    outcome: str = ""
-    expectation: Expectation | None = None
-    notes: dict = field(default_factory=dict)  # e.g. "losses": the per-step losses behind train.loss
-    exporter: str = ""  # TF version that wrote the export ("" for a runtime-level check)
-
-    @property
-    def test_id(self) -> str:
-        return f"{self.case}.{self.check}" if self.case else self.check
-
-    @property
-    def id(self) -> str:
-        """"2.21.0/java-1.1.0/mlp_regression.tf_keras.train.loss"; "java-1.2.0/setup"."""
-        return "/".join(p for p in (self.exporter, self.runtime, self.test_id) if p)
 
 
 @dataclass

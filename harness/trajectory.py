@@ -13,6 +13,7 @@ through this same loop, so every language runs exactly the same plan.
 from __future__ import annotations
 
 import shutil
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
@@ -45,6 +46,21 @@ class SignatureSession(Protocol):
 
 class RuntimeFailure(Exception):
     """A runtime failed at something it was asked to do, or its worker died: a finding, not a harness error."""
+
+
+HARNESS = str(Path(__file__).resolve().parent) + "/"
+
+
+def is_runtimes(error: Exception) -> bool:
+    """Whether `error` is the runtime's (TensorFlow's, TF Java's, a RuntimeFailure) rather than a bug in the
+    harness's own code: raised by a TF or Java class, or from a frame outside this package. The plan
+    records the runtime's errors as findings and lets the harness's own propagate (exit 2)."""
+    if isinstance(error, RuntimeFailure):
+        return True
+    if any(c.__module__.split(".")[0] in ("tensorflow", "jpype", "java", "org", "_jpype") for c in type(error).__mro__):
+        return True
+    frames = traceback.extract_tb(error.__traceback__)
+    return not frames or not frames[-1].filename.startswith(HARNESS)
 
 
 @dataclass
@@ -80,7 +96,9 @@ def run(open_session: Callable[[], SignatureSession], data: dict[str, np.ndarray
     on_stage("load")
     try:
         session = open_session()
-    except Exception as e:  # the runtime's failure is the result under test
+    except Exception as e:  # the runtime's failure is the result under test; the harness's own propagates
+        if not is_runtimes(e):
+            raise
         trajectory.failure = Failure("load", describe(e))
         return trajectory
     try:
@@ -104,6 +122,8 @@ def restore_and_train(open_session: Callable[[], SignatureSession], way: str, pr
     try:
         session = open_session()
     except Exception as e:
+        if not is_runtimes(e):
+            raise
         part.failure = Failure("load", describe(e))
         return part
     try:
@@ -114,6 +134,8 @@ def restore_and_train(open_session: Callable[[], SignatureSession], way: str, pr
             else:
                 session.call(interface.restore, {interface.restore_path: np.array(str(prefix).encode())})
         except Exception as e:
+            if not is_runtimes(e):
+                raise
             part.failure = Failure("restore", describe(e))
             return part
         execute(session, data, steps, workdir, interface, part, on_stage, ways=(way,), predict=False)
@@ -159,6 +181,8 @@ def execute(session: SignatureSession, data: dict[str, np.ndarray], steps: range
         session.call(interface.save, {interface.save_path: np.array(str(prefix).encode())})
         trajectory.signature_checkpoint = str(prefix)
     except Exception as e:  # recorded with its stage; the report shows it
+        if not is_runtimes(e):
+            raise
         trajectory.failure = Failure(stage, describe(e))
     return trajectory
 

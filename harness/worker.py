@@ -28,7 +28,7 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from . import faults, ipc
+from . import ipc
 from .interface import Interface
 from .trajectory import describe, restore_and_train, run
 
@@ -96,6 +96,7 @@ def serve(host: Host) -> None:
             else:
                 raise ValueError(f"unknown op {op!r}")
         except Exception as e:  # a harness bug or a runtime that cannot start: the caller says which
+            print(traceback.format_exc(), file=sys.stderr, flush=True)  # into the worker's log
             reply = {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
         channel.send(reply)
 
@@ -117,7 +118,7 @@ def run_plan(host: Host, message: dict, restore: bool = False):
         return host.open(Path(message["saved_model"]), message)
 
     def open_session():
-        sessions.append(faults.wrap(open_fresh(), message, open_fresh))  # unchanged unless a test planted a fault
+        sessions.append(open_fresh())
         return sessions[-1]
 
     data, steps, workdir = message["data"], range(*message["steps"]), Path(message["workdir"])

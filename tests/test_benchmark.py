@@ -31,18 +31,24 @@ def test_bench_times_the_plans_own_train_step(runtime, request, bundles, mlp_spe
     assert timed["unreleased"] in (0, None)
 
 
-def test_a_leaked_tensor_is_counted(java, bundles, mlp_spec):
+def test_a_leaked_tensor_is_counted(java, bundles, mlp_spec, tmp_path):
     """The tensors.closed accounting sees tensors left open (a planted fault), and only those."""
     export = export_of(bundles["tf_keras"], mlp_spec)
     from harness.data import batch
 
-    for fault, calls in ((None, 3), ("java-leaks-input-tensors", 3)):
-        session = java.open_session(export.saved_model, fault=fault)
-        for step in range(calls):
-            session.call("train", batch(export.data, "train", step))
-        left = session.close()
-        inputs = len(batch(export.data, "train", 0))
-        assert left == 0 if fault is None else left >= calls * inputs, (fault, left)
+    from harness import faults, runtimes
+
+    leaking = runtimes.single(java.name, CACHE, tmp_path, kinds=faults.planted_kinds("java-leaks-input-tensors"))
+    try:
+        for runtime, calls in ((java, 3), (leaking, 3)):
+            session = runtime.open_session(export.saved_model)
+            for step in range(calls):
+                session.call("train", batch(export.data, "train", step))
+            left = session.close()
+            inputs = len(batch(export.data, "train", 0))
+            assert left == 0 if runtime is java else left >= calls * inputs, (runtime.name, left)
+    finally:
+        leaking.stop()
 
 
 def test_soak_short_memory_stays_flat(java):

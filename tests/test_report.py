@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from harness import compare, report, runner
+from harness import compare, report, report_files, runner
 from harness.expectations import Expectation
 
 from .conftest import ROOT
@@ -158,7 +158,7 @@ def test_to_json_keeps_the_meaning_and_adds_exporter_and_columns():
 def test_a_run_writes_json_junit_and_html_from_results(tmp_path):
     results = results_objects()
     runtimes = ["python-2.21.0", "java-1.1.0", "java-1.2.0"]
-    json_path, junit_path = report.write(tmp_path, results, {"cpu": "x"}, 2.0, runtimes=runtimes)
+    json_path, junit_path = report_files.write(tmp_path, results, {"cpu": "x"}, 2.0, runtimes=runtimes)
     written = json.loads(json_path.read_text())
     assert written == json.loads(json.dumps(report.to_json(results, {"cpu": "x"}, 2.0, runtimes=runtimes)))
     assert junit_path.read_text() == report.junit_from_json(written)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from harness import __main__ as cli
-from harness import compare, expectations, report, runner
+from harness import compare, expectations, report, report_files, runner
 from harness.interface import ZOO
 from harness.runner import BLOCKED, CHECKS, FAIL, NOT_APPLICABLE, PASS, XFAIL, XPASS, Result
 from harness.trajectory import Failure, Trajectory
@@ -608,7 +608,7 @@ def test_table_without_surprises_says_so(tmp_path):
 
 def test_reports_are_written_where_asked(tmp_path):
     results = outcomes(tmp_path, PASS, XPASS)
-    json_path, junit_path = report.write(tmp_path / "out", results, {}, 2.0, runtimes=["late", "rt-1"])
+    json_path, junit_path = report_files.write(tmp_path / "out", results, {}, 2.0, runtimes=["late", "rt-1"])
     assert json_path == tmp_path / "out" / "conformance.json" and junit_path == tmp_path / "out" / "junit.xml"
     assert json.loads(json_path.read_text())["runtimes"] == ["late", "rt-1"]  # what to_json is given, it gets
     assert json.loads(json_path.read_text())["ok"] is False
@@ -694,7 +694,7 @@ def test_junit_failure_message_is_the_start_of_the_detail(tmp_path):
 
 
 def test_written_json_carries_the_environment(tmp_path):
-    json_path, _ = report.write(tmp_path, outcomes(tmp_path, PASS), {"threads": 1}, 2.0)
+    json_path, _ = report_files.write(tmp_path, outcomes(tmp_path, PASS), {"threads": 1}, 2.0)
     assert json.loads(json_path.read_text())["environment"] == {"threads": 1}
 
 
@@ -718,9 +718,9 @@ def test_a_planted_session_changes_only_what_its_fault_names():
         def call(self, signature, feeds):
             return {"loss": np.float32(0.5)} if signature == "train" else {"y": np.ones(2, np.float32)}
 
-    message = {"loader": "java", "fault": "java-loss-sign-flipped", "interface": ZOO.to_dict(),
+    message = {"op": "run", "loader": "java", "fault": "java-loss-sign-flipped", "interface": ZOO.to_dict(),
                "data": {"train.x": np.zeros((2, 4, 1)), "train.y": np.zeros((2, 4, 1)), "predict.x": np.zeros((4, 1))}}
-    planted = faults.wrap(Session(), message, lambda: None)
+    planted = faults.wrap(faults.find(message["fault"]), Session(), message, lambda: None)
     assert planted.plan.labels == ("y",)
     assert planted.call("train", {"x": np.zeros((4, 1)), "y": np.zeros((4, 1))})["loss"] == np.float32(-0.5)
     assert planted.call("predict", {"x": np.zeros((4, 1))})["y"].tolist() == [1.0, 1.0]
@@ -799,9 +799,9 @@ def test_a_planted_session_trains_through_its_own_call():
         def trainer(self, data, interface):
             return lambda step: np.float32(0.5)  # what a prepared step answers, bypassing call()
 
-    message = {"loader": "java", "fault": "java-loss-sign-flipped", "interface": ZOO.to_dict(),
+    message = {"op": "run", "loader": "java", "fault": "java-loss-sign-flipped", "interface": ZOO.to_dict(),
                "data": {"train.x": np.zeros((2, 4, 1)), "train.y": np.zeros((2, 4, 1)), "predict.x": np.zeros((4, 1))}}
-    planted = faults.wrap(Session(), message, lambda: None)
+    planted = faults.wrap(faults.find(message["fault"]), Session(), message, lambda: None)
     assert trainer(planted, message["data"])(0) == np.float32(-0.5)
     assert trainer(Session(), message["data"])(0) == np.float32(0.5)
 

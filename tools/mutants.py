@@ -4,7 +4,7 @@ Two catalogs:
 
   runtime   every fault of harness/faults.py RUNTIME_FAULTS (a buggy TF Java: wrong batch, skipped
             step, swapped labels, stale predictions, narrowed floats, a counter off by one, slots
-            dropped on restore, ...), planted through the test-only switch (HARNESS_PLANT_FAULT)
+            dropped on restore, ...), planted as a kind of its own (faults.planted_kind)
             into a conformance run of the cases where it is observable. Caught: the run has an
             unexpected result (exit status 1), with the project's own expectations.
   engine    mutmut's mutants of the verdict engine (compare, runner, report, expectations,
@@ -80,15 +80,16 @@ def runtime_catalog(java_version: str, cache: Path, workdir: Path) -> list[dict]
             saver = runner.saver_checkpoint_for(export, ref[0], workdir / b.name)  # as check_export restores
 
             def conformance(fault: str | None) -> list:
-                os.environ.pop(faults.ENV, None)
-                if fault:
-                    os.environ[faults.ENV] = fault
+                # a planted fault: its kind in place of TF Java's, on a worker of its own (faults.planted_kind)
+                planted = runtimes.single(java_name, cache, workdir / "logs", kinds=faults.planted_kinds(fault)) \
+                    if fault else java
                 try:
                     tolerance = lambda check: listed.relative_tolerance(f"{export.name}.{check}", export.exporter)  # noqa: E731
-                    results = runner.check_runtime(java, export, ref, workdir / b.name / (fault or "none"), python,
+                    results = runner.check_runtime(planted, export, ref, workdir / b.name / (fault or "none"), python,
                                                    tolerance, saver_restore=saver)
                 finally:
-                    os.environ.pop(faults.ENV, None)
+                    if planted is not java:
+                        planted.stop()
                 for r in results:
                     r.exporter = export.exporter
                 runner.classify(results, listed.failures)

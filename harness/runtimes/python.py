@@ -12,6 +12,7 @@ from .workers import WorkerRuntime, WorkerStart
 
 class _Python(WorkerRuntime):
     worker_module = "harness.python_worker"
+    loader: str  # which session python_worker opens: "eager" (EagerSession) or "graph" (GraphSession)
 
     @classmethod
     def worker_key(cls, version: str) -> tuple[str, str]:
@@ -27,10 +28,12 @@ class _Python(WorkerRuntime):
 class Python(_Python):
     kind = "python"
     what = "tf.saved_model.load and the signatures (the reference)"
+    loader = "eager"
     capabilities = Capabilities(sessions=True, benchmark_step=True)
 
 
 class PythonSession(_Python):
     kind = "python-session"
     what = "the TF1 session loader (the C++ loader TF Java and the C API use)"
+    loader = "graph"
     capabilities = Capabilities(sessions=True, benchmark_step=True)

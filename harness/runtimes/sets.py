@@ -25,13 +25,14 @@ class WorkerSet:
     worker (WorkerRuntime.worker_key) get one."""
 
     def __init__(self, runtime_names: list[str], cache_dir: Path, log_dir: Path, threads: int,
-                 call_timeout: float = DEFAULT_CALL_TIMEOUT, index: int = 0):
+                 call_timeout: float = DEFAULT_CALL_TIMEOUT, index: int = 0, kinds: dict | None = None):
+        """`kinds`: kinds to use in place of the registry's (a test's planted fault, faults.planted_kinds)."""
         setting = Setting(cache_dir, log_dir, threads, call_timeout, index)
         self.workers: dict[tuple[str, str], Worker] = setting.workers
         self.runtimes: dict[str, Runtime] = {}
         for name in runtime_names:
             kind, version = parse(name)
-            self.runtimes[name] = KINDS[kind](name, version, setting)
+            self.runtimes[name] = {**KINDS, **(kinds or {})}[kind](name, version, setting)
 
     def start(self, on_error: Callable[[str, HarnessError], None]) -> dict[str, dict]:
         """Starts every worker, side by side; returns runtime -> facts of those that started (on_error for the others)."""
@@ -100,6 +101,6 @@ def stop(sets: list[WorkerSet]) -> None:
 
 
 def single(name: str, cache_dir: Path, log_dir: Path, threads: int = 1,
-           call_timeout: float = DEFAULT_CALL_TIMEOUT) -> Runtime:
+           call_timeout: float = DEFAULT_CALL_TIMEOUT, kinds: dict | None = None) -> Runtime:
     """One runtime on a worker of its own (tests, replay, benchmarks)."""
-    return WorkerSet([name], cache_dir, log_dir, threads, call_timeout).runtimes[name]
+    return WorkerSet([name], cache_dir, log_dir, threads, call_timeout, kinds=kinds).runtimes[name]

@@ -14,8 +14,8 @@ from typing import Callable, ClassVar
 
 import numpy as np
 
-from .. import faults, ipc
-from ..errors import HarnessError
+from .. import ipc
+from ..errors import HarnessBug, HarnessError, one_line
 from ..interface import ZOO, Interface
 from ..trajectory import RESTORE_WAYS, Failure, Restore, RuntimeFailure, Trajectory
 from ..worker import STAGE_MARK
@@ -131,7 +131,8 @@ class Worker:
                 stage, _ = self._crash_report(mark)
                 raise WorkerLost(stage, f"timeout: no answer within {limit:g} s (during {stage}); worker ended") from None
         if isinstance(reply, dict) and "error" in reply:  # the worker could not serve it at all: a harness bug
-            raise HarnessError(f"{self.name}: worker error: {reply['error']}\n{reply.get('traceback', '')}")
+            raise HarnessBug(f"{self.name}: a bug in the harness's worker: {one_line(reply['error'])} "
+                             f"(traceback: {self.log})")
         return reply
 
     def close_input(self) -> None:
@@ -215,6 +216,7 @@ class WorkerRuntime(Runtime):
     the same worker_key share one worker (the two Python loaders of one TF version)."""
 
     worker_module: ClassVar[str]  # the module the worker process runs (a worker.Host)
+    loader: ClassVar[str] = ""  # what the worker opens, when it serves several kinds (python_worker)
 
     def __init__(self, name: str, version: str, setting: Setting):
         super().__init__(name, version, setting)
@@ -241,22 +243,18 @@ class WorkerRuntime(Runtime):
             interface: Interface = ZOO, restore: Restore | None = None) -> Trajectory:
         """The plan on `saved_model`, then its restore part if asked (one request per way, so a crash
         there loses only that way); a failure (a worker crash or timeout too) is in the Trajectory."""
-        fault = faults.active(self.kind)  # None, unless a test planted one (faults.ENV)
-        message = {"op": "run", "loader": self.kind, "saved_model": str(saved_model), "data": data,
+        message = {"op": "run", "loader": self.loader, "saved_model": str(saved_model), "data": data,
                    "threads": self.worker.threads, "steps": (steps.start, steps.stop), "workdir": str(workdir),
-                   "interface": interface.to_dict(), "fault": fault.name if fault else None}
+                   "interface": interface.to_dict()}
         trajectory = self._request(message, steps.start)
-        faults.damage_returned(fault, trajectory)
         if trajectory.failure and trajectory.failure.stage == "load" or restore is None:
             return trajectory
         for way in RESTORE_WAYS:
             prefix = getattr(restore, way)
             if prefix is not None:
-                prefix = faults.damage_given(fault, way, prefix, workdir / f"restored-{way}")
                 part = self._request({**message, "op": "restore", "way": way, "prefix": prefix,
                                       "steps": restore.steps, "workdir": str(workdir / f"restored-{way}")},
                                      restore.steps[0])
-                faults.damage_returned(fault, part)
                 trajectory.restored[way] = part
                 leaked = part.notes.get("unreleased_native_pointers")
                 if leaked is not None:
@@ -272,17 +270,15 @@ class WorkerRuntime(Runtime):
             trajectory.failure = Failure(*e.args)
             return trajectory
 
-    def open_session(self, saved_model: Path, fault: str | None = None, tags=("serve",)) -> "SessionProxy":
+    def open_session(self, saved_model: Path, tags=("serve",)) -> "SessionProxy":
         """A live session on `saved_model`'s meta graph tagged `tags`, in the worker (the SignatureSession
-        protocol, trajectory.py).
+        protocol, trajectory.py)."""
+        return SessionProxy(self, self.session_request("open", None, str(saved_model), tags=tags))
 
-        `fault`: a test-only planted fault of the runtime (java_worker.FAULTS)."""
-        return SessionProxy(self, self.session_request("open", None, str(saved_model), fault=fault, tags=tags))
-
-    def session_request(self, action: str, key: int | None, *args, fault: str | None = None, tags=("serve",)):
+    def session_request(self, action: str, key: int | None, *args, tags=("serve",)):
         try:
-            reply = self.worker.request({"op": "session", "loader": self.kind, "action": action, "id": key,
-                                         "args": args, "threads": self.worker.threads, "session_fault": fault,
+            reply = self.worker.request({"op": "session", "loader": self.loader, "action": action, "id": key,
+                                         "args": args, "threads": self.worker.threads,
                                          "interface": {"tags": list(tags)}})
         except WorkerLost as e:
             raise RuntimeFailure(f"{self.name}: {e.args[1]}") from None
@@ -299,7 +295,7 @@ class WorkerRuntime(Runtime):
         """`calls` timed train steps of the plan in the worker, on one session (worker.bench has the fields);
         with `plain_java` ({"jar", "inputs"}: TrainExport's jar and .npy inputs), each beside a plain-Java step."""
         return self.worker.request({
-            "op": "bench", "loader": self.kind, "saved_model": str(saved_model), "data": data, "calls": calls,
+            "op": "bench", "loader": self.loader, "saved_model": str(saved_model), "data": data, "calls": calls,
             "warmup": warmup, "sample_every": sample_every, "threads": self.worker.threads,
             "interface": interface.to_dict(), "plain_java": plain_java})
 
