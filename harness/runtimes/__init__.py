@@ -16,12 +16,22 @@ A runtime is a kind and a version, named "<kind>-<version>":
 To add a kind: its module and its line in registry.KINDS. To add a version: versions.py.
 """
 
-from .base import DEFAULT_CALL_TIMEOUT, Capabilities, Runtime, Setting
-from .registry import KINDS, column_title, kind_of, names, parse, reference, same_outputs_as, tensorflow_of
-from .sets import LOW_MEMORY, WORKER_MEMORY, WorkerSet, available_memory, single, stop
-from .workers import SessionProxy, Worker, WorkerLost, WorkerRuntime, WorkerStart
+import importlib
 
-__all__ = ["DEFAULT_CALL_TIMEOUT", "KINDS", "LOW_MEMORY", "WORKER_MEMORY", "Capabilities", "Runtime", "SessionProxy",
-           "Setting", "Worker", "WorkerLost", "WorkerRuntime", "WorkerSet", "WorkerStart", "available_memory",
-           "column_title", "kind_of", "names", "parse", "reference", "same_outputs_as", "single", "stop",
-           "tensorflow_of"]
+# What `from harness import runtimes; runtimes.X` offers, by the module that defines it. Loaded on first
+# use (PEP 562): the worker processes import modules of this package under old TF and numpy versions
+# and need none of the harness side.
+_WHERE = {
+    **dict.fromkeys(["DEFAULT_CALL_TIMEOUT", "Capabilities", "Runtime", "Setting"], "base"),
+    **dict.fromkeys(["KINDS", "column_title", "kind_of", "names", "parse", "reference", "same_outputs_as",
+                     "tensorflow_of"], "registry"),
+    **dict.fromkeys(["LOW_MEMORY", "WORKER_MEMORY", "WorkerSet", "available_memory", "single", "stop"], "sets"),
+    **dict.fromkeys(["SessionProxy", "Worker", "WorkerLost", "WorkerRuntime", "WorkerStart"], "workers"),
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
