@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
     rel.add_argument("--baseline", metavar="VERSION", help="version to compare with (default: the newest release before)")
     for p in (conf, rel):
         p.add_argument("--expectations", type=Path, default=ROOT / "expectations", metavar="DIR",
-                       help="folder of expected failures and tolerances, <runtime>.toml (default: expectations/)")
+                       help="folder of expected failures and tolerances, *.toml (default: expectations/)")
         p.add_argument("--plant-fault", choices=sorted(RUNTIME_FAULTS), metavar="NAME",
                        help="TEST-ONLY: make a runtime misbehave on purpose (harness/faults.py), to show the verdicts "
                             "catch it; the report records it. Never use it to certify anything")
@@ -104,14 +104,16 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
 
 
 def load_expectations(names: list[str], directory: Path | None, stand_ins: dict | None = None) -> dict:
-    """runtime -> its Expectations from `directory`; None (a user's export, `check`): nothing is expected,
-    every failure counts and every check must be bit-exact. stand_ins: runtime -> the runtime whose file
-    it follows when it has none (a release candidate's Python runtimes follow the baseline's)."""
+    """runtime -> the Expectations of `directory` that apply to it; None (a user's export, `check`): nothing
+    is expected, every failure counts and every check must be bit-exact. stand_ins: runtime -> the runtime
+    whose entries it follows too (a release candidate's Python runtimes follow the baseline's)."""
     from . import expectations
 
+    if directory is None:
+        return {name: expectations.Expectations() for name in names}
+    every = expectations.load_all(directory)
     stand_ins = stand_ins or {}
-    return {name: expectations.load(name, directory, stand_ins.get(name)) if directory is not None
-            else expectations.Expectations() for name in names}
+    return {name: every.for_runtime(name, stand_ins.get(name)) for name in names}
 
 
 def stand_ins(names: list[str], candidate: str, baseline: str) -> dict:
