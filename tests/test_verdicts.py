@@ -589,7 +589,7 @@ def test_junit_report_marks_each_outcome(tmp_path):
     assert len(cases[0]) == 0  # PASS: nothing inside
     assert cases[1].find("failure").get("message") == "detail FAIL" and cases[1].find("failure").text == "detail FAIL"
     assert cases[2].find("skipped").get("message") == "expected failure: r https://e.org/1"
-    assert cases[3].find("failure").get("message") == "expected to fail (rt-1.toml) but passed: remove the entry"
+    assert cases[3].find("failure").get("message") == "expected to fail (rt-1.toml: mlp.*.train.loss) but passed: remove the entry"
     assert cases[4].find("skipped").get("message") == "detail BLOCKED"
     assert cases[5].find("skipped").get("message") == "detail N/A"
     assert to_junit(results).startswith("<?xml")
