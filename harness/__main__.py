@@ -1,4 +1,4 @@
-"""Command line: `python -m harness conformance`, `check`, `replay` and `report`.
+"""Command line: `python -m harness conformance`, `check`, `replay`, `report` and `expectations`.
 
 Exit status: 0 when every check passed or failed as listed in expectations/, 1 when a check
 failed unexpectedly or a listed failure passed, 2 on bad input (the message names the file).
@@ -87,10 +87,13 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
         p.add_argument("--call-timeout", type=float, default=None, metavar="SECONDS",
                        help="end a runtime's worker when one request takes longer (default 900), report a timeout")
     add_report_command(sub)
+    add_expectations_command(sub)
     args = parser.parse_args(argv)
     if args.command in ("report", "merge"):
         return run_report(args)
     try:
+        if args.command == "expectations":
+            return run_expectations(args)
         if args.command == "replay":
             return run_replay(args)
         with quiet.tensorflow_to(args.out.resolve() / "logs" / "harness.log", args.verbose):
@@ -265,6 +268,31 @@ def add_report_command(sub) -> None:  # pragma: no mutate block (declares argume
     rep.add_argument("reports", type=Path, nargs="+", help="conformance.json of a run, or of each shard")
     rep.add_argument("--out", type=Path, default=ROOT / "reports",
                      help="writes index.html; for several inputs also the merged conformance.json and junit.xml")
+
+
+def add_expectations_command(sub) -> None:  # pragma: no mutate block (declares arguments; test_expectations runs them)
+    exp = sub.add_parser("expectations", help="review the expected-failure lists against a conformance report")
+    actions = exp.add_subparsers(dest="action", required=True)
+    update = actions.add_parser("update", help="stale and XPASS entries, and entries for the unexpected failures "
+                                               "of REPORT; --write applies them")
+    update.add_argument("report", type=Path, help="conformance.json of a run (a full run's: `nox -s matrix`)")
+    update.add_argument("--write", action="store_true", help="remove the stale and XPASS entries, add the suggested "
+                                                             "ones a known cause explains (each file atomically)")
+    update.add_argument("--expectations", type=Path, default=ROOT / "expectations", metavar="DIR",
+                        help="folder of expected failures and tolerances (default: expectations/)")
+    diff = actions.add_parser("compare", help="the outcome of every result id of two reports: the same? (exit 1 if not)")
+    diff.add_argument("reports", type=Path, nargs=2, metavar="REPORT")
+
+
+def run_expectations(args) -> int:
+    """`expectations update` and `expectations compare` (harness/expectations_update.py); no TensorFlow needed."""
+    from . import expectations_update
+
+    if args.action == "compare":
+        return expectations_update.compare_reports(*args.reports)
+    if not args.expectations.is_dir():
+        raise HarnessError(f"{args.expectations}: expectations folder does not exist")
+    return expectations_update.update(args.report, args.expectations, args.write)
 
 
 def run_report(args) -> int:

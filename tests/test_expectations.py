@@ -1,8 +1,10 @@
+import json
+
 import numpy as np
 import pytest
 
-from harness import compare, expectations
-from harness.__main__ import judge, load_expectations, stand_ins
+from harness import compare, expectations, expectations_update, report
+from harness.__main__ import exit_status, judge, load_expectations, main, stand_ins
 from harness.errors import HarnessError
 from harness.runner import FAIL, PASS, XFAIL, XPASS, Result, classify
 from harness.runtimes import names
@@ -195,3 +197,148 @@ def test_an_entry_naming_an_unknown_cause_is_refused_by_file_and_index(tmp_path)
     (tmp_path / "causes.toml").write_text('[[cause]]\nid = "a"\npattern = "("\ncause = "c"\nfix = "f"\nlinks = []\n')
     with pytest.raises(HarnessError, match=r"causes.toml: cause\[0\]: 'pattern' is not a valid regex"):
         expectations.load_causes(tmp_path)
+
+
+# --- `python -m harness expectations update` ---------------------------------------------------------
+
+LISTS = '''# the list of a small world
+[[expected_failure]]
+runtime = "rt-*"
+case = "m.a.train.loss"
+exporter = "1.*"
+error = "Boom"
+reason = "r"
+links = ["https://example.org/stale"]
+
+# not run by the report: kept
+[[expected_failure]]
+runtime = "java-*"
+case = "*"
+error = "Boom"
+reason = "r"
+links = ["https://example.org/java"]
+
+# passes now
+[[expected_failure]]
+runtime = "rt-1"
+case = "m.a.predict"
+error = "Boom"
+reason = """a reason
+on two lines"""
+links = ["https://example.org/xpass"]
+
+[[expected_failure]]
+runtime = ["rt-1", "rt-2"]
+case = "m.a.checkpoint.*"
+error = "^diverged: .*first: v"
+reason = "r"
+links = ["https://example.org/narrow"]
+'''
+
+
+def small_report() -> dict:
+    """rt-1 and rt-2 train m.a (by TF 2.0) and m.k; m.b by TF 1.0 in rt-1."""
+    loss = compare.compare({"step 0": np.float32(2.0)}, {"step 0": np.float32(2.0228)})  # scaled 0.0114
+    exact = compare.compare({"v": np.ones(2)}, {"v": np.ones(2)})
+    whole = compare.compare({"v": np.ones(2)}, {"v": np.ones(2) * 3})
+    keras3 = "FailedPrecondition: Could not find variable dense/kernel"
+    results = [Result("rt-1", "m.b", "load", True, "ok", exporter="1.0")]
+    for rt in ("rt-1", "rt-2"):
+        results += [Result(rt, "m.a", "train.loss", True, exact.summary(), exact, exporter="2.0"),
+                    Result(rt, "m.a", "predict", True, exact.summary(), exact, exporter="2.0"),
+                    Result(rt, "m.a", "checkpoint.saver", False, whole.summary(), whole, exporter="2.0"),
+                    Result(rt, "m.a", "checkpoint.signature", True, exact.summary(), exact, exporter="2.0"),
+                    Result(rt, "m.k", "train.loss", False, keras3, exporter="2.0")]
+    results.append(Result("rt-1", "m.a", "resume.loss", False, loss.summary(), loss, exporter="2.0"))
+    every = expectations.Expectations()  # as the run classified them: nothing listed
+    for rt in ("rt-1", "rt-2"):
+        classify([r for r in results if r.runtime == rt], every.failures)
+    return report.to_json(results, {}, 1.0)
+
+
+def world(tmp_path):
+    (tmp_path / "causes.toml").write_text((expectations.EXPECTATIONS_DIR / "causes.toml").read_text())
+    (tmp_path / "expected_failures.toml").write_text(LISTS)
+    path = tmp_path / "conformance.json"
+    path.write_text(json.dumps(small_report()))
+    return path
+
+
+def test_update_reports_stale_xpass_and_unexpected_failures_with_suggested_entries(tmp_path, capsys):
+    path = world(tmp_path)
+    found = expectations_update.review(json.loads(path.read_text()), expectations.load_all(tmp_path),
+                                       expectations.load_causes(tmp_path))
+    assert [e.index for e in found.stale] == [0] and [e.index for e in found.not_covered] == [1]
+    assert [(e.index, ids) for e, ids in found.passing] == [(2, ["2.0/rt-1/m.a.predict"])]
+    assert [(e.index, ids, n) for e, ids, n in found.narrow] == [
+        (3, ["2.0/rt-1/m.a.checkpoint.signature", "2.0/rt-2/m.a.checkpoint.signature"], 4)]
+    loss, keras3 = found.suggestions
+    assert (keras3.runtimes, keras3.cases, keras3.exporters, keras3.cause, keras3.error, keras3.max_relative) == (
+        ["rt-1", "rt-2"], ["m.k.train.loss"], ["2.0"], "keras3-variables-in-tf-module", None, None)
+    assert (loss.runtimes, loss.cases, loss.cause, loss.error, loss.max_relative) == (
+        ["rt-1"], ["m.a.resume.loss"], None, "^diverged: ", 0.02)
+    assert abs(loss.measured - 0.0114) < 1e-4 and not loss.complete and keras3.complete
+    # What the run said is what the current lists say, but for the entries: outcomes change, tolerances do not.
+    assert ("2.0/rt-1/m.a.predict", "PASS", "XPASS") in found.changed and found.retolerated == []
+
+    assert main(["expectations", "update", str(path), "--expectations", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "stale (matched nothing the report ran): " + str(tmp_path / "expected_failures.toml") + ": expected_failure[0]" in out
+    assert "XPASS, remove (all 1 pass)" in out and "XPASS, narrow by hand (2 of 4 pass)" in out
+    assert 'cause = "keras3-variables-in-tf-module"' in out and "max_relative = 0.02  # measured 0.0114" in out
+    assert (tmp_path / "expected_failures.toml").read_text() == LISTS  # without --write, nothing changes
+
+
+def test_update_write_rewrites_the_lists_and_the_run_then_judges_by_them(tmp_path, capsys):
+    path = world(tmp_path)
+    assert main(["expectations", "update", str(path), "--expectations", str(tmp_path), "--write"]) == 1  # narrow, unexplained
+    text = (tmp_path / "expected_failures.toml").read_text()
+    assert "example.org/stale" not in text and "example.org/xpass" not in text and "on two lines" not in text
+    assert "# passes now" not in text and "# not run by the report: kept" in text and "example.org/narrow" in text
+    assert "m.a.resume.loss" not in text  # unexplained: printed, not written
+    every = expectations.load_all(tmp_path)
+    assert [e.links[0] for e in every.failures] == ["https://example.org/java", "https://example.org/narrow",
+                                                    "https://github.com/tensorflow/tensorflow/issues/72963"]
+    again = expectations_update.reclassify(json.loads(path.read_text()), every)
+    assert {r.id: r.outcome for r in again if r.case == "m.k"} == {"2.0/rt-1/m.k.train.loss": XFAIL,
+                                                                   "2.0/rt-2/m.k.train.loss": XFAIL}
+    assert "written: " + str(tmp_path / "expected_failures.toml") in capsys.readouterr().out
+    # Run again: only what needs a maintainer is left.
+    found = expectations_update.review(json.loads(path.read_text()), every, expectations.load_causes(tmp_path))
+    assert (found.stale, found.passing, len(found.narrow), [s.cases for s in found.suggestions]) == (
+        [], [], 1, [["m.a.resume.loss"]])
+
+
+def test_update_refuses_what_is_not_a_report_in_one_line(tmp_path, capsys):
+    (tmp_path / "x.json").write_text('{"results": []}')
+    assert main(["expectations", "update", str(tmp_path / "x.json")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {tmp_path / 'x.json'}: not a conformance report (no environment, seconds, trajectories)\n"
+
+
+def test_suggested_bounds_and_patterns():
+    assert [expectations_update.bound(x) for x in (0.0114, 0.05, 0.0066, 1e-4)] == [0.02, 0.08, 0.01, 0.0002]
+    assert expectations_update.error_of("failed at train: InvalidArgument: Incompatible shapes: [8,1] vs. [4]", None) == \
+        r"^failed\ at\ train:\ InvalidArgument:\ Incompatible\ shapes"
+    assert expectations_update.error_of("/home/x/pom.xml: Maven could not resolve TF Java 1.3.0: ...", None) == \
+        r"Maven\ could\ not\ resolve\ TF\ Java"
+    missing = compare.compare({"a": np.ones(1), "b": np.ones(1)}, {"a": np.ones(1)})
+    (s,) = expectations_update.suggest([Result("rt", "m.r", "checkpoint.saver", False, missing.summary(), missing,
+                                               outcome=FAIL, exporter="2.0")], {})
+    assert s.error == r"^diverged: .*first: missing" and s.max_relative is None  # no size: where it starts instead
+
+
+def test_compare_counts_the_outcomes_of_two_reports(tmp_path, capsys):
+    a = small_report()
+    b = json.loads(json.dumps(a))
+    b["results"][1]["outcome"] = "FAIL"
+    b["results"].pop()
+    (tmp_path / "a.json").write_text(json.dumps(a))
+    (tmp_path / "b.json").write_text(json.dumps(b))
+    assert expectations_update.compare_outcomes(a, a)[1:] == ([], [], [])
+    same, differ, only_a, only_b = expectations_update.compare_outcomes(a, b)
+    assert (same, differ, only_a, only_b) == (len(a["results"]) - 2, [(a["results"][1]["id"], a["results"][1]["outcome"], "FAIL")],
+                                              [a["results"][-1]["id"]], [])
+    assert main(["expectations", "compare", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 1
+    assert f"same outcome: {same}; different: 1; only in the first: 1; only in the second: 0" in capsys.readouterr().out
+    assert main(["expectations", "compare", str(tmp_path / "a.json"), str(tmp_path / "a.json")]) == 0
