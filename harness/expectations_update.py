@@ -191,18 +191,22 @@ def error_of(detail: str, comparison: compare.Comparison | None) -> str:
         return f"^{compare.DIVERGED}: "
     path = re.match(r"/\S+: ", detail)  # a file of this machine: not part of the error
     text = detail[path.end():] if path else detail
-    stem = _stem(text) or text[:40]
-    return ("" if path else "^") + re.escape(stem)
+    return ("" if path else "^") + _literal(_stem(text) or text[:40])
 
 
 def _located(comparison: compare.Comparison | None) -> str:
     """The pattern of a divergence no size can bound (no numeric measure): where it starts."""
     first = comparison.first_divergence if comparison else None
-    return f"^{compare.DIVERGED}: .*first: {re.escape(_stem(first))}" if first and _stem(first) else f"^{compare.DIVERGED}: .*first: "
+    return f"^{compare.DIVERGED}: .*first: " + (_literal(_stem(first)) if first else "")
 
 
 def _stem(text: str) -> str:
     return re.split(r"[0-9'\"\[(]", text, maxsplit=1)[0][:80].rstrip(" :,.=/-")
+
+
+def _literal(text: str) -> str:
+    """`text` as a regex that matches it (re.escape, without escaping what needs none: spaces, dashes)."""
+    return re.sub(r"([.^$*+?{}\[\]\\|()])", r"\\\1", text)
 
 
 def _numeric(comparison: compare.Comparison | None) -> bool:
