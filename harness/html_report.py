@@ -358,8 +358,8 @@ def _expected(results: list[dict]) -> str:
                      f'<code>{_e(case)}</code>: {_e(e["reason"])} {_links(e.get("links", []))} '
                      f'<small>({_e(Path(file).name)})</small></p>'
                      f'<details><summary>e.g. <code>{_e(hits[0]["id"])}</code></summary>{_details(hits[0])}</details></li>')
-    return (f'<section class="box"><h2>Expected failures</h2><p class="note">one entry of expectations/ '
-            f'per runtime and paragraph, with how many checks it covers</p><ul>{"".join(items)}</ul></section>')
+    return (f'<section class="box"><h2>Expected failures</h2><p class="note">one paragraph per entry of '
+            f'expectations/expected_failures.toml and runtime, with how many checks it covers</p><ul>{"".join(items)}</ul></section>')
 
 
 def _environment(env: dict) -> str:
