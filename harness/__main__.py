@@ -1,4 +1,4 @@
-"""Command line: `python -m harness conformance`, `check`, `replay` and `report`.
+"""Command line: `python -m harness conformance`, `check`, `replay`, `report` and `expectations`.
 
 Exit status: 0 when every check passed or failed as listed in expectations/, 1 when a check
 failed unexpectedly or a listed failure passed, 2 on bad input (the message names the file).
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
     rel.add_argument("--baseline", metavar="VERSION", help="version to compare with (default: the newest release before)")
     for p in (conf, rel):
         p.add_argument("--expectations", type=Path, default=ROOT / "expectations", metavar="DIR",
-                       help="folder of expected failures and tolerances, <runtime>.toml (default: expectations/)")
+                       help="folder of expected failures and tolerances, *.toml (default: expectations/)")
         p.add_argument("--plant-fault", choices=sorted(RUNTIME_FAULTS), metavar="NAME",
                        help="TEST-ONLY: make a runtime misbehave on purpose (harness/faults.py), to show the verdicts "
                             "catch it; the report records it. Never use it to certify anything")
@@ -90,10 +90,13 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
         p.add_argument("--call-timeout", type=float, default=None, metavar="SECONDS",
                        help="end a runtime's worker when one request takes longer (default 900), report a timeout")
     add_report_command(sub)
+    add_expectations_command(sub)
     args = parser.parse_args(argv)
     if args.command in ("report", "merge"):
         return run_report(args)
     try:
+        if args.command == "expectations":
+            return run_expectations(args)
         if args.command == "replay":
             return run_replay(args)
         with quiet.tensorflow_to(args.out.resolve() / "logs" / "harness.log", args.verbose):
@@ -114,14 +117,16 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
 
 
 def load_expectations(names: list[str], directory: Path | None, stand_ins: dict | None = None) -> dict:
-    """runtime -> its Expectations from `directory`; None (a user's export, `check`): nothing is expected,
-    every failure counts and every check must be bit-exact. stand_ins: runtime -> the runtime whose file
-    it follows when it has none (a release candidate's Python runtimes follow the baseline's)."""
+    """runtime -> the Expectations of `directory` that apply to it; None (a user's export, `check`): nothing
+    is expected, every failure counts and every check must be bit-exact. stand_ins: runtime -> the runtime
+    whose entries it follows too (a release candidate's Python runtimes follow the baseline's)."""
     from . import expectations
 
+    if directory is None:
+        return {name: expectations.Expectations() for name in names}
+    every = expectations.load_all(directory)
     stand_ins = stand_ins or {}
-    return {name: expectations.load(name, directory, stand_ins.get(name)) if directory is not None
-            else expectations.Expectations() for name in names}
+    return {name: every.for_runtime(name, stand_ins.get(name)) for name in names}
 
 
 def stand_ins(names: list[str], candidate: str, baseline: str) -> dict:
@@ -272,6 +277,31 @@ def add_report_command(sub) -> None:  # pragma: no mutate block (declares argume
     rep.add_argument("reports", type=Path, nargs="+", help="conformance.json of a run, or of each shard")
     rep.add_argument("--out", type=Path, default=ROOT / "reports",
                      help="writes index.html; for several inputs also the merged conformance.json and junit.xml")
+
+
+def add_expectations_command(sub) -> None:  # pragma: no mutate block (declares arguments; test_expectations runs them)
+    exp = sub.add_parser("expectations", help="review the expected-failure lists against a conformance report")
+    actions = exp.add_subparsers(dest="action", required=True)
+    update = actions.add_parser("update", help="stale and XPASS entries, and entries for the unexpected failures "
+                                               "of REPORT; --write applies them")
+    update.add_argument("report", type=Path, help="conformance.json of a run (a full run's: `nox -s matrix`)")
+    update.add_argument("--write", action="store_true", help="remove the stale and XPASS entries, add the suggested "
+                                                             "ones a known cause explains (each file atomically)")
+    update.add_argument("--expectations", type=Path, default=ROOT / "expectations", metavar="DIR",
+                        help="folder of expected failures and tolerances (default: expectations/)")
+    diff = actions.add_parser("compare", help="the outcome of every result id of two reports: the same? (exit 1 if not)")
+    diff.add_argument("reports", type=Path, nargs=2, metavar="REPORT")
+
+
+def run_expectations(args) -> int:
+    """`expectations update` and `expectations compare` (harness/expectations_update.py); no TensorFlow needed."""
+    from . import expectations_update
+
+    if args.action == "compare":
+        return expectations_update.compare_reports(*args.reports)
+    if not args.expectations.is_dir():
+        raise HarnessError(f"{args.expectations}: expectations folder does not exist")
+    return expectations_update.update(args.report, args.expectations, args.write)
 
 
 def run_report(args) -> int:

@@ -8,8 +8,8 @@ not updated, a step skipped), not rounding. Measured: nearly every check of the 
 TF Java 1.1.0 (TF 2.18 kernels) against TF 2.21 Python included.
 
 Where two runtimes do round differently (another TF version's kernel, another graph optimizer),
-the expectations file of that runtime gives the case its own norm-wise relative tolerance, by
-name, with the reason (expectations.Tolerance): max|actual - expected| <= relative * max|expected|
+expectations/tolerances.toml gives the case in that runtime its own norm-wise relative tolerance,
+by name, with the reason (expectations.Tolerance): max|actual - expected| <= relative * max|expected|
 for every tensor. Rounding differences scale with the tensor's magnitude, not each element's,
 which is why the bound is norm-wise. The default is never widened.
 

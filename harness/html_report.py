@@ -358,8 +358,8 @@ def _expected(results: list[dict]) -> str:
                      f'<code>{_e(case)}</code>: {_e(e["reason"])} {_links(e.get("links", []))} '
                      f'<small>({_e(Path(file).name)})</small></p>'
                      f'<details><summary>e.g. <code>{_e(hits[0]["id"])}</code></summary>{_details(hits[0])}</details></li>')
-    return (f'<section class="box"><h2>Expected failures</h2><p class="note">one entry of expectations/&lt;runtime&gt;.toml '
-            f'per paragraph, with how many checks it covers</p><ul>{"".join(items)}</ul></section>')
+    return (f'<section class="box"><h2>Expected failures</h2><p class="note">one paragraph per entry of '
+            f'expectations/expected_failures.toml and runtime, with how many checks it covers</p><ul>{"".join(items)}</ul></section>')
 
 
 def _environment(env: dict) -> str:
@@ -445,7 +445,7 @@ def page(report: dict) -> str:
 {_filters(runtimes, state_counts)}
 <main>
 <section><h2>Matrix</h2><p class="note">One cell per export and runtime, summarising its checks (hover for each check;
-the export's name leads to its plots). Tolerance: 0 ulp unless expectations/&lt;runtime&gt;.toml gives the case its own.</p>
+the export's name leads to its plots). Tolerance: 0 ulp unless expectations/tolerances.toml gives the case its own.</p>
 {_legend()}{_matrix(rows, runtimes, with_exporter)}</section>
 {_unexpected(results)}{_expected(results)}{_drift(report, runtimes)}{_exports(rows, report.get("trajectories") or [], runtimes)}
 {_environment(env)}

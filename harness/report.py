@@ -393,7 +393,7 @@ def table(results: list, runtimes: list[str]) -> str:
     legend = [f"{legend_symbol(s)} {CELL_MEANING[s]}" for s in LEGEND_ORDER]
     legend[-1] += " (setup row: blank = started)"
     lines += ["", *_packed(legend, "Legend: ", 100),
-              "Tolerance: 0 ulp unless expectations/<runtime>.toml gives the case its own (harness/compare.py);",
+              "Tolerance: 0 ulp unless expectations/tolerances.toml gives the case its own (harness/compare.py);",
               "a runtime of another TF than the exporter's may drift within the cross-version band of each dtype."]
     lines += drift_lines(results)
 
@@ -403,10 +403,11 @@ def table(results: list, runtimes: list[str]) -> str:
     for r in unexpected:
         lines.append(f"  {r['outcome']:5} {r['id']}: {r['detail']}")
         if r["outcome"] == XPASS and r.get("expectation"):
-            lines.append(f"        listed as expected failure in {r['expectation']['file']}: it passes now; remove the entry")
+            lines.append(f"        listed as expected failure in {r['expectation']['file']} ({r['expectation']['case']}): "
+                         f"it passes now; remove the entry (python -m harness expectations update)")
     expected = expected_failures(results)
     if expected:
-        lines += ["", "Expected failures (expectations/<runtime>.toml):"]
+        lines += ["", "Expected failures (expectations/expected_failures.toml):"]
     for (runtime, _, case), hits in expected.items():
         entry = hits[0]["expectation"]
         lines.append(f"  XFAIL {runtime}/{case} x{len(hits)}: {entry['reason']} {' '.join(entry['links'])}")
@@ -453,7 +454,7 @@ def junit_from_json(report: dict) -> str:
                 ET.SubElement(case, "failure", message=r["detail"][:500]).text = r["detail"]
             elif r["outcome"] == XPASS:
                 ET.SubElement(case, "failure",
-                              message=f"expected to fail ({Path(entry['file']).name}) but passed: remove the entry")
+                              message=f"expected to fail ({Path(entry['file']).name}: {entry['case']}) but passed: remove the entry")
             elif r["outcome"] == XFAIL:
                 ET.SubElement(case, "skipped",
                               message=f"expected failure: {entry['reason']} {' '.join(entry['links'])}")

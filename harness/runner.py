@@ -335,18 +335,26 @@ def resume(export: Export, prefix: str, workdir: Path, python) -> Trajectory:
     return python.run(saved_model, export.data, steps, workdir / "run", export.interface)
 
 
+LISTED = " [listed in "  # how classify marks the detail of a listed check that failed otherwise
+
+
 def classify(results: list[Result], expectations: tuple[Expectation, ...]) -> None:
-    """Sets each result's outcome: PASS, FAIL, XFAIL (listed and failed as listed) or XPASS (listed, passed)."""
+    """Sets each result's outcome: PASS, FAIL, XFAIL (listed and failed as listed) or XPASS (listed, passed).
+
+    A failure is expected when an entry that matches it explains it (its error, and its size when the
+    entry bounds one), whatever the order of the entries; else it fails, with why the first entry that
+    lists it does not explain it."""
     for result in results:
         if result.outcome in (BLOCKED, NOT_APPLICABLE):
             continue
-        match = next((e for e in expectations if e.matches(result.test_id, result.exporter)), None)
-        result.expectation = match
+        listed = [e for e in expectations if e.matches(result.test_id, result.exporter)]
         if result.passed:
-            result.outcome = XPASS if match else PASS
-        elif match and match.explains(result.detail):
-            result.outcome = XFAIL
-        else:
-            result.outcome = FAIL
-            if match:
-                result.detail += f" [listed in {match.file.name}, but its error does not match /{match.error}/]"
+            result.expectation = listed[0] if listed else None
+            result.outcome = XPASS if listed else PASS
+            continue
+        why = [e.mismatch(result.detail, result.comparison) for e in listed]
+        explained = [e for e, reason in zip(listed, why) if reason is None]
+        result.expectation = (explained or listed or [None])[0]
+        result.outcome = XFAIL if explained else FAIL
+        if listed and not explained:
+            result.detail += f"{LISTED}{listed[0].file.name}, but {why[0]}]"

@@ -4,7 +4,7 @@ TF Java 1.2.0 (TF 2.21.0) is the version this project targets, but Maven Central
 `tensorflow-core-native:1.2.0`; `tensorflow-core-api:1.2.0` and the parent POM
 `tensorflow-core:1.2.0` answer 404, so Maven cannot resolve it. 1.1.0 (TF 2.18.0) is the newest
 TF Java that resolves; 1.2.0 stays in the matrix as an expected failure
-(expectations/java-1.2.0.toml) so the run fails the day it starts resolving. Its native jars alone
+(expectations/expected_failures.toml) so the run fails the day it starts resolving. Its native jars alone
 do resolve (one artifact at a time): "1.1.0+native-1.2.0" runs TF 2.21 under the 1.1.0 API.
 """
 

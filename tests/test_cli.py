@@ -251,8 +251,8 @@ def test_a_listed_failure_that_passes_fails_the_run(tmp_path):
     """XPASS: a case listed as an expected failure that passes must fail the run, in every output."""
     listed = tmp_path / "expectations"
     listed.mkdir()
-    (listed / "java-1.1.0.toml").write_text(
-        'runtime = "java-1.1.0"\n[[expected_failure]]\ncase = "mlp_regression.tf_keras.train.loss"\n'
+    (listed / "expected_failures.toml").write_text(
+        '[[expected_failure]]\nruntime = "java-1.1.0"\ncase = "mlp_regression.tf_keras.train.loss"\n'
         'error = "planted"\nreason = "listed on purpose: this case passes"\nlinks = ["https://example.org/planted"]\n')
     done, report, suites = one_case(tmp_path, "--expectations", listed)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]

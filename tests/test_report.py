@@ -60,7 +60,8 @@ def test_console_details_unexpected_results_and_one_paragraph_per_expected_entry
     unexpected = text[text.index("Unexpected results"):text.index("Expected failures")]
     for x in failing:  # each one, with its id and detail
         assert f"{x['outcome']:5} {x['id']}: {x['detail']}" in unexpected
-    assert "listed as expected failure in expectations/python-session-2.21.0.toml: it passes now" in unexpected
+    assert ("listed as expected failure in expectations/expected_failures.toml (*.keras3_archive.checkpoint.saver): it passes "
+            "now; remove the entry (python -m harness expectations update)") in unexpected
     expected = text[text.index("Expected failures"):]
     entries = {(x["runtime"], x["expectation"]["case"]) for x in r["results"] if x["outcome"] == "XFAIL"}
     assert expected.count("  XFAIL ") == len(entries)
@@ -104,7 +105,8 @@ def test_outcome_names_are_the_runners():
 def results_objects():
     """Result objects as the runner makes them (classified), for to_json / to_junit."""
     entry = Expectation("*.keras3_module.train.loss", "Could not find", "Keras 3 in a tf.Module",
-                        ("https://github.com/tensorflow/tensorflow/issues/72963",), ROOT / "expectations/java-1.1.0.toml")
+                        ("https://github.com/tensorflow/tensorflow/issues/72963",), ROOT / "expectations/expected_failures.toml",
+                        runtime="java-1.1.0")
     exact = compare.compare({"step 0": 1.0}, {"step 0": 1.0})
     return [
         runner.Result("java-1.2.0", "", "setup", False, "java-1.2.0: cannot resolve", outcome="FAIL"),
@@ -126,7 +128,7 @@ def test_junit_from_json_of_results_objects():
     java = suites["java-1.1.0"]
     assert (java.get("tests"), java.get("failures"), java.get("skipped")) == ("4", "1", "3")
     xpass = java.find("testcase[@classname='java-1.1.0.mlp.tf_keras'][@name='train.loss']/failure")
-    assert xpass.get("message") == "expected to fail (java-1.1.0.toml) but passed: remove the entry"
+    assert xpass.get("message") == "expected to fail (expected_failures.toml: *.keras3_module.train.loss) but passed: remove the entry"
     xfail = java.find("testcase[@classname='java-1.1.0.mlp.keras3_module'][@name='train.loss']/skipped")
     assert xfail.get("message").startswith("expected failure: Keras 3 in a tf.Module https://github.com/")
     setup = suites["java-1.2.0"].find("testcase[@classname='java-1.2.0.runtime'][@name='setup']/failure")
@@ -365,15 +367,15 @@ Legend: = bit-exact; ~N within tolerance, at most N ulp;
         ok passed, nothing compared; x expected failure; FAIL failed;
         XPASS listed as expected failure but passed; - blocked by an earlier failure;
         n/a not applicable; . not run (setup row: blank = started).
-Tolerance: 0 ulp unless expectations/<runtime>.toml gives the case its own (harness/compare.py);
+Tolerance: 0 ulp unless expectations/tolerances.toml gives the case its own (harness/compare.py);
 a runtime of another TF than the exporter's may drift within the cross-version band of each dtype.
 
 Unexpected results (2):
   FAIL  2.21.0/java-1.1.0/m.b.train.loss: diverged at step 2
   XPASS 2.21.0/java-1.1.0/m.c.train.loss: ok
-        listed as expected failure in expectations/java-1.1.0.toml: it passes now; remove the entry
+        listed as expected failure in expectations/expected_failures.toml (m.c.*): it passes now; remove the entry (python -m harness expectations update)
 
-Expected failures (expectations/<runtime>.toml):
+Expected failures (expectations/expected_failures.toml):
   XFAIL java-1.2.0/setup x1: not on Maven Central https://example.org/a
         e.g. java-1.2.0/setup: Maven: 404
   XFAIL java-1.1.0/m.c.* x1: Could not find variable https://example.org/b https://example.org/c
@@ -402,7 +404,7 @@ SMALL_JUNIT = """\
       <skipped message="blocked by train.loss" />
     </testcase>
     <testcase classname="java-1.1.0.m.c@2.21.0" name="train.loss">
-      <failure message="expected to fail (java-1.1.0.toml) but passed: remove the entry" />
+      <failure message="expected to fail (expected_failures.toml: m.c.*) but passed: remove the entry" />
     </testcase>
     <testcase classname="java-1.1.0.m.c@2.21.0" name="predict">
       <skipped message="expected failure: Could not find variable https://example.org/b https://example.org/c" />

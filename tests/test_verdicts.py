@@ -444,7 +444,8 @@ def test_check_export_reports_a_reference_that_cannot_run(store, monkeypatch):
 # --- outcomes -------------------------------------------------------------------------------------
 
 def listed(tmp_path, body: str, runtime="rt-1") -> expectations.Expectations:
-    (tmp_path / f"{runtime}.toml").write_text(f'runtime = "{runtime}"\n' + body)
+    """`runtime`'s expectations from one file, rt-1.toml, whose entries all name it."""
+    (tmp_path / "rt-1.toml").write_text(body.replace("]]\n", f']]\nruntime = "{runtime}"\n'))
     return expectations.load(runtime, tmp_path)
 
 
@@ -468,7 +469,7 @@ def test_an_expectation_is_scoped_by_exporter(tmp_path):
 
 
 def test_a_list_of_case_globs_matches_any_of_them_and_nothing_else(tmp_path):
-    entries = listed(tmp_path, '[[expected_failure]]\ncase = ["m.*.train.loss", "m.*.checkpoint.*"]\nerror = "^diverged"\n'
+    entries = listed(tmp_path, '[[expected_failure]]\ncase = ["m.*.train.loss", "m.*.checkpoint.*"]\nerror = "^diverged"\nmax_relative = 0.01\n'
                                'reason = "r"\nlinks = ["https://e.org"]\n'
                                '[[tolerance]]\ncase = ["lstm.*.train.loss", "cnn.*"]\nrelative = 1e-6\nreason = "r"\n')
     (entry,) = entries.failures
@@ -527,7 +528,8 @@ def test_an_invalid_toml_file_is_named(tmp_path):
 
 def test_the_shipped_expectations_load(tmp_path):
     java = expectations.load("java-1.1.0")
-    assert java.failures and java.tolerances and all(e.file.name == "java-1.1.0.toml" for e in java.failures)
+    assert java.failures and java.tolerances and all(e.file.name == "expected_failures.toml" for e in java.failures)
+    assert all(e.applies_to("java-1.1.0") for e in java.failures + java.tolerances)
 
 
 # --- reports and exit status --------------------------------------------------------------------
@@ -594,7 +596,7 @@ def test_junit_report_marks_each_outcome(tmp_path):
     assert len(cases[0]) == 0  # PASS: nothing inside
     assert cases[1].find("failure").get("message") == "detail FAIL" and cases[1].find("failure").text == "detail FAIL"
     assert cases[2].find("skipped").get("message") == "expected failure: r https://e.org/1"
-    assert cases[3].find("failure").get("message") == "expected to fail (rt-1.toml) but passed: remove the entry"
+    assert cases[3].find("failure").get("message") == "expected to fail (rt-1.toml: mlp.*.train.loss) but passed: remove the entry"
     assert cases[4].find("skipped").get("message") == "detail BLOCKED"
     assert cases[5].find("skipped").get("message") == "detail N/A"
     assert to_junit(results).startswith("<?xml")
@@ -662,13 +664,10 @@ def test_classify_goes_on_after_a_blocked_result_and_keeps_the_detail(tmp_path):
                                  "/^failed at train: Boom/]")
 
 
-def test_the_runtime_a_file_names_must_be_its_own(tmp_path):
-    from harness.errors import HarnessError
-
-    (tmp_path / "java-9.toml").write_text('runtime = "java-8"\n')
-    with pytest.raises(HarnessError) as error:
-        expectations.load("java-9", tmp_path)
-    assert str(error.value) == f"{tmp_path / 'java-9.toml'}: 'runtime' must be 'java-9', got 'java-8'"
+def test_an_entry_applies_to_the_runtimes_it_names(tmp_path):
+    (tmp_path / "any.toml").write_text(ENTRY.replace("]]\n", ']]\nruntime = "java-8"\n'))
+    assert expectations.load("java-9", tmp_path) == expectations.Expectations()
+    assert [e.runtime for e in expectations.load("java-8", tmp_path).failures] == ["java-8"]
 
 
 def test_a_bad_exporter_glob_names_its_entry(tmp_path):
@@ -699,7 +698,7 @@ def test_written_json_carries_the_environment(tmp_path):
 
 
 def test_judge_classifies_each_runtime_with_its_own_expectations(tmp_path):
-    (tmp_path / "rt-1.toml").write_text('runtime = "rt-1"\n' + ENTRY)
+    (tmp_path / "rt-1.toml").write_text(ENTRY.replace("]]\n", ']]\nruntime = "rt-1"\n'))
     expected = cli.load_expectations(["rt-1", "rt-2"], tmp_path)
     assert expected["rt-1"].failures and expected["rt-2"] == expectations.Expectations()
     assert cli.load_expectations(["rt-1"], None) == {"rt-1": expectations.Expectations()}  # `check` expects nothing
