@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from harness import compare, expectations, expectations_update, report
-from harness.__main__ import exit_status, judge, load_expectations, main, stand_ins
+from harness.__main__ import judge, load_expectations, main, stand_ins
 from harness.errors import HarnessError
 from harness.runner import FAIL, PASS, XFAIL, XPASS, Result, classify
 from harness.runtimes import names
@@ -22,7 +22,7 @@ def test_every_expectations_file_is_valid():
         assert any(e.file == path for e in every.failures + every.tolerances), f"{path} lists nothing: delete it"
     assert all(e.links and e.reason for e in every.failures)
     # Every glob of every entry names a runtime of the matrix (a typo would silently expect nothing).
-    matrix = names(list(TF_PYTHON_MATRIX), list(TF_JAVA_NATIVE), ["1.1.0"])
+    matrix = names(list(TF_PYTHON_MATRIX), java_versions=list(TF_JAVA_NATIVE), plain_java_versions=["1.1.0"])
     for e in every.failures + every.tolerances:
         for glob in e.runtime.split(" | "):
             assert any(expectations._matches(rt, glob) for rt in matrix), (e.file, e.index, glob)
