@@ -517,6 +517,17 @@ static const TensorInfo *info_of(const TensorInfo *infos, int n, const char *key
     return NULL;
 }
 
+/* A TF_Code as TF Python names its exception ("FailedPreconditionError"): the harness's expected-failure
+ * patterns (expectations/*.toml) then read the C API's failures as they read the session loader's. */
+static const char *error_name(TF_Code code) {
+    static const char *names[] = {"OK", "CancelledError", "UnknownError", "InvalidArgumentError",
+                                  "DeadlineExceededError", "NotFoundError", "AlreadyExistsError",
+                                  "PermissionDeniedError", "ResourceExhaustedError", "FailedPreconditionError",
+                                  "AbortedError", "OutOfRangeError", "UnimplementedError", "InternalError",
+                                  "UnavailableError", "DataLossError", "UnauthenticatedError"};
+    return (unsigned)code < sizeof names / sizeof names[0] ? names[code] : "UnknownError";
+}
+
 /* TF_SessionRun; on a failure exits naming `what`. outputs[] receives counted tensors. */
 static void session_run(const char *what, const TF_Output *inputs, TF_Tensor *const *values, int n_inputs,
                         const TF_Output *fetches, TF_Tensor **outputs, int n_fetches, const TF_Operation *const *targets,
@@ -528,7 +539,7 @@ static void session_run(const char *what, const TF_Output *inputs, TF_Tensor *co
     TF_SessionRun(session, NULL, inputs, values, n_inputs, fetches, outputs, n_fetches, targets, n_targets, NULL,
                   status);
     if (TF_GetCode(status) != TF_OK) {
-        char *message = xsprintf("%s failed: %s (TF error code %d)", what, TF_Message(status), (int)TF_GetCode(status));
+        char *message = xsprintf("%s failed: %s: %s", what, error_name(TF_GetCode(status)), TF_Message(status));
         TF_DeleteStatus(status);
         fail("%s", message);
     }
@@ -960,7 +971,8 @@ int main(int argc, char **argv) {
     session = TF_LoadSessionFromSavedModel(session_options, NULL, export_dir, tags, n_tags, graph, meta_buffer, status);
     TF_DeleteSessionOptions(session_options);
     if (TF_GetCode(status) != TF_OK || session == NULL) {
-        fail("%s: cannot load the SavedModel (tags %s): %s", export_dir, tags_text, TF_Message(status));
+        fail("%s: cannot load the SavedModel (tags %s): %s: %s", export_dir, tags_text, error_name(TF_GetCode(status)),
+             TF_Message(status));
     }
     read_meta(meta_buffer, &meta);
     TF_DeleteBuffer(meta_buffer);

@@ -138,10 +138,11 @@ def build_against(tf_dir: Path, version: str, cache_dir: Path) -> Path:
     for path in sources():
         digest.update(str(path.relative_to(SOURCE_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update("\0".join([*FLAGS, str(tf_dir), version]).encode())
-    target = Path(cache_dir) / "c" / f"{version}-{digest.hexdigest()[:12]}" / PROGRAM
+    cache_dir = Path(cache_dir).resolve()
+    target = cache_dir / "c" / f"{version}-{digest.hexdigest()[:12]}" / PROGRAM
     if target.exists():
         return target
-    with _locked(Path(cache_dir) / "c" / f".{version}.lock"):
+    with _locked(cache_dir / "c" / f".{version}.lock"):
         if target.exists():  # built by another process while this one waited
             return target
         cc = compiler()

@@ -129,6 +129,31 @@ def test_bad_tag_set_is_a_load_failure(c_runtime, bundles, tmp_path):
     assert got.failure.error.count("\n") == 0 and not got.losses and not got.restored
 
 
+def test_unreadable_checkpoint_is_a_restore_failure_of_that_part(c_runtime, bundles, tmp_path):
+    export = bundles["tf_keras"]
+    missing = tmp_path / "nothing-saved" / "variables"
+    got = c_runtime.run(export.saved_model, export.data(), range(2), tmp_path / "c", ZOO, Restore((2, 4), str(missing)))
+    assert got.failure is None and len(got.losses) == 2 and set(got.restored) == {"saver"}
+    part = got.restored["saver"]
+    assert part.failure is not None and part.failure.stage == "restore", part.failure
+    assert str(missing) in part.failure.error and "saver_def's restore op" in part.failure.error
+    assert not part.losses and part.saver_checkpoint is None
+
+
+def test_fails_where_the_session_loader_is_expected_to(c_runtime, mlp_spec, tmp_path):
+    """Keras 3 in a plain tf.Module: the session loader's known failure, and its expectation explains the C
+    API's too (TF's error names as TF Python spells them): python-session-V's file can stand in for c-V's."""
+    from harness import bundle, expectations
+
+    export = bundle.build(mlp_spec, "keras3_module", CACHE / "exports")
+    got = c_runtime.run(export.saved_model, export.data(), range(2), tmp_path)
+    assert got.failure is not None and got.failure.stage == "train", got.failure
+    listed = expectations.load(f"c-{TF_PYTHON}", stand_in=f"python-session-{TF_PYTHON}")
+    test_id = f"{export.name}.train.loss"
+    entry = next(e for e in listed.failures if e.matches(test_id, TF_PYTHON))
+    assert entry.explains(f"failed at train: {got.failure.error}"), got.failure.error
+
+
 def test_timeout_names_the_stage(c_runtime, bundles, tmp_path):
     export = bundles["tf_keras"]
     slow = c_api.CRuntime(f"c-{TF_PYTHON}", CACHE, threads=1, call_timeout=0.05)
