@@ -7,7 +7,7 @@ once per TF version and source digest, into cache_dir/c/<version>-<digest>/train
 libraries' folder is its rpath: it runs as is). `run` writes a run's inputs as .npy files, runs
 the program (the command, also written to <workdir>/rerun.sh, reruns without Python) and reads back
 what it wrote: losses and predictions as .npy (bit-exact), the checkpoints of the saver_def and of
-the save signature. `CRuntime` runs the plan (trajectory.py) that way, restore part included.
+the save signature. runtimes/c.py runs the plan (trajectory.py) that way, restore part included.
 
 Signatures are resolved by the program itself: TF_LoadSessionFromSavedModel returns the loaded
 MetaGraphDef, and c/pb.h reads its signature_def (inputs and outputs -> tensor names, dtypes,
@@ -35,8 +35,8 @@ import numpy as np
 
 from . import atomic
 from .errors import HarnessError
-from .interface import ZOO, Interface
-from .trajectory import RESTORE_WAYS, STAGES, Failure, Restore, Trajectory
+from .interface import Interface
+from .trajectory import RESTORE_WAYS, STAGES, Failure
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIR = ROOT / "c"
@@ -308,77 +308,3 @@ def _partial(out: Path, workdir: Path, failure: Failure, version: str, command: 
 
 
 # ------------------------------------------------------------------------------------------ runtime
-
-class CRuntime:
-    """TF <version>'s C API run by c/train_export.c, one process per run: no Python, no JVM.
-
-    Loads the tag set, trains, predicts, saves by the saver_def and the save signature; restores
-    the reference's checkpoints by the saver_def's restore op and by the restore signature (the
-    restore part: one process per way). Its results must equal python-session-<version>'s bit for
-    bit: the same C++ loader and kernels."""
-
-    # What the runtime can do (for a registry of runtimes): every check of the plan applies.
-    capabilities = {"tag_sets": True, "restore_saver": True, "restore_signature": True, "without_python": True,
-                    "counts_tensors": True}
-
-    def __init__(self, name: str, cache_dir: Path, threads: int, call_timeout: float = CALL_TIMEOUT):
-        kind, _, version = name.partition("-")
-        if kind != "c" or not version:
-            raise HarnessError(f"runtime {name!r} is not c-<version>")
-        self.name, self.kind, self.version = name, kind, version
-        self.cache_dir, self.threads, self.call_timeout = Path(cache_dir), threads, call_timeout
-        from .plain_java import Running
-
-        self.running = Running()  # its processes that run now
-
-    def start(self) -> dict:
-        """Builds the program (or finds it built); HarnessError (one line) if it cannot be."""
-        binary = build(self.version, self.cache_dir)
-        done = subprocess.run([str(binary), "--tf-version"], capture_output=True, text=True,
-                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-        if done.returncode != 0:
-            raise HarnessError(f"{binary}: does not start (exit status {done.returncode}): {_tail(done.stderr)}")
-        info = json.loads((binary.parent / "build.json").read_text()) if (binary.parent / "build.json").exists() else {}
-        return {"binary": str(binary), "tensorflow": done.stdout.strip(), "compiler": info.get("compiler")}
-
-    def run(self, saved_model: Path, data: dict[str, np.ndarray], steps: range, workdir: Path,
-            interface: Interface = ZOO, restore: Restore | None = None) -> Trajectory:
-        """The plan on `saved_model`, then its restore part if asked (one process per way); a failure
-        (a crash or a timeout too) is in the Trajectory."""
-        trajectory = self._part(saved_model, data, steps, Path(workdir), interface)
-        if trajectory.failure and trajectory.failure.stage == "load" or restore is None:
-            return trajectory
-        for way in RESTORE_WAYS:
-            prefix = getattr(restore, way)
-            if prefix is None or (way == "signature" and not interface.restore):
-                continue
-            part = self._part(saved_model, data, range(*restore.steps), Path(workdir) / f"restored-{way}", interface,
-                              restore=(way, prefix))
-            trajectory.restored[way] = part
-            leaked = part.notes.get("unreleased_native_pointers")
-            if leaked is not None:
-                trajectory.notes["unreleased_native_pointers"] = trajectory.notes.get("unreleased_native_pointers", 0) + leaked
-        return trajectory
-
-    def _part(self, saved_model: Path, data: dict[str, np.ndarray], steps: range, workdir: Path, interface: Interface,
-              restore: tuple[str, str] | None = None) -> Trajectory:
-        trajectory = Trajectory(steps.start)
-        ways = RESTORE_WAYS if restore is None else (restore[0],)
-        done = run(saved_model, data, interface, steps, workdir, self.version, self.cache_dir, self.threads,
-                   timeout=self.call_timeout, running=self.running, restore=restore, predict=restore is None, ways=ways)
-        trajectory.losses, trajectory.predictions = list(done.losses), done.predictions
-        trajectory.saver_checkpoint, trajectory.signature_checkpoint = done.saver_checkpoint, done.signature_checkpoint
-        trajectory.failure = done.failure
-        trajectory.notes["command"] = done.command
-        trajectory.notes["tensorflow"] = done.tensorflow
-        if done.unreleased_tensors is not None:
-            # TF_Tensors the program made or received and did not delete (the tensors.closed check).
-            trajectory.notes["unreleased_native_pointers"] = done.unreleased_tensors
-        return trajectory
-
-    def kill(self) -> None:
-        """Ctrl-C: ends its processes now, and every one it would start from now on."""
-        self.running.end()
-
-    def stop(self) -> None:
-        pass

@@ -30,8 +30,8 @@ def session_loader(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def c_runtime():
-    runtime = c_api.CRuntime(f"c-{TF_PYTHON}", CACHE, threads=1)
+def c_runtime(tmp_path_factory):
+    runtime = runtimes.single(f"c-{TF_PYTHON}", CACHE, tmp_path_factory.mktemp("c-logs"))
     facts = runtime.start()
     assert facts["tensorflow"] == TF_PYTHON  # TF_Version() of the library the binary loads
     yield runtime
@@ -156,7 +156,7 @@ def test_fails_where_the_session_loader_is_expected_to(c_runtime, mlp_spec, tmp_
 
 def test_timeout_names_the_stage(c_runtime, bundles, tmp_path):
     export = bundles["tf_keras"]
-    slow = c_api.CRuntime(f"c-{TF_PYTHON}", CACHE, threads=1, call_timeout=0.05)
+    slow = runtimes.single(f"c-{TF_PYTHON}", CACHE, tmp_path / "logs", call_timeout=0.05)
     got = slow.run(export.saved_model, export.data(), range(2), tmp_path)
     assert got.failure is not None and got.failure.error.startswith("timeout: train_export gave no answer within 0.05 s")
 
@@ -212,7 +212,7 @@ def test_a_tf_with_no_tf_java_release_trains_bit_exactly(tmp_path):
         reference = session.run(export.saved_model, data, steps, tmp_path / "session")
     finally:
         session.stop()
-    got = c_api.CRuntime(f"c-{version}", CACHE, threads=1).run(export.saved_model, data, steps, tmp_path / "c")
+    got = runtimes.single(f"c-{version}", CACHE, tmp_path / "logs").run(export.saved_model, data, steps, tmp_path / "c")
     assert reference.failure is None and got.failure is None, (reference.failure, got.failure)
     assert got.notes["tensorflow"] == version
     assert_same(compare.steps(reference.losses), compare.steps(got.losses), "train.loss")

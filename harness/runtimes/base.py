@@ -25,6 +25,7 @@ class Capabilities:
     tags: bool = True  # loads the meta graph of any tag set it is given
     restores_by_saver: bool = True  # restore.saver.*: restores a checkpoint through the export's saver
     restores_by_signature: bool = True  # restore.signature.*: through the export's restore(path) signature
+    restores_by_weights: bool = True  # restore.weights.*: the weights by value, through the export's set_weights
     counts_native_tensors: bool = False  # reports native tensors left alive (tensors.closed)
     without_python: bool = False  # a program of its own: what a team runs with no Python in the loop
     sessions: bool = False  # serves live sessions call by call (open_session): can be a reference

@@ -9,11 +9,12 @@ import re
 
 from ..errors import HarnessError
 from .base import Runtime
+from .c import C
 from .java import Java
 from .java_plain import JavaPlain
 from .python import Python, PythonSession
 
-KINDS: dict[str, type[Runtime]] = {k.kind: k for k in (Python, PythonSession, Java, JavaPlain)}
+KINDS: dict[str, type[Runtime]] = {k.kind: k for k in (Python, PythonSession, Java, JavaPlain, C)}
 REFERENCE = Python  # the kind whose runtime of an export's TF version is that export's reference
 DEFAULT_PER_TF = (Python, PythonSession)  # what each TF Python version of a run gets without asking
 
