@@ -390,6 +390,7 @@ class PlainJavaRuntime:
             trajectory.failure = Failure(_plain_java_stage(str(e), interface), str(e))
             return trajectory
         trajectory.losses, trajectory.predictions = list(done.losses), done.predictions
+        trajectory.metrics, trajectory.weights = done.metrics, done.weights
         trajectory.saver_checkpoint, trajectory.signature_checkpoint = done.saver_checkpoint, done.signature_checkpoint
         trajectory.notes["command"] = done.command
         trajectory.notes["tensorflow"] = done.tensorflow
@@ -409,7 +410,8 @@ def _plain_java_stage(message: str, interface: Interface) -> str:
         return "load"
     if "Session.save(" in message:
         return "save"
-    for stage, signature in (("predict", interface.predict), ("save_signature", interface.save)):
+    for stage, signature in (("predict", interface.predict), ("save_signature", interface.save),
+                             ("weights", interface.get_weights)):
         if signature and f"signature {signature} " in message:
             return stage
     return "train"
