@@ -23,7 +23,7 @@ from .scan import ScanReport
 from .scan import check as scan_check
 from .versions import TF_PYTHON
 
-OVERRIDES = ("train", "predict", "save", "restore", "loss")
+OVERRIDES = ("train", "predict", "save", "restore", "loss", "get_weights", "set_weights")
 
 
 @dataclass
@@ -120,6 +120,9 @@ def _meaning(check: str) -> str:
         return "no inference signature: predictions after training cannot be checked; serve from a re-export"
     if check.startswith(("checkpoint.signature", "restore.signature")):
         return "no save/restore signature: checkpoints only through the SavedModel's saver (Session.save/restore)"
+    if check.startswith(("checkpoint.weights", "restore.weights")):
+        return ("weights by value (a get_weights signature with no inputs, a set_weights one taking its outputs, as "
+                "federated clients exchange them) are not checked for this export: see why")
     return "not checked for this export"
 
 
