@@ -568,6 +568,31 @@ def metrics_and_extra_inputs(out: Path) -> Expected:
                     inputs={"train": _as_inputs(specs), "predict": _as_inputs(specs[:1])})
 
 
+# -- several scalar float outputs, unrelated: none is computed from the others, none is named loss, and the
+# step minimizes a sum it does not return (no output the gradients come from): the loss cannot be told --
+
+def unrelated_scalars(out: Path) -> Expected:
+    m = tf.Module()
+    m.w = tf.Variable(tf.fill([3, 1], 0.5), name="w")
+    specs = [_spec([None, 3], tf.float32, "x"), _spec([None, 1], tf.float32, "y")]
+
+    @tf.function(input_signature=specs)
+    def fit(x, y):
+        with tf.GradientTape() as tape:
+            error = x @ m.w - y
+            mse, mae = tf.reduce_mean(tf.square(error)), tf.reduce_mean(tf.abs(error))
+            objective = mse + 0.1 * mae  # not an output
+        m.w.assign_sub(0.1 * tape.gradient(objective, m.w))
+        return {"mse": mse, "mae": mae, "max_error": tf.reduce_max(tf.abs(error))}
+
+    @tf.function(input_signature=specs[:1])
+    def predict(x):
+        return {"y": x @ m.w}
+
+    _save_module(m, {"fit": fit, "predict": predict}, out)
+    return Expected(None)
+
+
 # -- a TF1 graph saved for training only: no meta graph tagged 'serve' --
 
 def tf1_train_tag_only(out: Path) -> Expected:
@@ -645,7 +670,11 @@ def tf1_train_and_serve(out: Path) -> Expected:
             builder.add_meta_graph([v1.saved_model.tag_constants.SERVING], signature_def_map={
                 "serving_default": v1.saved_model.predict_signature_def({"x": x}, {"logits": logits})})
             builder.save()
-    return Expected(None)
+        updated = _names(v1.global_variables())
+    # inference is in the SERVING meta graph: training with the TRAINING one, certify has none
+    return Expected(Interface(train="train", loss="loss", predict=None, save=None, restore=None, tags=("train",)),
+                    updated=updated, update_ops=frozenset({"ResourceApplyGradientDescent"}),
+                    inputs={"train": {"x": (np.dtype("float32"), (None, 2)), "label": (np.dtype("int64"), (None,))}})
 
 
 def _write_tf1(graph, out: Path, signatures: dict, tags=(v1.saved_model.tag_constants.SERVING,)) -> None:
@@ -668,6 +697,7 @@ BUILDERS = {
     "combined_loss": combined_loss,
     "keras3_in_module": keras3_in_module,
     "metrics_and_extra_inputs": metrics_and_extra_inputs,
+    "unrelated_scalars": unrelated_scalars,
     "v1_checkpoint_module": v1_checkpoint_module,
     "tf1_ref_graph": tf1_ref_graph,
     "checkpoint_module": checkpoint_module,

@@ -17,7 +17,7 @@ from harness.interface import Interface
 from . import foreign_exports
 from .helpers import fingerprint
 
-DISCOVERED = ["fit_step", "tf1_ref_graph", "tf1_momentum", "v1_checkpoint_module", "weights_by_value",
+DISCOVERED = ["fit_step", "tf1_ref_graph", "tf1_momentum", "tf1_train_and_serve", "v1_checkpoint_module", "weights_by_value",
               "combined_loss", "metrics_and_extra_inputs", "checkpoint_module", "multi_label", "text_no_predict", "hang_forever",
               *foreign_exports.DENIED]
 ZOO = [("mlp_regression", "tf_keras"), ("mlp_regression", "keras3_archive"), ("mlp_regression", "raw_module"),
