@@ -115,7 +115,8 @@ def _cause(result: Result, failing: list[Result]) -> dict:
     known = expectations.explain(result.detail, causes)
     if known is None and result.check.endswith(".loss") and result.detail.startswith("diverged"):
         sibling = result.check[:-len("loss")] + "variables"
-        same_part = [r for r in failing if (r.runtime, r.case, r.check, r.outcome) == (result.runtime, result.case, sibling, "FAIL")]
+        same_part = [r for r in failing
+                     if (r.runtime, r.case, r.check, r.outcome) == (result.runtime, result.case, sibling, "FAIL")]
         known = next((c for r in same_part for c in [expectations.explain(r.detail, causes)] if c), None)
     if known is None:
         return {"cause": {"id": None, "cause": f"unknown cause; the raw error: {result.detail}", "fix": None, "links": []}}

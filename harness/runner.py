@@ -384,12 +384,12 @@ def _restore_checks(runtime: str, export: Export, way: str, got: Trajectory, ref
     if failed:
         results[1].passed, results[1].detail = False, f"failed at {failed} (restore by {way}): {part.failure.error}"
         return results
-    expected, actual = ((ref_second.saver_checkpoint, part.saver_checkpoint) if way == "saver"
-                        else (ref_second.signature_checkpoint, part.signature_checkpoint))
     try:
         if way == "weights":  # by value: get_weights' outputs, by name
             results[1].comparison = trajectory(variables_check, ref_second.weights, part.weights)
         else:
+            expected, actual = ((ref_second.saver_checkpoint, part.saver_checkpoint) if way == "saver"
+                                else (ref_second.signature_checkpoint, part.signature_checkpoint))
             results[1].comparison = variables(variables_check, expected, actual)
         results[1].passed, results[1].detail = results[1].comparison.ok, results[1].comparison.summary()
     except HarnessError as e:
