@@ -59,8 +59,10 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
     check.add_argument("--allow-op", action="append", metavar="OP", help="run an export that uses this refused op (repeatable)")
     for role, what in (("train", "the training signature"), ("predict", "the inference signature ('' for none)"),
                        ("save", "the save(path) signature ('' for none)"), ("restore", "the restore(path) signature ('' for none)"),
-                       ("loss", "the training signature's loss output")):
-        check.add_argument(f"--{role}", metavar="NAME", help=f"{what}, when discovery cannot tell")
+                       ("loss", "the training signature's loss output"),
+                       ("get_weights", "the signature with no inputs returning the weights by value ('' for none)"),
+                       ("set_weights", "the signature taking them back as inputs ('' for none)")):
+        check.add_argument(f"--{role.replace('_', '-')}", dest=role, metavar="NAME", help=f"{what}, when discovery cannot tell")
     check.add_argument("--tags", metavar="TAG[,TAG...]", help="the meta graph's tag set every runtime loads "
                                                           "(default: the one holding the training signature, serve first)")
     replay = sub.add_parser("replay", help="replay a reproduction folder written by the stateful tests, in Python and TF Java")

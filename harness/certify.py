@@ -23,7 +23,7 @@ from .scan import ScanReport
 from .scan import check as scan_check
 from .versions import TF_PYTHON
 
-OVERRIDES = ("train", "predict", "save", "restore", "loss")
+OVERRIDES = ("train", "predict", "save", "restore", "loss", "get_weights", "set_weights")
 
 
 @dataclass
@@ -99,7 +99,7 @@ def write(out: Path, prepared: Prepared, results: list[Result], facts: dict, wor
         "data": {"source": prepared.data.source, "notes": list(prepared.data.notes),
                  "steps": prepared.export.steps, "resume_steps": prepared.export.resume_steps},
         "not_applicable": [{"id": r.id, "why": r.detail, "for_a_java_team": _meaning(r.check)} for r in not_applicable],
-        "failing": [{"id": r.id, "outcome": r.outcome, "detail": r.detail, **_cause(r)} for r in failing],
+        "failing": [{"id": r.id, "outcome": r.outcome, "detail": r.detail, **_cause(r, failing)} for r in failing],
         "rerun_java": "sh rerun-java.sh" if rerun else None,
     }
     path = out / "certificate.json"
@@ -107,11 +107,20 @@ def write(out: Path, prepared: Prepared, results: list[Result], facts: dict, wor
     return path
 
 
-def _cause(result: Result) -> dict:
-    """A failing check's known cause and what to change (expectations/causes.toml), or that none is known."""
+def _cause(result: Result, failing: list[Result]) -> dict:
+    """A failing check's known cause and what to change (expectations/causes.toml), or that none is known.
+
+    A part's losses (resume.loss, restore.<way>.loss) that diverge because the variables it trained on
+    were not the ones saved have that part's .variables check's cause: only the variables name it."""
     if result.outcome != "FAIL":  # blocked: the cause is that of the check it is blocked by
         return {}
-    known = expectations.explain(result.detail, expectations.load_causes())
+    causes = expectations.load_causes()
+    known = expectations.explain(result.detail, causes)
+    if known is None and result.check.endswith(".loss") and result.detail.startswith("diverged"):
+        sibling = result.check[:-len("loss")] + "variables"
+        same_part = [r for r in failing
+                     if (r.runtime, r.case, r.check, r.outcome) == (result.runtime, result.case, sibling, "FAIL")]
+        known = next((c for r in same_part for c in [expectations.explain(r.detail, causes)] if c), None)
     if known is None:
         return {"cause": {"id": None, "cause": f"unknown cause; the raw error: {result.detail}", "fix": None, "links": []}}
     return {"cause": known.to_dict()}
@@ -123,6 +132,9 @@ def _meaning(check: str) -> str:
         return "no inference signature: predictions after training cannot be checked; serve from a re-export"
     if check.startswith(("checkpoint.signature", "restore.signature")):
         return "no save/restore signature: checkpoints only through the SavedModel's saver (Session.save/restore)"
+    if check.startswith(("checkpoint.weights", "restore.weights")):
+        return ("weights by value (a get_weights signature with no inputs, a set_weights one taking its outputs, as "
+                "federated clients exchange them) are not checked for this export: see why")
     return "not checked for this export"
 
 

@@ -6,11 +6,16 @@ Reads saved_model.pb only (never loads or runs the model, never writes into the 
   function library (call ops' `f`, While/If/Case bodies, any other function attribute); in a TF1
   graph (SavedModelBuilder) the signature's outputs are tensors of the graph, and the graph is
   walked backwards from them, control edges included (the train op usually hangs there).
-- loss: the train signature's scalar float output, or its only output.
+- loss: the train signature's scalar float output, or its only output; of several, the one the
+  others are computed into, else the one named "loss". Its other scalar outputs (a metrics dict:
+  accuracy, mae, ...) are compared too, each by name.
 - save / restore: a signature taking one scalar string (the checkpoint path) whose function writes
   (SaveV2, MergeV2Checkpoints) or reads (RestoreV2) a checkpoint. Restore assigns variables; it is
   never a training signature.
 - predict: a signature that takes inputs, updates no variables and is not save/restore (any name).
+- get_weights / set_weights (weights by value, as federated clients and LiteRT without Flex
+  exchange them): a signature with no inputs whose outputs are variables as read, and one that
+  writes its inputs into variables as given and takes exactly those outputs back, by name.
 
 Signatures that are the same function under two names (Keras' ExportArchive makes its first
 endpoint `serving_default` too) count once. Overrides (`train`, `predict`, `save`, `restore`,
@@ -47,8 +52,11 @@ _FORWARDING_OPS = frozenset({"Identity", "RefIdentity"})  # pass a variable hand
 _PLUMBING_OPS = frozenset({"Placeholder", "StatefulPartitionedCall", "PartitionedCall", "Identity", "IdentityN", "NoOp"})
 # Where TF1 exports keep a train op that no signature may run (SavedModelBuilder's train_op=, Estimator).
 TRAIN_OP_COLLECTIONS = frozenset({"saved_model_train_op", "train_op"})
-OVERRIDES = {"train": "--train", "predict": "--predict", "save": "--save", "restore": "--restore", "loss": "--loss"}
+OVERRIDES = {"train": "--train", "predict": "--predict", "save": "--save", "restore": "--restore", "loss": "--loss",
+             "get_weights": "--get-weights", "set_weights": "--set-weights"}
 _FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+# Scalar outputs every runtime hands back as numbers (TF Java's worker and TrainExport: no bfloat16, no strings).
+_METRIC_DTYPES = ("float16", "float32", "float64", "int32", "int64", "bool")
 
 
 def is_update_op(op: str) -> bool:
@@ -97,8 +105,9 @@ class Discovery:
 
 def discover(saved_model: Path, overrides: dict | None = None, tags: tuple[str, ...] | None = None) -> Discovery:
     """The Interface of `saved_model` (see the module docstring). `overrides` maps "train",
-    "predict", "save", "restore", "loss" to a signature (output for "loss") name; a missing key
-    or None: guess; "" for predict/save/restore: do not use one. `tags`: the meta graph to use
+    "predict", "save", "restore", "loss", "get_weights", "set_weights" to a signature (output for
+    "loss") name; a missing key or None: guess; "" for predict/save/restore/get_weights/set_weights:
+    do not use one. `tags`: the meta graph to use
     (None: the one holding the training signature, `serve` first)."""
     saved_model = Path(saved_model)
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
@@ -122,11 +131,14 @@ def discover(saved_model: Path, overrides: dict | None = None, tags: tuple[str, 
     notes = [f"tags: meta graph {list(chosen)} ({how})"]
     train = chooser.train(notes)
     loss = chooser.loss(train, notes)
+    metrics = chooser.metrics(train, loss, notes)
     predict = chooser.other("predict", notes)
     save = chooser.other("save", notes)
     restore = chooser.other("restore", notes)
+    get_weights, set_weights = chooser.weights(train, notes)
+    notes.extend(note for setter, note in sorted(chooser.setters.items()) if setter != set_weights)
     for name in sorted(sigs):
-        if name not in (train, predict, save, restore) and name not in chooser.aliases:
+        if name not in (train, predict, save, restore, get_weights, set_weights) and name not in chooser.aliases:
             notes.append(f"unused: signature {name!r} ({chooser.describe(name)})")
     has_saver = meta.HasField("saver_def")
     notes.append(f"saver_def: {'present (filename tensor ' + repr(meta.saver_def.filename_tensor_name) + ')' if has_saver else 'absent'}")
@@ -134,6 +146,7 @@ def discover(saved_model: Path, overrides: dict | None = None, tags: tuple[str, 
         train=train, loss=loss, predict=predict,
         save=save, save_path=inputs[save][0].name if save else Interface.save_path,
         restore=restore, restore_path=inputs[restore][0].name if restore else Interface.restore_path, tags=chosen,
+        metrics=metrics, get_weights=get_weights, set_weights=set_weights,
     )
     return Discovery(saved_model, interface, inputs, outputs, has_saver, tuple(sorted(facts[train].targets)), tuple(notes))
 
@@ -302,6 +315,10 @@ class Graph:
                 return self.source(fdef.ret[fdef.signature.output_arg[index].name], fdef.signature.name, depth + 1)
         return scope, _node_name(tensor)
 
+    def node(self, scope: str | None, tensor: str):
+        """The node computing `tensor` in `scope` (None: the graph), or None."""
+        return (self.nodes if scope is None else self._function_nodes.get(scope, {})).get(_node_name(tensor))
+
     def ancestors(self, scope: str | None, tensor: str) -> set[str]:
         """Nodes (in `scope`) whose values `tensor` is computed from, data edges only."""
         nodes = self.nodes if scope is None else self._function_nodes.get(scope, {})
@@ -416,6 +433,7 @@ class _Chooser:
         self.overrides = overrides
         self.kind = {name: self._kind(name) for name in sigs}
         self.aliases: set[str] = set()  # signatures that are a chosen one under another name
+        self.setters: dict[str, str] = {}  # weight setters passed over for train -> the note saying so (unless paired)
         self.train_op_collections: list[str] = []
 
     @property
@@ -488,9 +506,9 @@ class _Chooser:
         setters = [n for n in candidates if not self.facts[n].computed]
         if setters and len(setters) < len(candidates):
             candidates = [n for n in candidates if n not in setters]
-            notes.extend(f"unused: signature {n!r} only writes its inputs into variables (a weight setter, not train)"
-                         for n in sorted(setters))
-            self.aliases.update(setters)  # listed here, not again as unused
+            self.setters = {n: f"unused: signature {n!r} only writes its inputs into variables (a weight setter, not train)"
+                            for n in setters}
+            self.aliases.update(setters)  # noted as setters, not again as unused
         name, aliases = self._pick("train", candidates)
         if name is None:
             listed = "; ".join(f"{n!r}: {self.describe(n)}" for n in sorted(self.sigs))
@@ -536,9 +554,68 @@ class _Chooser:
                          f"{', '.join(scalars)} is computed from the others)")
             return "loss"
         listed = ", ".join(f"{s.name}: {s.describe()}" for s in outputs)
-        problem = "has several scalar float outputs" if scalars else "has no scalar float output"
-        raise HarnessError(f"{self.pb}: signature {train!r} {problem} ({listed}): "
-                           f"name the loss with --loss OUTPUT")
+        problem = ("has several scalar float outputs and none is computed from the others or named 'loss', so "
+                   "which one the step minimizes cannot be told" if scalars else "has no scalar float output")
+        raise HarnessError(f"{self.pb}: signature {train!r} {problem} ({listed}): pass --loss OUTPUT to name the loss")
+
+    def metrics(self, train: str, loss: str, notes: list[str]) -> tuple[str, ...]:
+        """The train signature's other scalar outputs (a metrics dict): compared by name at every step."""
+        metrics = tuple(s.name for s in self.outputs[train]
+                        if s.name != loss and s.dense and s.shape == () and s.tf_dtype in _METRIC_DTYPES)
+        if metrics:
+            notes.append(f"metrics: outputs {', '.join(metrics)} of {train!r} (its other scalar outputs: "
+                         f"compared at every step beside the loss, each by name)")
+        return metrics
+
+    def weights(self, train: str, notes: list[str]) -> tuple[str | None, str | None]:
+        """(get_weights, set_weights): weights by value, or (None, None). See the module docstring."""
+        given = {role: self.overrides.get(role) for role in ("get_weights", "set_weights")}
+        if "" in given.values():
+            notes.append("weights: none (--get-weights or --set-weights '')")
+            return None, None
+        for role, name in given.items():
+            if name is not None and name not in self.sigs:
+                raise self._missing(role, name)
+        getters = [given["get_weights"]] if given["get_weights"] else \
+            [n for n in sorted(self.sigs) if self.kind[n] == "no-inputs" and self._returns_variables(n)]
+        setters = [given["set_weights"]] if given["set_weights"] else \
+            [n for n in sorted(self.sigs) if n != train and self.kind[n] == "train" and not self.facts[n].computed]
+        pairs = [(g, s) for g in getters for s in setters if self._takes_back(g, s)]
+        if not pairs and any(given.values()):
+            described = "; ".join(f"{n!r} returns {self._listed(self.outputs[n])}, {m!r} takes {self._listed(self.inputs[m])}"
+                                  for n in getters for m in setters)
+            raise HarnessError(f"{self.pb}: no weights by value in the signatures named ({described}): the setter must take "
+                               f"exactly the getter's outputs, by name, and the getter no inputs")
+        if not pairs:
+            notes.append("weights: none (no signature without inputs returns variables that another takes back as its inputs)")
+            return None, None
+        getter, getter_aliases = self._pick("get_weights", sorted({g for g, _ in pairs}))
+        setter, setter_aliases = self._pick("set_weights", sorted({s for g, s in pairs if g == getter}))
+        how = "--get-weights/--set-weights" if any(given.values()) else "by what they do"
+        notes.append(f"weights: {getter!r} returns {', '.join(s.name for s in self.outputs[getter])} as read from variables, "
+                     f"{setter!r} writes them back as given (weights by value; {how})"
+                     + _aliases(getter_aliases + setter_aliases))
+        return getter, setter
+
+    @staticmethod
+    def _listed(specs) -> str:
+        return ", ".join(f"{s.name}: {s.describe()}" for s in specs) or "nothing"
+
+    def _returns_variables(self, name: str) -> bool:
+        """Every output of `name` is a variable's value as read (ReadVariableOp; a TF1 variable itself)."""
+        outputs = self.sigs[name].outputs.values()
+        if not outputs or any(o.WhichOneof("encoding") != "name" for o in outputs):
+            return False
+        return all(getattr(self.graph.node(*self.graph.source(o.name)), "op", None) in {"ReadVariableOp", *VARIABLE_OPS}
+                   for o in outputs)
+
+    def _takes_back(self, getter: str, setter: str) -> bool:
+        """The setter's inputs are the getter's outputs: the same names, dtypes and (where known) dimensions."""
+        returns = {s.name: s for s in self.outputs[getter]}
+        takes = {s.name: s for s in self.inputs[setter]}
+        if not self.inputs[getter] == () or set(returns) != set(takes):
+            return False
+        return all(returns[n].tf_dtype == takes[n].tf_dtype and _compatible(returns[n].shape, takes[n].shape) for n in takes)
 
     def _combined(self, train: str, scalars: list[str]) -> str | None:
         """The scalar output every other scalar output feeds into (loss = cls_loss + reg_loss), if exactly one."""
@@ -581,6 +658,11 @@ class _Chooser:
             return None
         notes.append(f"{role}: signature {name!r} ({self.describe(name)})" + _aliases(aliases))
         return name
+
+
+def _compatible(a, b) -> bool:
+    """Two declared shapes that one array can have (None: unknown rank or dimension)."""
+    return a is None or b is None or (len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b)))
 
 
 def _aliases(aliases: list[str]) -> str:

@@ -1,7 +1,8 @@
 """Which signatures of an export the plan calls, and by which input and output names.
 
 The zoo's exports all use ZOO (train/predict/save/restore, output "loss", input
-"checkpoint_path"); a user's export gets its own Interface from discovery (certify) or flags.
+"checkpoint_path", no metrics, no weights by value); a user's export gets its own Interface
+from discovery (certify) or flags.
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ class Interface:
     restore: str | None = "restore"  # restore(<path>); None: none
     restore_path: str = "checkpoint_path"
     tags: tuple[str, ...] = ("serve",)  # the meta graph every runtime loads
-
+    metrics: tuple[str, ...] = ()  # the train signature's other scalar outputs, compared step by step beside the loss
+    get_weights: str | None = None  # a signature with no inputs returning the variables by value; None: none
+    set_weights: str | None = None  # the signature taking them back as inputs (named as get_weights' outputs)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, raw: dict) -> "Interface":
-        return cls(**{**raw, "tags": tuple(raw.get("tags", ("serve",)))})
+        return cls(**{**raw, "tags": tuple(raw.get("tags", ("serve",))), "metrics": tuple(raw.get("metrics", ()))})
 
 
 ZOO = Interface()

@@ -3,7 +3,7 @@
 `jar` builds the CLI with Maven, once per TF Java version and source digest, into the cache.
 `run` writes a run's inputs as .npy files, runs `java -cp ... dev.conformance.TrainExport ...`
 (the command a Java team can rerun as is, also written to <workdir>/rerun.sh) and reads back what
-it wrote: losses and predictions as .npy (bit-exact), the checkpoints, and --bench timings, the
+it wrote: losses, metrics, predictions and weights by value as .npy (bit-exact), the checkpoints, and --bench timings, the
 plain-Java baseline the JPype worker's overhead is measured against.
 """
 
@@ -38,11 +38,13 @@ class PlainJavaFailure(Exception):
 @dataclass
 class PlainJavaRun:
     losses: list[np.ndarray]  # one numpy scalar (or array) per step, from losses.npy
+    metrics: list[dict[str, np.ndarray]]  # per step: the interface's metrics outputs (metric.<output>.npy); [] without
     predictions: dict[str, np.ndarray]  # output name -> predict.<output>.npy
     saver_checkpoint: str  # prefix written by Session.save
     signature_checkpoint: str | None  # prefix written by the save signature; None: not called
     tensorflow: str  # the TF native version TF Java runs
     bench: dict | None  # --bench: calls, median_us, mean_us, min_us, max_us
+    weights: dict[str, np.ndarray]  # get_weights' outputs after training (weights.<output>.npy); {} without
     command: str  # the command line, to rerun without Python
     summary: dict = field(repr=False, default_factory=dict)  # the CLI's JSON summary as printed
 
@@ -110,6 +112,10 @@ def run(saved_model: Path, data: dict[str, np.ndarray], interface: Interface, st
     if interface.save:
         cmd += ["--save-signature", interface.save, "--save-path-input", interface.save_path,
                 "--signature-dir", str(workdir / "signature")]
+    if interface.metrics:
+        cmd += ["--metrics", ",".join(interface.metrics)]
+    if interface.get_weights:
+        cmd += ["--weights", interface.get_weights]
     if bench:
         cmd += ["--bench", str(bench)]
     if tuple(interface.tags) != ("serve",):
@@ -130,10 +136,14 @@ def run(saved_model: Path, data: dict[str, np.ndarray], interface: Interface, st
     except (IndexError, json.JSONDecodeError):
         raise PlainJavaFailure(f"{MAIN} printed no JSON summary; stdout ends: {done.stdout[-300:]!r}") from None
     losses = np.load(summary["files"]["losses"], allow_pickle=False)
-    predictions = {key[len("predict."):]: np.load(path, allow_pickle=False)
-                   for key, path in summary["files"].items() if key.startswith("predict.")}
-    return PlainJavaRun(list(losses), predictions, summary["saver_checkpoint"], summary["signature_checkpoint"],
-                        summary["tensorflow"], summary["bench"], command, summary)
+    written = {key: np.load(path, allow_pickle=False) for key, path in summary["files"].items() if key != "losses"}
+
+    def of(role: str) -> dict[str, np.ndarray]:
+        return {key[len(role) + 1:]: value for key, value in written.items() if key.startswith(role + ".")}
+    stacked = of("metric")  # output -> [steps]
+    metrics = [{name: stacked[name][i] for name in interface.metrics} for i in range(len(losses))] if interface.metrics else []
+    return PlainJavaRun(list(losses), metrics, of("predict"), summary["saver_checkpoint"], summary["signature_checkpoint"],
+                        summary["tensorflow"], summary["bench"], of("weights"), command, summary)
 
 
 class Running:

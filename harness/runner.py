@@ -5,8 +5,8 @@ For each export, the reference is the TF2 loader of its exporter's TF version (r
 interruption. Each runtime then trains the same first `steps` steps from the export and saves
 both ways; the reference runtime resumes from what it saved and must rejoin the reference
 trajectory. Each runtime also restores the reference's checkpoints of step `steps` into fresh
-loads of the export (by its saver, and by the restore signature), trains the remaining steps,
-and must rejoin the reference trajectory too.
+loads of the export (by its saver, by the restore signature, and by value through set_weights),
+trains the remaining steps, and must rejoin the reference trajectory too.
 """
 
 from __future__ import annotations
@@ -16,21 +16,20 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checkpoints, compare
+from . import checkpoints, checks, compare
+from .checks import outputs_by_step
 from .errors import HarnessError
 from .expectations import Expectation
 from .interface import ZOO, Interface
-from .runtimes import registry
 from .outcomes import BLOCKED, FAIL, NOT_APPLICABLE, PASS, XFAIL, XPASS, Result  # noqa: F401 (the runner's vocabulary)
-from .trajectory import RESTORE_WAYS, STAGES, Failure, Restore, RuntimeFailure, Trajectory, execute, with_variables  # noqa: F401 (with_variables: runner's name for it)
+from .runtimes import registry
+from .trajectory import (RESTORE_WAYS, STAGES, WEIGHTS_KEY, Failure, Restore, RuntimeFailure,  # noqa: F401
+                         Trajectory, execute, restore_and_train, with_variables)  # with_variables: runner's name for it
 
-PLAN_CHECKS = ("load", "train.loss", "predict", "checkpoint.saver", "checkpoint.signature", "resume.loss",
-               "resume.variables")
-# The restore part: per way, a fresh load restores the reference's checkpoint, trains on and saves that way.
-RESTORE_CHECKS = tuple(f"restore.{way}.{what}" for way in RESTORE_WAYS for what in ("loss", "variables"))
+PLAN_CHECKS = tuple(c.name for c in checks.PLAN)
+RESTORE_CHECKS = tuple(c.name for c in checks.RESTORE)
 CHECKS = PLAN_CHECKS + RESTORE_CHECKS
-STAGE_OF_CHECK = {"load": "load", "train.loss": "train", "predict": "predict", "checkpoint.saver": "save",
-                  "resume.loss": "save", "resume.variables": "save", "checkpoint.signature": "save_signature"}
+STAGE_OF_CHECK = {c.name: c.stage for c in checks.PLAN}
 FIRST_CHECK_OF_STAGE = {stage: next(c for c in PLAN_CHECKS if STAGE_OF_CHECK[c] == stage) for stage in STAGES}
 
 
@@ -135,8 +134,8 @@ def check_export(export: Export, runtimes: list, python, workdir: Path,
         again = repeat(export, python, workdir / "reference-again")
     except HarnessError as e:
         return _stamp([own("reference", False, str(e))] + _blocked(export, runtimes, "reference"), export)
-    repeated = compare.compare({**compare.steps(ref[0].losses), **ref[0].predictions},
-                               {**compare.steps(again.losses), **again.predictions})
+    repeated = compare.compare({**outputs_by_step(ref[0]), **ref[0].predictions},
+                               {**outputs_by_step(again), **again.predictions})
     losses = ref[0].losses + ref[1].losses
     if again.failure or not repeated.ok:
         detail = f"two Python runs of the same steps differ: {again.failure.error if again.failure else repeated.summary()}"
@@ -145,10 +144,11 @@ def check_export(export: Export, runtimes: list, python, workdir: Path,
     out = [own("reference", True, "ok", losses=losses), own("reference.deterministic", True, repeated.summary())]
     ran: dict[str, Trajectory] = {}
     saver_restore = saver_checkpoint_for(export, ref[0], workdir)
+    weights_restore = weights_for(export, ref, python, workdir)
     for runtime in runtimes:
         out += check_runtime(runtime, export, ref, workdir / runtime.name, python,
                              lambda check, name=runtime.name: tolerance(name, f"{export.name}.{check}", export.exporter),
-                             ran, saver_restore, band(runtime.name, export.exporter))
+                             ran, saver_restore, band(runtime.name, export.exporter), weights_restore)
     for runtime in runtimes:  # e.g. a Java team's own program must see exactly what the harness saw through JPype
         other = runtime.same_outputs_as and f"{runtime.same_outputs_as}-{runtime.version}"
         if runtime.name in ran and other in ran:
@@ -166,13 +166,46 @@ def saver_checkpoint_for(export: Export, first: Trajectory, workdir: Path) -> tu
         return None, f"the harness cannot re-key its reference checkpoint for this export's saver: {e}"
 
 
+def weights_for(export: Export, ref: tuple[Trajectory, Trajectory], python, workdir: Path) -> tuple[str | None, str]:  # pragma: no mutate block (runs TF)
+    """What the runtimes set through set_weights: the reference's get_weights outputs of step k (an .npz),
+    or (None, why that cannot be checked).
+
+    Weights by value need not be the whole training state (a federated client's optimizer restarts):
+    when Python itself, setting them into a fresh load, does not rejoin its own trajectory, no runtime
+    can, and restore.weights.* are not applicable (said why), never failed."""
+    interface, first = export.interface, export.steps
+    if not (interface.get_weights and interface.set_weights):
+        return None, "export has no get_weights and set_weights signatures (weights by value)"
+    path = workdir / "reference" / "first" / "weights.npz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **{WEIGHTS_KEY + name: value for name, value in ref[0].weights.items()})
+    steps = range(first, first + export.resume_steps)
+    try:
+        own = restore_and_train(lambda: python.open_session(export.saved_model, tags=interface.tags), "weights",
+                                str(path), export.data, steps, workdir / "reference" / "weights", interface)
+    except RuntimeFailure:  # the worker died (closing the session): every runtime's restore.weights checks run and say so
+        return str(path), ""
+    if own.failure:  # the setter fails in Python too: the export's failure, shown by the checks themselves
+        return str(path), ""
+    rejoined = compare.compare({**outputs_by_step(ref[1], first), **ref[1].weights},
+                               {**outputs_by_step(own, first), **own.weights})
+    if rejoined.ok:
+        return str(path), ""
+    return None, (f"the weights {interface.get_weights!r} returns are not the whole training state: {python.name} itself, "
+                  f"setting the reference's weights of step {first} into a fresh load with {interface.set_weights!r}, "
+                  f"trains on to other values ({rejoined.first_divergence}); e.g. optimizer slots or a step counter "
+                  f"are not among them")
+
+
 def same_run(runtime: str, case: str, got: Trajectory, other: Trajectory, other_name: str) -> Result:
-    """equals.<other>: losses, predictions and both checkpoints of two runs of one runtime, bit for bit."""
+    """equals.<other>: losses (and metrics), predictions, weights by value and both checkpoints of two runs
+    of one runtime, bit for bit."""
     check = "equals." + other_name
     if got.failure or other.failure:
         failed = got.failure or other.failure
         return Result(runtime, case, check, None, f"blocked: a run failed at {failed.stage}", outcome=BLOCKED)
-    tensors = ({**compare.steps(other.losses), **other.predictions}, {**compare.steps(got.losses), **got.predictions})
+    tensors = ({**outputs_by_step(other), **other.predictions, **{f"weights:{k}": v for k, v in other.weights.items()}},
+               {**outputs_by_step(got), **got.predictions, **{f"weights:{k}": v for k, v in got.weights.items()}})
     for mine, theirs in ((got.saver_checkpoint, other.saver_checkpoint), (got.signature_checkpoint, other.signature_checkpoint)):
         if mine and theirs:
             try:
@@ -198,30 +231,32 @@ def _blocked(export: Export, runtimes: list, cause: str) -> list[Result]:
 
 def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], workdir: Path, python,
                   tolerance=lambda check: 0.0, ran: dict | None = None,
-                  saver_restore: tuple[str | None, str] | None = None, band: dict | None = None) -> list[Result]:
+                  saver_restore: tuple[str | None, str] | None = None, band: dict | None = None,
+                  weights_restore: tuple[str | None, str] | None = None) -> list[Result]:
     """Runs `runtime` on `export` and returns one Result per check in CHECKS (plus tensors.closed for Java).
 
     `python` (the reference runtime) resumes from what `runtime` saved; `ran`, if given, keeps the run.
     `saver_restore`: (the checkpoint the runtime's saver restores, or None and why that cannot be
     checked); by default the reference's own. `band`: the cross-version drift band every comparison of
-    this runtime is held to (None: same TF).
+    this runtime is held to (None: same TF). `weights_restore`: (what set_weights is given, or None and
+    why not: weights_for), by default worked out here.
     """
     ref_first, ref_second = ref
     saver_prefix, saver_why_not = saver_restore or (ref_first.saver_checkpoint, "")
+    weights_prefix, weights_why_not = weights_restore or weights_for(export, ref, python, workdir)
     signature_restorable = bool(export.interface.save and export.interface.restore)
     can = runtime.capabilities
-    not_restoring = {"saver": "" if can.restores_by_saver else runtime.not_restoring,
-                     "signature": "" if can.restores_by_signature else runtime.not_restoring}
+    not_restoring = {way: "" if getattr(can, f"restores_by_{way}") else runtime.not_restoring for way in RESTORE_WAYS}
     restore = Restore((export.steps, export.steps + export.resume_steps),
                       None if not_restoring["saver"] else saver_prefix,
-                      ref_first.signature_checkpoint if signature_restorable and not not_restoring["signature"] else None)
+                      ref_first.signature_checkpoint if signature_restorable and not not_restoring["signature"] else None,
+                      None if not_restoring["weights"] else weights_prefix)
     got = runtime.run(export.saved_model, export.data, range(export.steps), workdir, export.interface, restore)
     if ran is not None:
         ran[runtime.name] = got
-    failed = got.failure.stage if got.failure else None
     resumed: list[Trajectory] = []
 
-    def resumed_run() -> Trajectory:  # Python resuming from what this runtime saved, run once
+    def resume_once() -> Trajectory:  # Python resuming from what this runtime saved, run once
         if not resumed:
             resumed.append(resume(export, got.saver_checkpoint, workdir / "resume", python))
         if resumed[0].failure:
@@ -229,58 +264,63 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
                                f"({resumed[0].failure.stage}): {resumed[0].failure.error}")
         return resumed[0]
 
-    def variables(check: str, expected_prefix: str, actual_prefix: str) -> compare.Comparison:
-        expected, actual = checkpoints.comparable(expected_prefix, actual_prefix)
-        return compare.compare(expected, actual, tolerance(check), checkpoints.variable_names(expected_prefix), band)
-
-    def trajectory(check: str, expected: dict, actual: dict) -> compare.Comparison:
-        return compare.compare(expected, actual, tolerance(check), band=band)
-
-    measures = {
-        "train.loss": lambda: trajectory("train.loss", compare.steps(ref_first.losses), compare.steps(got.losses)),
-        "predict": lambda: trajectory("predict", ref_first.predictions, got.predictions),
-        "checkpoint.saver": lambda: variables("checkpoint.saver", ref_first.saver_checkpoint, got.saver_checkpoint),
-        "checkpoint.signature": lambda: variables("checkpoint.signature", ref_first.signature_checkpoint,
-                                                  got.signature_checkpoint),
-        "resume.loss": lambda: trajectory("resume.loss", compare.steps(ref_second.losses, export.steps),
-                                          compare.steps(resumed_run().losses, export.steps)),
-        "resume.variables": lambda: variables("resume.variables", ref_second.saver_checkpoint,
-                                              resumed_run().saver_checkpoint),
-    }
-    out = []
-    for check in PLAN_CHECKS:
-        stage = STAGE_OF_CHECK[check]
-        result = Result(runtime.name, export.name, check, None)
-        if check == "checkpoint.signature" and not export.interface.save:
-            result.detail, result.outcome = "export has no save signature", NOT_APPLICABLE
-        elif check == "predict" and not export.interface.predict:
-            result.detail, result.outcome = "export has no inference signature", NOT_APPLICABLE
-        elif stage == failed and check == FIRST_CHECK_OF_STAGE[stage]:
-            result.passed, result.detail = False, f"failed at {failed}: {got.failure.error}"
-        elif failed and STAGES.index(stage) >= STAGES.index(failed):
-            result.detail, result.outcome = f"blocked by {export.name}.{FIRST_CHECK_OF_STAGE[failed]}", BLOCKED
-        elif check == "load":
-            result.passed, result.detail = True, "ok"
-        elif check == "train.loss":
-            result.comparison = measures[check]()
-            result.passed, result.detail = result.comparison.ok, result.comparison.summary()
-            result.notes["losses"] = got.losses
-        else:
-            try:
-                result.comparison = measures[check]()
-                result.passed, result.detail = result.comparison.ok, result.comparison.summary()
-            except HarnessError as e:  # e.g. a checkpoint that cannot be read: this check fails, by name
-                result.passed, result.detail = False, str(e)
-        out.append(result)
+    judging = Judging(export, ref_first, ref_second, got, tolerance, band, resume_once)
+    out = [_plan_check(check, runtime, export, got, judging) for check in checks.PLAN]
     for way in RESTORE_WAYS:
-        why_not = not_restoring[way] or (saver_why_not if way == "saver" else "" if signature_restorable else
-                                         "export has no save and restore signatures")
-        out += _restore_checks(runtime.name, export, way, got, ref_second, variables, trajectory, why_not)
+        why_not = not_restoring[way] or {
+            "saver": saver_why_not, "weights": weights_why_not,
+            "signature": "" if signature_restorable else checks.BY_NAME["restore.signature.loss"].missing}[way]
+        out += _restore_checks(runtime.name, export, way, got, ref_second, judging.variables, judging.trajectory, why_not)
     unreleased = got.notes.get("unreleased_native_pointers")
     if unreleased is not None:
         out.append(Result(runtime.name, export.name, "tensors.closed", unreleased == 0,
                           f"{unreleased} native TF Java pointers still alive after the calls returned"))
     return out
+
+
+@dataclass
+class Judging:
+    """What a check measures one runtime's run with (checks.Check.measure): the run, the reference's two
+    parts, and comparisons held to the runtime's tolerance and drift band."""
+    export: Export
+    ref_first: Trajectory
+    ref_second: Trajectory
+    got: Trajectory
+    tolerance: object  # check -> relative tolerance
+    band: dict | None
+    resumed: object  # () -> Python's run resumed from what the runtime saved (run once)
+
+    def variables(self, check: str, expected_prefix: str, actual_prefix: str) -> compare.Comparison:
+        expected, actual = checkpoints.comparable(expected_prefix, actual_prefix)
+        return compare.compare(expected, actual, self.tolerance(check), checkpoints.variable_names(expected_prefix),
+                               self.band)
+
+    def trajectory(self, check: str, expected: dict, actual: dict) -> compare.Comparison:
+        return compare.compare(expected, actual, self.tolerance(check), band=self.band)
+
+
+def _plan_check(check: checks.Check, runtime, export: Export, got: Trajectory, judging: Judging) -> Result:
+    """One check of the plan: not applicable (the export lacks what it needs), failed or blocked by the
+    stage the run failed at, or measured."""
+    failed = got.failure.stage if got.failure else None
+    result = Result(runtime.name, export.name, check.name, None)
+    if check.requires and not getattr(export.interface, check.requires):
+        result.detail, result.outcome = check.missing, NOT_APPLICABLE
+    elif check.stage == failed and check.name == FIRST_CHECK_OF_STAGE[check.stage]:
+        result.passed, result.detail = False, f"failed at {failed}: {got.failure.error}"
+    elif failed and STAGES.index(check.stage) >= STAGES.index(failed):
+        result.detail, result.outcome = f"blocked by {export.name}.{FIRST_CHECK_OF_STAGE[failed]}", BLOCKED
+    elif check.measure is None:
+        result.passed, result.detail = True, "ok"
+    else:
+        try:
+            result.comparison = check.measure(judging)
+            result.passed, result.detail = result.comparison.ok, result.comparison.summary()
+        except HarnessError as e:  # e.g. a checkpoint that cannot be read: this check fails, by name
+            result.passed, result.detail = False, str(e)
+        if check.name == "train.loss":
+            result.notes["losses"] = got.losses
+    return result
 
 
 def _restore_checks(runtime: str, export: Export, way: str, got: Trajectory, ref_second: Trajectory, variables,
@@ -300,21 +340,24 @@ def _restore_checks(runtime: str, export: Export, way: str, got: Trajectory, ref
         return results
     failed = part.failure.stage if part.failure else None
     first = export.steps
-    if failed and failed not in ("save", "save_signature"):  # no losses: load, restore, train, or the worker died
+    if failed and failed not in ("save", "save_signature", "weights"):  # no losses: load, restore, train, or the worker died
         results[0].passed, results[0].detail = False, f"failed at {failed} (restore by {way}): {part.failure.error}"
         results[1].detail, results[1].outcome = f"blocked by {export.name}.{loss}", BLOCKED
         return results
-    results[0].comparison = trajectory(loss, compare.steps(ref_second.losses, first), compare.steps(part.losses, first))
+    results[0].comparison = trajectory(loss, outputs_by_step(ref_second, first), outputs_by_step(part, first))
     results[0].passed, results[0].detail = results[0].comparison.ok, results[0].comparison.summary()
     results[0].notes["losses"] = part.losses
     results[0].notes["first_step"] = first
     if failed:
         results[1].passed, results[1].detail = False, f"failed at {failed} (restore by {way}): {part.failure.error}"
         return results
-    expected, actual = ((ref_second.saver_checkpoint, part.saver_checkpoint) if way == "saver"
-                        else (ref_second.signature_checkpoint, part.signature_checkpoint))
     try:
-        results[1].comparison = variables(variables_check, expected, actual)
+        if way == "weights":  # by value: get_weights' outputs, by name
+            results[1].comparison = trajectory(variables_check, ref_second.weights, part.weights)
+        else:
+            expected, actual = ((ref_second.saver_checkpoint, part.saver_checkpoint) if way == "saver"
+                                else (ref_second.signature_checkpoint, part.signature_checkpoint))
+            results[1].comparison = variables(variables_check, expected, actual)
         results[1].passed, results[1].detail = results[1].comparison.ok, results[1].comparison.summary()
     except HarnessError as e:
         results[1].passed, results[1].detail = False, str(e)

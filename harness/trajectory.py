@@ -3,8 +3,10 @@
 The restore part (when asked: `restore`) starts again from a fresh load of the export for each
 way a checkpoint can come back: "saver" (the runtime's own saver: Session.restore in Java, the
 saver_def's restore op in the session loader, a load of the export with those variables in the
-TF2 loader) and "signature" (the export's restore(checkpoint_path) signature). Each restores the
-reference's checkpoint of step k, trains steps [k, k+m) and saves the same way.
+TF2 loader), "signature" (the export's restore(checkpoint_path) signature) and "weights" (weights
+by value, as federated clients exchange them: the reference's get_weights() outputs, an .npz, fed
+to the set_weights signature). Each restores the reference's checkpoint of step k, trains steps
+[k, k+m) and saves the same way (for "weights": calls get_weights again).
 
 Runtime-neutral (numpy only): the Python runtimes and the Java worker drive their sessions
 through this same loop, so every language runs exactly the same plan.
@@ -23,8 +25,9 @@ import numpy as np
 from .data import batch
 from .interface import ZOO, Interface
 
-STAGES = ("load", "train", "predict", "save", "save_signature")
-RESTORE_WAYS = ("saver", "signature")
+STAGES = ("load", "train", "predict", "save", "save_signature", "weights")
+RESTORE_WAYS = ("saver", "signature", "weights")
+WEIGHTS_KEY = "weights."  # + a set_weights input: its key in the .npz of weights by value (never np.savez's "file")
 
 
 class SignatureSession(Protocol):
@@ -75,15 +78,18 @@ class Restore:
     steps: tuple[int, int]  # [k, k+m)
     saver: str | None = None  # prefix written by the reference's saver
     signature: str | None = None  # prefix written by the reference's save signature
+    weights: str | None = None  # .npz of the reference's get_weights outputs, for the set_weights signature
 
 
 @dataclass
 class Trajectory:
     first_step: int
     losses: list[np.ndarray] = field(default_factory=list)
+    metrics: list[dict[str, np.ndarray]] = field(default_factory=list)  # per step: the interface's metrics outputs
     predictions: dict[str, np.ndarray] = field(default_factory=dict)
     saver_checkpoint: str | None = None  # written by save_variables
     signature_checkpoint: str | None = None  # written by the export's save(checkpoint_path) signature
+    weights: dict[str, np.ndarray] = field(default_factory=dict)  # get_weights' outputs after the steps
     failure: Failure | None = None
     notes: dict = field(default_factory=dict)  # runtime facts worth reporting (e.g. unclosed tensors)
     restored: dict[str, "Trajectory"] = field(default_factory=dict)  # way -> the restored part (RESTORE_WAYS)
@@ -131,6 +137,9 @@ def restore_and_train(open_session: Callable[[], SignatureSession], way: str, pr
             on_stage("restore")
             if way == "saver":
                 session.restore_variables(prefix)
+            elif way == "weights":  # by value: the arrays themselves are the inputs of the setter
+                with np.load(prefix, allow_pickle=False) as weights:
+                    session.call(interface.set_weights, {key[len(WEIGHTS_KEY):]: weights[key] for key in weights.files})
             else:
                 session.call(interface.restore, {interface.restore_path: np.array(str(prefix).encode())})
         except Exception as e:
@@ -149,7 +158,8 @@ def execute(session: SignatureSession, data: dict[str, np.ndarray], steps: range
             on_stage: Callable[[str], None] = lambda stage: None, save: bool = True,
             ways: tuple[str, ...] = RESTORE_WAYS, predict: bool = True) -> Trajectory:
     """Trains `steps`, predicts (unless `predict` is False), then (unless `save` is False) saves
-    each of `ways`: "saver" (the runtime's own) and "signature" (the save signature).
+    each of `ways`: "saver" (the runtime's own), "signature" (the save signature) and "weights"
+    (get_weights' outputs, kept in the trajectory), each where the interface has it.
 
     Data is in the harness layout ("train.<input>", "predict.<input>", see data.py), whatever
     the signatures of `interface` are called.
@@ -159,9 +169,12 @@ def execute(session: SignatureSession, data: dict[str, np.ndarray], steps: range
     stage = "train"
     try:
         on_stage(stage)
-        train = trainer(session, data, interface) if steps else None  # no step: nothing to prepare
+        train = step_outputs(session, data, interface) if steps else None  # no step: nothing to prepare
         for step in steps:
-            trajectory.losses.append(train(step))
+            outputs = train(step)
+            trajectory.losses.append(outputs.pop(interface.loss))
+            if interface.metrics:
+                trajectory.metrics.append(outputs)
         stage = "predict"
         if interface.predict and predict:
             on_stage(stage)
@@ -172,14 +185,17 @@ def execute(session: SignatureSession, data: dict[str, np.ndarray], steps: range
         if "saver" in ways:
             on_stage(stage)
             trajectory.saver_checkpoint = session.save_variables(workdir / "saver")
-        if not interface.save or "signature" not in ways:
-            return trajectory
-        stage = "save_signature"
-        on_stage(stage)
-        prefix = workdir / "signature" / "checkpoint"
-        prefix.parent.mkdir(parents=True, exist_ok=True)
-        session.call(interface.save, {interface.save_path: np.array(str(prefix).encode())})
-        trajectory.signature_checkpoint = str(prefix)
+        if interface.save and "signature" in ways:
+            stage = "save_signature"
+            on_stage(stage)
+            prefix = workdir / "signature" / "checkpoint"
+            prefix.parent.mkdir(parents=True, exist_ok=True)
+            session.call(interface.save, {interface.save_path: np.array(str(prefix).encode())})
+            trajectory.signature_checkpoint = str(prefix)
+        if interface.get_weights and "weights" in ways:
+            stage = "weights"
+            on_stage(stage)
+            trajectory.weights = session.call(interface.get_weights, {})
     except Exception as e:  # recorded with its stage; the report shows it
         if not is_runtimes(e):
             raise
@@ -200,6 +216,22 @@ def trainer(session: SignatureSession, data: dict[str, np.ndarray],
     if prepared is not None:
         return prepared
     return lambda step: np.asarray(session.call(interface.train, batch(data, "train", step))[interface.loss])
+
+
+def step_outputs(session: SignatureSession, data: dict[str, np.ndarray],
+                 interface: Interface = ZOO) -> Callable[[int], dict[str, np.ndarray]]:
+    """step -> {loss, and each of interface.metrics: its value} of one optimizer step (see trainer()).
+
+    With metrics, the generic call (every output comes back); without, the session's own trainer."""
+    if not interface.metrics:
+        train = trainer(session, data, interface)
+        return lambda step: {interface.loss: train(step)}
+    wanted = (interface.loss, *interface.metrics)
+
+    def step(i: int) -> dict[str, np.ndarray]:
+        outputs = session.call(interface.train, batch(data, "train", i))
+        return {name: np.asarray(outputs[name]) for name in wanted}
+    return step
 
 
 def describe(error: BaseException) -> str:

@@ -143,7 +143,8 @@ def tf1_ref_graph(out: Path) -> Expected:
                                                  signature_def_map=signatures, saver=saver)
             builder.save()
     return Expected(Interface(train="training", loss="loss", predict="serving_default", save="ckpt_save",
-                              save_path="filename", restore="ckpt_restore", restore_path="filename"),
+                              save_path="filename", restore="ckpt_restore", restore_path="filename",
+                              metrics=("global_step",)),
                     updated=updated, update_ops=frozenset({"ApplyAdam", "Assign"}),
                     inputs={"training": {"images": (np.dtype("float32"), (None, 3, 3)), "labels": (np.dtype("int64"), (None,))}})
 
@@ -197,7 +198,7 @@ def checkpoint_module(out: Path) -> Expected:
 
     _save_module(m, {"train_step": train_step, "infer": infer, "save_ckpt": save_ckpt, "restore_ckpt": restore_ckpt}, out)
     return Expected(Interface(train="train_step", loss="loss", predict="infer", save="save_ckpt", save_path="path",
-                              restore="restore_ckpt", restore_path="path"),
+                              restore="restore_ckpt", restore_path="path", metrics=("applied",)),
                     updated=_names(params + velocities), update_ops=frozenset({"AssignVariableOp", "AssignAddVariableOp"}),
                     inputs={"train_step": _as_inputs(train_specs), "infer": _as_inputs(train_specs[:1])})
 
@@ -239,7 +240,8 @@ def multi_label(out: Path) -> Expected:
         return {"price": price_hat, "logits": logits}
 
     _save_module(m, {"step": step, "serve": serve}, out)
-    return Expected(Interface(train="step", loss="objective", predict="serve", save=None, restore=None),
+    return Expected(Interface(train="step", loss="objective", predict="serve", save=None, restore=None,
+                              metrics=("num_correct",)),
                     updated=_names(params), update_ops=frozenset({"AssignSubVariableOp"}),
                     inputs={"step": _as_inputs(train_specs), "serve": _as_inputs(train_specs[:1])})
 
@@ -474,7 +476,8 @@ def weights_by_value(out: Path) -> Expected:
         return {"w": tf.identity(m.w), "b": tf.identity(m.b)}
 
     _save_module(m, {"train": train, "infer": infer, "get_weights": get_weights, "set_weights": set_weights}, out)
-    return Expected(Interface(train="train", loss="loss", predict="infer", save=None, restore=None),
+    return Expected(Interface(train="train", loss="loss", predict="infer", save=None, restore=None,
+                              get_weights="get_weights", set_weights="set_weights"),
                     updated=_names(weights), update_ops=frozenset({"AssignSubVariableOp"}),
                     inputs={"train": _as_inputs(train_specs), "infer": _as_inputs(train_specs[:1])})
 
@@ -503,7 +506,8 @@ def combined_loss(out: Path) -> Expected:
         return {"classes": tf.argmax(x @ m.w_cls, axis=1), "value": x @ m.w_reg}
 
     _save_module(m, {"step": step, "serving_default": serve}, out)
-    return Expected(Interface(train="step", loss="total", predict="serving_default", save=None, restore=None),
+    return Expected(Interface(train="step", loss="total", predict="serving_default", save=None, restore=None,
+                              metrics=("cls_loss", "reg_loss")),
                     updated=_names(weights), update_ops=frozenset({"AssignSubVariableOp"}),
                     inputs={"step": _as_inputs(specs), "serving_default": _as_inputs(specs[:1])})
 
@@ -558,9 +562,35 @@ def metrics_and_extra_inputs(out: Path) -> Expected:
         return {"y": x @ m.w}
 
     _save_module(m, {"train": train, "predict": predict}, out)
-    return Expected(Interface(train="train", loss="loss", predict="predict", save=None, restore=None),
+    return Expected(Interface(train="train", loss="loss", predict="predict", save=None, restore=None,
+                              metrics=("accuracy", "mae")),
                     updated=_names([m.w]), update_ops=frozenset({"AssignSubVariableOp"}),
                     inputs={"train": _as_inputs(specs), "predict": _as_inputs(specs[:1])})
+
+
+# -- several scalar float outputs, unrelated: none is computed from the others, none is named loss, and the
+# step minimizes a sum it does not return (no output the gradients come from): the loss cannot be told --
+
+def unrelated_scalars(out: Path) -> Expected:
+    m = tf.Module()
+    m.w = tf.Variable(tf.fill([3, 1], 0.5), name="w")
+    specs = [_spec([None, 3], tf.float32, "x"), _spec([None, 1], tf.float32, "y")]
+
+    @tf.function(input_signature=specs)
+    def fit(x, y):
+        with tf.GradientTape() as tape:
+            error = x @ m.w - y
+            mse, mae = tf.reduce_mean(tf.square(error)), tf.reduce_mean(tf.abs(error))
+            objective = mse + 0.1 * mae  # not an output
+        m.w.assign_sub(0.1 * tape.gradient(objective, m.w))
+        return {"mse": mse, "mae": mae, "max_error": tf.reduce_max(tf.abs(error))}
+
+    @tf.function(input_signature=specs[:1])
+    def predict(x):
+        return {"y": x @ m.w}
+
+    _save_module(m, {"fit": fit, "predict": predict}, out)
+    return Expected(None)
 
 
 # -- a TF1 graph saved for training only: no meta graph tagged 'serve' --
@@ -640,7 +670,11 @@ def tf1_train_and_serve(out: Path) -> Expected:
             builder.add_meta_graph([v1.saved_model.tag_constants.SERVING], signature_def_map={
                 "serving_default": v1.saved_model.predict_signature_def({"x": x}, {"logits": logits})})
             builder.save()
-    return Expected(None)
+        updated = _names(v1.global_variables())
+    # inference is in the SERVING meta graph: training with the TRAINING one, certify has none
+    return Expected(Interface(train="train", loss="loss", predict=None, save=None, restore=None, tags=("train",)),
+                    updated=updated, update_ops=frozenset({"ResourceApplyGradientDescent"}),
+                    inputs={"train": {"x": (np.dtype("float32"), (None, 2)), "label": (np.dtype("int64"), (None,))}})
 
 
 def _write_tf1(graph, out: Path, signatures: dict, tags=(v1.saved_model.tag_constants.SERVING,)) -> None:
@@ -663,6 +697,7 @@ BUILDERS = {
     "combined_loss": combined_loss,
     "keras3_in_module": keras3_in_module,
     "metrics_and_extra_inputs": metrics_and_extra_inputs,
+    "unrelated_scalars": unrelated_scalars,
     "v1_checkpoint_module": v1_checkpoint_module,
     "tf1_ref_graph": tf1_ref_graph,
     "checkpoint_module": checkpoint_module,

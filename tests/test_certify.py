@@ -6,89 +6,187 @@ input names, TF1 graphs, denied ops, a train call that never returns.
 
 import json
 import time
+from pathlib import Path
 
 import pytest
+
+from harness import discover
+from harness.interface import Interface
 
 from .foreign_exports import build
 from .helpers import fingerprint
 from .test_cli import harness
 
 
+def keras3_export_archive(out: Path) -> None:
+    """Keras 3's own export (keras.export.ExportArchive, as the Keras docs show it: track, add_endpoint,
+    write_out) with a training endpoint: a GradientTape step on int64 class ids, a Keras train_step's dict
+    of loss and accuracy."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(10)])
+    optimizer = keras.optimizers.Adam(0.01)
+    optimizer.build(model.trainable_variables)  # its slots exist before the export
+    cross_entropy = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def train_step(x, label):
+        with tf.GradientTape() as tape:
+            logits = model(x, training=True)
+            loss = cross_entropy(label, logits)
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+        return {"loss": loss, "accuracy": tf.reduce_mean(keras.metrics.sparse_categorical_accuracy(label, logits))}
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.track(optimizer)  # the train endpoint updates its variables too
+    archive.add_endpoint("serve", lambda x: model(x, training=False),
+                         input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
+    archive.add_endpoint("train", train_step, input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x"),
+                                                               tf.TensorSpec([None], tf.int64, name="label")])
+    archive.write_out(str(out), verbose=False)
+
+
 @pytest.fixture(scope="module")
 def foreign(tmp_path_factory):
+    """name -> the export's path, built on first use (tests/foreign_exports.py, or keras3_export_archive);
+    get.expected(name): what discovery must find in it (foreign_exports.Expected)."""
     root = tmp_path_factory.mktemp("foreign")
     made = {}
 
     def get(name):
         if name not in made:
-            made[name] = build(name, root)[0]
-        return made[name]
+            if name == "keras3_export_archive":
+                made[name] = root / name / "saved_model", None
+                keras3_export_archive(made[name][0])
+            else:
+                made[name] = build(name, root)
+        return made[name][0]
 
+    get.expected = lambda name: get(name) and made[name][1]
     return get
 
 
+def certify(export: Path, out: Path):
+    """`certify` with no flags and no data: (the process, its certificate, (runtime, check) -> result)."""
+    done = harness("certify", export, "--out", out)
+    certificate = json.loads((out / "certificate.json").read_text())
+    results = {(r["runtime"], r["check"]): r for r in json.loads((out / "conformance.json").read_text())["results"]}
+    return done, certificate, results
+
+
+RUNTIMES = ("python-2.21.0", "python-session-2.21.0", "java-1.1.0")  # the ones that run the whole plan
+PLAIN = "java-plain-1.1.0"
+# Every style of tests/foreign_exports.py that should certify with no flags and no data, with the checks
+# that style is about: each must be bit-exact in RUNTIMES (and in plain Java where it runs it).
+CERTIFIED = {
+    # fit_step(features, target) -> {"mse"}; serving_default; export/import_weights(prefix): raw SaveV2/RestoreV2
+    "fit_step": ("train.loss", "predict", "checkpoint.signature", "restore.signature.loss", "restore.signature.variables"),
+    # the reference's checkpoint, re-keyed by name, is what a TF1 saver restores (was: "Key global_step not found")
+    "tf1_momentum": ("restore.saver.loss", "restore.saver.variables"),
+    # a V1 checkpoint (raw Save: one file at the path) is read (was: an internal error, exit 2)
+    "v1_checkpoint_module": ("checkpoint.signature", "restore.signature.loss", "restore.signature.variables"),
+    # the saved_model guide's custom tag set, loaded as such by every runtime (was: "no meta graph tagged serve")
+    "tf1_custom_tag": ("train.loss", "predict", "restore.saver.loss"),
+    # Estimator-style: trained with its TRAINING meta graph (inference is in the SERVING one)
+    "tf1_train_and_serve": ("train.loss", "restore.saver.loss", "restore.saver.variables"),
+    # tf.train.Checkpoint write/read as signatures; a bool output ("applied") compared as a metric
+    "checkpoint_module": ("train.loss", "checkpoint.signature", "restore.signature.loss", "restore.signature.variables"),
+    # a federated client: get_weights() and set_weights(w, b), round-tripped by value
+    "weights_by_value": ("train.loss", "checkpoint.weights", "restore.weights.loss", "restore.weights.variables"),
+    # train returns {loss, accuracy, mae} and takes a learning rate and a keep probability
+    "metrics_and_extra_inputs": ("train.loss", "resume.loss", "restore.saver.loss"),
+}
+TAGS = {"tf1_custom_tag": "test_saved_model", "tf1_train_and_serve": "train"}
+
+
 @pytest.mark.java
-def test_a_foreign_export_is_certified_with_no_flags_and_no_data(foreign, tmp_path):
-    export = foreign("fit_step")  # fit_step(features, target) -> {"mse"}; serving_default; export/import_weights(prefix)
+@pytest.mark.parametrize("name", sorted(CERTIFIED))
+def test_the_corpus_is_certified_with_no_flags_and_no_data(foreign, tmp_path, name):
+    export, expected = foreign(name), foreign.expected(name)  # expected: from how the export was built
     before = fingerprint(export)
-    done = harness("certify", export, "--out", tmp_path / "cert")
+    done, certificate, results = certify(export, tmp_path / "cert")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-3000:]
     assert fingerprint(export) == before  # only read: the runtimes train a copy
-
-    certificate = json.loads((tmp_path / "cert" / "certificate.json").read_text())
     assert certificate["ok"] and not certificate["failing"]
-    interface = certificate["discovery"]["interface"]
-    assert (interface["train"], interface["loss"], interface["predict"]) == ("fit_step", "mse", "serving_default")
-    assert (interface["save"], interface["save_path"]) == ("export_weights", "prefix")
+    assert Interface.from_dict(certificate["discovery"]["interface"]) == expected.interface
     assert certificate["data"]["source"] == "synthesized"
-
-    results = {r["id"]: r for r in json.loads((tmp_path / "cert" / "conformance.json").read_text())["results"]}
-    runtimes = {r["runtime"] for r in results.values()}
-    assert {"java-1.1.0", "java-plain-1.1.0", "python-session-2.21.0"} <= runtimes
-    # The plain Java program (no Python, no JPype) saw exactly what the harness saw through JPype.
-    (same,) = [r for r in results.values() if r["check"] == "equals.java-1.1.0"]
-    assert same["outcome"] == "PASS" and same["comparison"]["verdict"] == "bit-exact", same
-    assert (tmp_path / "cert" / "rerun-java.sh").read_text().count("dev.conformance.TrainExport") == 1
-    assert "a Java team reruns it without Python" in done.stdout
-
-
-@pytest.mark.java
-@pytest.mark.parametrize("name, checks", [
-    # the reference's checkpoint, re-keyed by name, is what a TF1 saver restores (was: "Key global_step not found")
-    ("tf1_momentum", ("restore.saver.loss", "restore.saver.variables")),
-    # a V1 checkpoint (raw Save: one file at the path) is read (was: an internal error, exit 2)
-    ("v1_checkpoint_module", ("checkpoint.signature", "restore.signature.loss", "restore.signature.variables")),
-    # the saved_model guide's custom tag set, loaded as such by every runtime (was: "no meta graph tagged serve")
-    ("tf1_custom_tag", ("train.loss", "predict", "restore.saver.loss")),
-    # Estimator-style: trained with its TRAINING meta graph (inference is in the SERVING one)
-    ("tf1_train_and_serve", ("train.loss", "restore.saver.loss", "restore.saver.variables")),
-])
-def test_foreign_checkpoint_layouts_are_certified(foreign, tmp_path, name, checks):
-    export = foreign(name)
-    done = harness("certify", export, "--out", tmp_path / "cert")
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-3000:]
-    results = {(r["runtime"], r["check"]): r for r in json.loads((tmp_path / "cert" / "conformance.json").read_text())["results"]}
-    for runtime in ("python-2.21.0", "python-session-2.21.0", "java-1.1.0"):
-        for check in checks:
+    assert {PLAIN, *RUNTIMES} <= {runtime for runtime, _ in results}
+    for check in CERTIFIED[name]:
+        for runtime in RUNTIMES + ((PLAIN,) if not check.startswith("restore.") else ()):
             result = results[runtime, check]
             assert result["outcome"] == "PASS" and result["comparison"]["verdict"] == "bit-exact", result
-    certificate = json.loads((tmp_path / "cert" / "certificate.json").read_text())
-    tags = {"tf1_custom_tag": "test_saved_model", "tf1_train_and_serve": "train"}.get(name, "serve")
-    assert certificate["discovery"]["interface"]["tags"] == [tags]
+    # Every scalar output of train is compared, each by name: (loss + metrics) per step, in every runtime.
+    per_step = 1 + len(expected.interface.metrics)
+    for runtime in (*RUNTIMES, PLAIN):
+        assert results[runtime, "train.loss"]["comparison"]["compared"] == per_step * certificate["data"]["steps"]
+    # A check that does not apply says why; weights by value where the export has no getter and setter.
+    for runtime in RUNTIMES:
+        for check in ("checkpoint.weights", "restore.weights.loss", "restore.weights.variables"):
+            if not expected.interface.get_weights:
+                assert results[runtime, check]["outcome"] == "N/A"
+                assert results[runtime, check]["detail"].startswith("export has no get_weights")
+    # The plain Java program (no Python, no JPype) saw exactly what the harness saw through JPype.
+    same = results[PLAIN, "equals.java-1.1.0"]
+    assert same["outcome"] == "PASS" and same["comparison"]["verdict"] == "bit-exact", same
     rerun = (tmp_path / "cert" / "rerun-java.sh").read_text()
+    assert rerun.count("dev.conformance.TrainExport") == 1 and "a Java team reruns it without Python" in done.stdout
+    tags = TAGS.get(name, "serve")
     assert ("--tags " in rerun) == (tags != "serve") and (tags == "serve" or f"--tags {tags}" in rerun)  # plain Java too
+    assert (f"--metrics {','.join(expected.interface.metrics)}" in rerun) == bool(expected.interface.metrics)
+    if name == "weights_by_value":
+        assert "found: weights: 'get_weights' returns b, w as read from variables, 'set_weights' writes them back" in done.stdout
+        assert "--weights get_weights" in rerun
+        for runtime in RUNTIMES:
+            assert results[runtime, "restore.weights.variables"]["comparison"]["compared"] == 2  # w and b, by name
+        assert results[PLAIN, "restore.weights.loss"]["outcome"] == "N/A"  # plain Java trains from the export only
 
 
 @pytest.mark.java
-def test_a_known_cause_is_named_with_what_to_change(foreign, tmp_path):
-    export = foreign("keras3_in_module")  # Keras 3 in a plain tf.Module: correctly not conformant in session loaders
+@pytest.mark.parametrize("name, cause, fix, failing", [
+    # Keras 3 in a plain tf.Module: the session loaders never create its variables, so nothing trains there
+    ("keras3_in_module", "keras3-variables-in-tf-module", "Export with keras.export.ExportArchive",
+     {(rt, "train.loss") for rt in ("python-session-2.21.0", "java-1.1.0", "java-plain-1.1.0")}
+     | {(rt, "restore.saver.loss") for rt in ("python-session-2.21.0", "java-1.1.0")}),
+    # Keras 3's ExportArchive (up to 3.15 at least: keras#23553) saves each weight twice, and the session loader
+    # trains the other copy: it trains the same in Java, but no checkpoint crosses between the two loaders
+    ("keras3_export_archive", "exportarchive-doubled-weights", "Train and checkpoint in one kind of loader only",
+     {(rt, check) for rt in ("python-session-2.21.0", "java-1.1.0", "java-plain-1.1.0")
+      for check in ("checkpoint.saver", "resume.loss", "resume.variables")}
+     | {(rt, f"restore.saver.{what}") for rt in ("python-session-2.21.0", "java-1.1.0") for what in ("loss", "variables")}),
+])
+def test_a_known_cause_is_named_with_what_to_change(foreign, tmp_path, name, cause, fix, failing):
+    done, certificate, results = certify(foreign(name), tmp_path / "cert")
+    assert done.returncode == 1 and not certificate["ok"], done.stdout[-4000:] + done.stderr[-3000:]
+    fails = [f for f in certificate["failing"] if f["outcome"] == "FAIL"]
+    assert {tuple(f["id"].split("/")[1:]) for f in fails} == {(rt, f"saved_model.{check}") for rt, check in failing}
+    assert all(f["cause"]["id"] == cause for f in fails), fails  # a divergent part's losses too: its variables name it
+    assert f"what to change: {fix}" in done.stdout and "unknown cause" not in done.stdout
+    assert certificate["failing"][0]["cause"]["links"][0] in done.stdout
+    if name == "keras3_export_archive":  # ... what does not cross loaders is the same in every runtime, bit for bit
+        interface = certificate["discovery"]["interface"]
+        assert (interface["train"], interface["loss"], interface["metrics"], interface["predict"]) == (
+            "train", "loss", ["accuracy"], "serve")
+        for runtime in (*RUNTIMES, PLAIN):
+            for check in ("train.loss", "predict"):
+                assert results[runtime, check]["comparison"]["verdict"] == "bit-exact", (runtime, check)
+        assert results[PLAIN, "equals.java-1.1.0"]["comparison"]["verdict"] == "bit-exact"
+    else:
+        assert "https://github.com/tensorflow/tensorflow/issues/72963" in done.stdout
+
+
+def test_unrelated_scalar_outputs_are_refused_naming_the_file_and_the_flag(foreign, tmp_path):
+    export = foreign("unrelated_scalars")  # mse, mae, max_error; the step minimizes mse + 0.1 * mae, not returned
     done = harness("certify", export, "--out", tmp_path / "cert")
-    assert done.returncode == 1, done.stdout[-4000:] + done.stderr[-3000:]
-    failing = [f for f in json.loads((tmp_path / "cert" / "certificate.json").read_text())["failing"] if f["outcome"] == "FAIL"]
-    assert {f["id"].split("/")[1] for f in failing} >= {"python-session-2.21.0", "java-1.1.0", "java-plain-1.1.0"}
-    assert all(f["cause"]["id"] == "keras3-variables-in-tf-module" for f in failing), failing
-    assert "what to change: Export with keras.export.ExportArchive" in done.stdout
-    assert "https://github.com/tensorflow/tensorflow/issues/72963" in done.stdout
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"error: {export / 'saved_model.pb'}: signature 'fit' has several scalar float outputs and none is computed "
+        f"from the others or named 'loss', so which one the step minimizes cannot be told (mae: float32[], "
+        f"max_error: float32[], mse: float32[]): pass --loss OUTPUT to name the loss")
+    assert not (tmp_path / "cert" / "work").exists()  # refused before anything ran
+    d = discover.discover(export, {"loss": "mse"})  # named, the others are its metrics
+    assert (d.interface.loss, d.interface.metrics) == ("mse", ("mae", "max_error"))
 
 
 @pytest.mark.parametrize("kind, op", [("writes_file", "WriteFile"), ("calls_python", "EagerPyFunc")])

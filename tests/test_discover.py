@@ -17,7 +17,7 @@ from harness.interface import Interface
 from . import foreign_exports
 from .helpers import fingerprint
 
-DISCOVERED = ["fit_step", "tf1_ref_graph", "tf1_momentum", "v1_checkpoint_module", "weights_by_value",
+DISCOVERED = ["fit_step", "tf1_ref_graph", "tf1_momentum", "tf1_train_and_serve", "v1_checkpoint_module", "weights_by_value",
               "combined_loss", "metrics_and_extra_inputs", "checkpoint_module", "multi_label", "text_no_predict", "hang_forever",
               *foreign_exports.DENIED]
 ZOO = [("mlp_regression", "tf_keras"), ("mlp_regression", "keras3_archive"), ("mlp_regression", "raw_module"),
@@ -123,7 +123,7 @@ def test_ambiguity_names_the_candidates_and_the_flag(foreign):
         discover.discover(path, {"train": "fit_momentum", "loss": "loss"})
 
     d = discover.discover(path, {"train": "fit_momentum", "loss": "loss", "predict": "embed", "save": None})
-    assert d.interface == Interface(train="fit_momentum", predict="embed", save=None, restore=None)
+    assert d.interface == Interface(train="fit_momentum", predict="embed", save=None, restore=None, metrics=("l2",))
     assert note(d, "train").startswith("train: signature 'fit_momentum' (--train;")
     assert note(d, "loss") == "loss: output 'loss' of 'fit_momentum' (--loss)"
     assert "unused: signature 'fit_sgd' (updates 1 variable via AssignSubVariableOp)" in d.notes
@@ -203,8 +203,23 @@ def test_a_weight_setter_is_not_the_training_signature(foreign):
     path, _ = foreign("weights_by_value")  # set_weights(w, b) assigns variables too, from its inputs as given
     d = discover.discover(path)
     assert d.interface.train == "train"
-    assert "unused: signature 'set_weights' only writes its inputs into variables (a weight setter, not train)" in d.notes
+    # ... it takes back what get_weights (no inputs) returns: weights by value, as federated clients exchange them
+    assert (d.interface.get_weights, d.interface.set_weights) == ("get_weights", "set_weights")
+    assert note(d, "weights") == ("weights: 'get_weights' returns b, w as read from variables, 'set_weights' writes "
+                                  "them back as given (weights by value; by what they do)")
+    assert not [n for n in d.notes if n.startswith("unused:")]
     assert discover.discover(path, {"train": "set_weights", "loss": "b"}).interface.train == "set_weights"  # --train wins
+    # Not paired (--get-weights ''): the setter is said to be no trainer, and no weights are checked.
+    d = discover.discover(path, {"get_weights": ""})
+    assert (d.interface.get_weights, d.interface.set_weights) == (None, None)
+    assert note(d, "weights") == "weights: none (--get-weights or --set-weights '')"
+    assert "unused: signature 'set_weights' only writes its inputs into variables (a weight setter, not train)" in d.notes
+    assert "unused: signature 'get_weights' (takes no inputs)" in d.notes
+    with pytest.raises(HarnessError, match=r"no weights by value in the signatures named \('get_weights' returns b: "
+                                           r"float32\[1\], w: float32\[4, 1\], 'infer' takes x: float32\[None, 4\]\)"):
+        discover.discover(path, {"set_weights": "infer"})
+    # Without a setter that takes them back, a signature with no inputs is no getter.
+    assert note(discover.discover(foreign("fit_step")[0]), "weights").startswith("weights: none (no signature")
 
 
 def test_the_meta_graph_holding_the_training_signature_is_used_whatever_its_tags(foreign):

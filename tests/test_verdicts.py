@@ -23,6 +23,9 @@ from harness.runtimes import Capabilities, Runtime
 
 STEPS, RESUME = 3, 2
 CASE = "mlp.tf_keras"
+# The fake world's export has every part a check needs: a metric beside the loss, weights by value.
+FULL = replace(ZOO, metrics=("accuracy",), get_weights="get_weights", set_weights="set_weights")
+WEIGHTS = "ref1/weights.npz"  # what set_weights is given (runner.weights_for, faked by the store fixture)
 
 
 class Store:
@@ -55,7 +58,9 @@ def part(store: Store, name: str, first: int, count: int, offset: float = 0.0) -
     """A trajectory on the reference's path (or `offset` off it): losses 1/(s+1), checkpoints of the last step."""
     t = Trajectory(first)
     t.losses = [np.float32(1.0 / (s + 1) + offset) for s in range(first, first + count)]
+    t.metrics = [{"accuracy": np.float32(0.5 + s / 10 + offset)} for s in range(first, first + count)]
     t.predictions = {"y": np.arange(4, dtype=np.float32) * (first + count)}
+    t.weights = {"w": np.full(3, first + count + offset, np.float32)}
     t.saver_checkpoint = store.put(f"{name}/saver", weights(first + count))
     t.signature_checkpoint = store.put(f"{name}/signature", weights(first + count, "signature"))
     return t
@@ -111,6 +116,9 @@ def store(monkeypatch):
         s.copies.append((saved_model, prefix, directory))
         return directory / "copied"
     monkeypatch.setattr(runner, "with_variables", with_variables)
+    real_weights_for = runner.weights_for  # writes the reference's weights and runs Python: test_weights_for has it
+    monkeypatch.setattr(runner, "weights_for", lambda e, ref, python, workdir: (WEIGHTS, "") if e.interface.get_weights
+                        else real_weights_for(e, ref, python, workdir))
     return s
 
 
@@ -118,7 +126,7 @@ SAVED_MODEL = Path("/nonexistent/saved_model")
 WORK = Path("/nonexistent/work")
 
 
-def export(interface=ZOO) -> runner.Export:
+def export(interface=FULL) -> runner.Export:
     return runner.Export(CASE, SAVED_MODEL, DATA, STEPS, RESUME, "2.0", interface)
 
 
@@ -130,7 +138,7 @@ def good(store, offset=0.0, restored_offset=0.0):
     def make(restore):
         t = part(store, "rt", 0, STEPS, offset)
         if restore:
-            for way in ("saver", "signature"):
+            for way in ("saver", "signature", "weights"):
                 if getattr(restore, way):
                     t.restored[way] = part(store, f"rt-{way}", *restore.steps[:1], restore.steps[1] - restore.steps[0],
                                            restored_offset)
@@ -138,7 +146,7 @@ def good(store, offset=0.0, restored_offset=0.0):
     return make
 
 
-def check(store, make, interface=ZOO, python=None, tolerance=lambda check: 0.0) -> dict[str, Result]:
+def check(store, make, interface=FULL, python=None, tolerance=lambda check: 0.0) -> dict[str, Result]:
     runtime = FakeRuntime("rt-1", make)
     e = export(interface)
     results = runner.check_runtime(runtime, e, reference(store), WORK, python or FakePython(store), tolerance)
@@ -158,10 +166,14 @@ def test_a_runtime_on_the_reference_path_passes_every_check_bit_exactly(store):
             assert r.comparison.verdict == compare.BIT_EXACT and r.detail == r.comparison.summary(), name
     assert [float(l) for l in results["train.loss"].notes["losses"]] == [1.0, 0.5, pytest.approx(1 / 3)]
     assert [float(l) for l in results["restore.saver.loss"].notes["losses"]] == [0.25, pytest.approx(0.2)]
-    assert results["restore.signature.loss"].comparison.compared == RESUME
+    assert results["restore.signature.loss"].comparison.compared == 2 * RESUME  # loss and accuracy per step
     # A restore part trains on from the export's steps: its plotted losses start there.
     assert [(name, r.notes.get("first_step")) for name, r in results.items() if "first_step" in r.notes] == [
-        ("restore.saver.loss", STEPS), ("restore.signature.loss", STEPS)]
+        ("restore.saver.loss", STEPS), ("restore.signature.loss", STEPS), ("restore.weights.loss", STEPS)]
+    # Every scalar output of the train signature is compared, each by name: the loss and its metrics.
+    assert results["train.loss"].comparison.compared == 2 * STEPS
+    assert results["restore.weights.loss"].comparison.compared == 2 * RESUME
+    assert results["checkpoint.weights"].comparison.compared == 1 == results["restore.weights.variables"].comparison.compared
 
 
 def test_the_plan_asks_for_the_reference_checkpoints_of_step_k(store):
@@ -170,14 +182,15 @@ def test_the_plan_asks_for_the_reference_checkpoints_of_step_k(store):
     runner.check_runtime(runtime, export(), ref, WORK, python)
     ((args, kwargs),) = runtime.calls
     (saved_model, data, steps, workdir, interface, restore), = [args + tuple(kwargs.values())]
-    assert (saved_model, data, steps, workdir, interface) == (SAVED_MODEL, DATA, range(0, STEPS), WORK, ZOO)
+    assert (saved_model, data, steps, workdir, interface) == (SAVED_MODEL, DATA, range(0, STEPS), WORK, FULL)
     assert restore.steps == (STEPS, STEPS + RESUME)
-    assert (restore.saver, restore.signature) == (ref[0].saver_checkpoint, ref[0].signature_checkpoint)
+    assert (restore.saver, restore.signature, restore.weights) == (ref[0].saver_checkpoint, ref[0].signature_checkpoint,
+                                                                   WEIGHTS)
     # Python resumes from a copy of the export holding what the runtime saved (a bare checkpoint).
     assert store.copies == [(SAVED_MODEL, "rt/saver", WORK / "resume" / "export")]
     ((args, kwargs),) = python.calls
     assert args + tuple(kwargs.values()) == (WORK / "resume" / "export" / "copied", DATA, range(STEPS, STEPS + RESUME),
-                                             WORK / "resume" / "run", ZOO)
+                                             WORK / "resume" / "run", FULL)
 
 
 def test_python_resumes_a_checkpoint_inside_a_saved_model_by_loading_that_saved_model(store, tmp_path):
@@ -214,6 +227,10 @@ def test_a_diverging_loss_names_its_step_and_spares_the_other_checks(store):
     ("checkpoint.saver", lambda t, s: s.put(t.saver_checkpoint, {**weights(STEPS), "iteration": STEPS + 1})),
     ("checkpoint.signature", lambda t, s: s.put(t.signature_checkpoint, {**weights(STEPS, "signature"),
                                                                           "sig/w": np.zeros(3, np.float32)})),
+    ("checkpoint.weights", lambda t, s: t.weights.update(w=np.zeros(3, np.float32))),
+    ("checkpoint.weights", lambda t, s: t.weights.clear()),  # the getter's outputs missing: diverged, not passed
+    ("train.loss", lambda t, s: t.metrics[1].update(accuracy=np.float32(0.99))),  # a metric alone
+    ("train.loss", lambda t, s: t.metrics.clear()),  # a runtime that drops the metrics
 ])
 def test_each_comparison_reports_its_own_divergence(store, check_name, damage):
     def make(restore):
@@ -243,10 +260,13 @@ def test_tolerance_is_asked_per_check(store):
 
 
 @pytest.mark.parametrize("stage, first_failed, blocked", [
-    ("train", "train.loss", ["predict", "checkpoint.saver", "checkpoint.signature", "resume.loss", "resume.variables"]),
-    ("predict", "predict", ["checkpoint.saver", "checkpoint.signature", "resume.loss", "resume.variables"]),
-    ("save", "checkpoint.saver", ["checkpoint.signature", "resume.loss", "resume.variables"]),
-    ("save_signature", "checkpoint.signature", []),
+    ("train", "train.loss", ["predict", "checkpoint.saver", "checkpoint.signature", "resume.loss", "resume.variables",
+                             "checkpoint.weights"]),
+    ("predict", "predict", ["checkpoint.saver", "checkpoint.signature", "resume.loss", "resume.variables",
+                            "checkpoint.weights"]),
+    ("save", "checkpoint.saver", ["checkpoint.signature", "resume.loss", "resume.variables", "checkpoint.weights"]),
+    ("save_signature", "checkpoint.signature", ["checkpoint.weights"]),
+    ("weights", "checkpoint.weights", []),
 ])
 def test_a_failure_fails_the_first_check_of_its_stage_and_blocks_the_later_ones(store, stage, first_failed, blocked):
     def make(restore):
@@ -275,7 +295,7 @@ def test_an_export_that_does_not_load_blocks_everything_after_load(store):
     assert results["restore.saver.loss"].detail == f"blocked by {CASE}.load"
 
 
-@pytest.mark.parametrize("way", ["saver", "signature"])
+@pytest.mark.parametrize("way", ["saver", "signature", "weights"])
 @pytest.mark.parametrize("stage", ["load", "restore", "train", "restore.saver.train"])
 def test_a_restore_part_that_fails_fails_its_loss_check_and_blocks_its_variables(store, way, stage):
     def make(restore):
@@ -290,7 +310,7 @@ def test_a_restore_part_that_fails_fails_its_loss_check_and_blocks_its_variables
     assert [n for n, r in results.items() if not r.passed] == [f"restore.{way}.loss", f"restore.{way}.variables"]
 
 
-@pytest.mark.parametrize("way, stage", [("saver", "save"), ("signature", "save_signature")])
+@pytest.mark.parametrize("way, stage", [("saver", "save"), ("signature", "save_signature"), ("weights", "weights")])
 def test_a_restore_part_that_cannot_save_still_compares_its_losses(store, way, stage):
     def make(restore):
         t = good(store)(restore)
@@ -302,7 +322,7 @@ def test_a_restore_part_that_cannot_save_still_compares_its_losses(store, way, s
     assert variables.passed is False and variables.detail == f"failed at {stage} (restore by {way}): IOError: disk full"
 
 
-@pytest.mark.parametrize("way", ["saver", "signature"])
+@pytest.mark.parametrize("way", ["saver", "signature", "weights"])
 def test_a_restore_that_loses_state_diverges(store, way):
     def make(restore):
         t = good(store)(restore)
@@ -314,12 +334,13 @@ def test_a_restore_that_loses_state_diverges(store, way):
     for what in ("loss", "variables"):
         r = results[f"restore.{way}.{what}"]
         assert r.passed is False and r.comparison.verdict == compare.DIVERGED, what
-    assert "(layer/w): expected" in results[f"restore.{way}.variables"].detail  # named by the object graph
+    named = "w[0]: expected" if way == "weights" else "(layer/w): expected"  # by output name; by the object graph
+    assert named in results[f"restore.{way}.variables"].detail
     assert [n for n, r in results.items() if not r.passed] == [f"restore.{way}.loss", f"restore.{way}.variables"]
 
 
 def test_restore_signature_checks_are_not_applicable_without_save_and_restore_signatures(store):
-    for interface in (replace(ZOO, restore=None), replace(ZOO, save=None)):
+    for interface in (replace(FULL, restore=None), replace(FULL, save=None)):
         runtime = FakeRuntime("rt-1", good(store))
         results = {r.check: r for r in runner.check_runtime(runtime, export(interface), reference(store),
                                                              WORK, FakePython(store))}
@@ -329,12 +350,24 @@ def test_restore_signature_checks_are_not_applicable_without_save_and_restore_si
             assert results[name].outcome == NOT_APPLICABLE and results[name].passed is None
             assert results[name].detail == "export has no save and restore signatures"
         assert results["restore.saver.loss"].passed and results["restore.saver.variables"].passed
-    no_save = check(store, good(store), replace(ZOO, save=None))
+    no_save = check(store, good(store), replace(FULL, save=None))
     assert no_save["checkpoint.signature"].outcome == NOT_APPLICABLE
     assert no_save["checkpoint.signature"].detail == "export has no save signature"
-    no_predict = check(store, good(store), replace(ZOO, predict=None))
+    no_predict = check(store, good(store), replace(FULL, predict=None))
     assert no_predict["predict"].outcome == NOT_APPLICABLE
     assert no_predict["predict"].detail == "export has no inference signature"
+
+
+def test_weights_checks_are_not_applicable_without_get_and_set_weights(store):
+    runtime = FakeRuntime("rt-1", good(store))
+    results = {r.check: r for r in runner.check_runtime(runtime, export(ZOO), reference(store), WORK, FakePython(store))}
+    assert runtime.calls[0][0][5].weights is None
+    assert results["checkpoint.weights"].outcome == NOT_APPLICABLE
+    assert results["checkpoint.weights"].detail == "export has no get_weights signature (weights by value)"
+    for name in ("restore.weights.loss", "restore.weights.variables"):
+        assert results[name].outcome == NOT_APPLICABLE and results[name].passed is None
+        assert results[name].detail == "export has no get_weights and set_weights signatures (weights by value)"
+    assert all(r.passed for name, r in results.items() if "weights" not in name)
 
 
 def test_a_resume_that_fails_fails_both_resume_checks_by_name(store):
@@ -417,7 +450,7 @@ def test_check_export_runs_every_runtime_against_one_reference(store, monkeypatc
     assert [(r.runtime, r.case, r.check, r.passed, r.detail) for r in results[:1]] == [
         ("python-x", CASE, "reference", True, "ok")]
     assert results[1].check == "reference.deterministic" and results[1].passed
-    ran = {**compare.steps(ref[0].losses), **ref[0].predictions}
+    ran = {**runner.outputs_by_step(ref[0]), **ref[0].predictions}
     assert results[1].detail == compare.compare(ran, ran).summary()
     assert results[0].notes["losses"] == ref[0].losses + ref[1].losses
     by = {(r.runtime, r.check): r for r in results}
@@ -731,9 +764,11 @@ def test_same_run_compares_losses_predictions_and_both_checkpoints_bit_for_bit(s
     same = part(store, "plain", 0, STEPS)
     ok = runner.same_run("java-plain-1.1.0", CASE, same, jpype, "java-1.1.0")
     assert (ok.check, ok.passed, ok.comparison.verdict) == ("equals.java-1.1.0", True, "bit-exact")
-    assert ok.comparison.compared == STEPS + 1 + 2 + 2  # losses, the prediction, both checkpoints' entries
+    assert ok.comparison.compared == 2 * STEPS + 1 + 1 + 2 + 2  # losses and metrics, the prediction, weights, checkpoints
     for name, damage in (
             ("loss", lambda t: t.losses.__setitem__(1, np.nextafter(t.losses[1], np.float32(2)))),
+            ("metric", lambda t: t.metrics[2].update(accuracy=np.float32(0))),
+            ("weights", lambda t: t.weights.update(w=-t.weights["w"])),
             ("prediction", lambda t: t.predictions.__setitem__("y", t.predictions["y"] + np.float32(1))),
             ("saver", lambda t: store.put(t.saver_checkpoint, {**weights(STEPS), "iteration": np.array(0, np.int64)})),
             ("signature", lambda t: store.put(t.signature_checkpoint, {**weights(STEPS, "signature"), "sig/w": np.zeros(3, np.float32)}))):
@@ -751,7 +786,69 @@ def test_same_run_compares_losses_predictions_and_both_checkpoints_bit_for_bit(s
     one_sided = part(store, "plain-one-sided", 0, STEPS)
     one_sided.saver_checkpoint = None
     got = runner.same_run("java-plain-1.1.0", CASE, one_sided, jpype, "java-1.1.0")
-    assert got.passed and got.comparison.compared == STEPS + 1 + 2
+    assert got.passed and got.comparison.compared == 2 * STEPS + 1 + 1 + 2
+
+
+class WeightsSession:
+    """A SignatureSession of a linear model trained by momentum-like SGD: w moves, a slot counts steps.
+    get_weights returns w (and the slot when `whole`); set_weights takes exactly that back."""
+
+    def __init__(self, whole: bool):
+        self.whole, self.state = whole, {"w": np.float32(1.0), "slot": np.float32(0.0)}
+
+    def call(self, signature, feeds):
+        if signature == "train":
+            loss = self.state["w"] * self.state["w"] + self.state["slot"]
+            self.state = {"w": np.float32(self.state["w"] * 0.5), "slot": np.float32(self.state["slot"] + 1)}
+            return {"loss": loss}
+        if signature == "get":
+            return {k: np.asarray(v) for k, v in self.state.items() if self.whole or k == "w"}
+        assert signature == "set" and set(feeds) == ({"w", "slot"} if self.whole else {"w"}), feeds
+        self.state.update({k: np.float32(v) for k, v in feeds.items()})
+        return {}
+
+    def save_variables(self, directory):
+        return str(directory)
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("whole", [True, False])
+def test_weights_by_value_are_restored_only_when_they_are_the_whole_training_state(tmp_path, whole):
+    """runner.weights_for: Python itself sets the reference's weights into a fresh load and must rejoin its own
+    trajectory; when it cannot (a slot is not among the weights), restore.weights.* are N/A, said why."""
+    from harness.interface import Interface
+    from harness.trajectory import execute
+
+    interface = Interface(predict=None, save=None, restore=None, get_weights="get", set_weights="set")
+    data = {"train.x": np.zeros((STEPS + RESUME, 1), np.float32)}
+    e = runner.Export(CASE, SAVED_MODEL, data, STEPS, RESUME, "2.0", interface)
+    reference_session = WeightsSession(whole)
+    ref = (execute(reference_session, data, range(STEPS), tmp_path / "1", interface),
+           execute(reference_session, data, range(STEPS, STEPS + RESUME), tmp_path / "2", interface))
+    assert not ref[0].failure and set(ref[0].weights) == ({"w", "slot"} if whole else {"w"})
+
+    class Python:
+        name, opened = "python-x", []
+
+        def open_session(self, saved_model, tags):
+            self.opened.append((saved_model, tags))
+            return WeightsSession(whole)
+    prefix, why_not = runner.weights_for(e, ref, Python(), tmp_path)
+    assert Python.opened == [(SAVED_MODEL, ("serve",))]
+    if whole:
+        assert (prefix, why_not) == (str(tmp_path / "reference" / "first" / "weights.npz"), "")
+        with np.load(prefix) as saved:  # what set_weights is given: the reference's weights of step k, by name
+            assert {k: float(saved[k]) for k in saved.files} == {"weights.w": 0.125, "weights.slot": 3.0}
+    else:
+        assert prefix is None
+        assert why_not.startswith("the weights 'get' returns are not the whole training state: python-x itself, "
+                                  f"setting the reference's weights of step {STEPS} into a fresh load with 'set', "
+                                  "trains on to other values (step 3: expected")
+    no_pair = runner.Export(CASE, SAVED_MODEL, data, STEPS, RESUME, "2.0", replace(interface, get_weights=None))
+    assert runner.weights_for(no_pair, ref, Python(), tmp_path) == (
+        None, "export has no get_weights and set_weights signatures (weights by value)")
 
 
 def test_check_export_compares_plain_java_with_the_jpype_run_of_its_own_version(store, monkeypatch):

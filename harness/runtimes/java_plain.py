@@ -17,7 +17,8 @@ class JavaPlain(Runtime):
     kind = "java-plain"
     what = "TF Java from a plain Java program (java/, TrainExport): no Python, no JPype"
     # TrainExport trains from the export as shipped; restoring is the JPype runtime's check (same TF Java).
-    capabilities = Capabilities(restores_by_saver=False, restores_by_signature=False, without_python=True)
+    capabilities = Capabilities(restores_by_saver=False, restores_by_signature=False, restores_by_weights=False,
+                                without_python=True)
     not_restoring = "the plain-Java program trains from the export; java-V checks restoring"
     versioned_by_tensorflow = False
     same_outputs_as = "java"
@@ -51,6 +52,7 @@ class JavaPlain(Runtime):
             trajectory.failure = Failure(_stage(str(e), interface), str(e))
             return trajectory
         trajectory.losses, trajectory.predictions = list(done.losses), done.predictions
+        trajectory.metrics, trajectory.weights = done.metrics, done.weights
         trajectory.saver_checkpoint, trajectory.signature_checkpoint = done.saver_checkpoint, done.signature_checkpoint
         trajectory.notes["command"] = done.command
         trajectory.notes["tensorflow"] = done.tensorflow
@@ -67,7 +69,8 @@ def _stage(message: str, interface: Interface) -> str:
         return "load"
     if "Session.save(" in message:
         return "save"
-    for stage, signature in (("predict", interface.predict), ("save_signature", interface.save)):
+    for stage, signature in (("predict", interface.predict), ("save_signature", interface.save),
+                             ("weights", interface.get_weights)):
         if signature and f"signature {signature} " in message:
             return stage
     return "train"

@@ -29,15 +29,18 @@ import org.tensorflow.types.TString;
  * harness makes through JPype, as a command a Java team can rerun.
  *
  * <p>Inputs are .npy files: train.&lt;input&gt;.npy stacked per step ([steps, ...]) and
- * predict.&lt;input&gt;.npy. Writes losses.npy and predict.&lt;output&gt;.npy (bit-exact values),
- * Session.save's checkpoint and optionally the save signature's, and prints a one-line JSON summary.
+ * predict.&lt;input&gt;.npy. Writes losses.npy, metric.&lt;output&gt;.npy for the train signature's other
+ * outputs named by --metrics, predict.&lt;output&gt;.npy and weights.&lt;output&gt;.npy (the --weights
+ * signature's outputs after training: weights by value) as bit-exact values, Session.save's checkpoint
+ * and optionally the save signature's, and prints a one-line JSON summary.
  * Exit status: 0 done, 2 bad input (the message names the file or signature), 1 TensorFlow failed.
  */
 public final class TrainExport {
 
     static final String USAGE = "usage: java -cp <TF Java classpath>:train-export.jar dev.conformance.TrainExport"
-            + " --export DIR --inputs DIR --out DIR [--steps N] [--train train] [--loss loss] [--predict NAME]"
-            + " [--save-dir DIR] [--save-signature NAME --save-path-input NAME] [--signature-dir DIR]"
+            + " --export DIR --inputs DIR --out DIR [--steps N] [--train train] [--loss loss] [--metrics A,B]"
+            + " [--predict NAME] [--save-dir DIR] [--save-signature NAME --save-path-input NAME] [--signature-dir DIR]"
+            + " [--weights NAME]"
             + " [--threads 1] [--bench N] [--tags serve[,TAG...]]";
 
     /** Bad input: a missing or malformed file, an unknown signature or option. Exit status 2. */
@@ -144,16 +147,20 @@ public final class TrainExport {
         }
     }
 
-    /** Train, predict, save both ways, bench: the order of the harness's plan (trajectory.py). */
+    /** Train, predict, save both ways, weights by value, bench: the order of the harness's plan (trajectory.py). */
     private Map<String, Object> plan(int threads, int bench) throws IOException {
         // Every input is checked before anything runs: bad input never leaves half an output behind.
         String trainName = options.getOrDefault("--train", "train");
         String lossName = options.getOrDefault("--loss", "loss");
         Signature train = signature(trainName, "--train");
-        if (!train.outputNames().contains(lossName)) {
-            throw new BadInput(export + ": signature " + trainName + " has no output " + lossName
-                    + " (outputs: " + String.join(", ", train.outputNames()) + ")");
+        List<String> metrics = options.containsKey("--metrics") ? List.of(options.get("--metrics").split(",")) : List.of();
+        for (String output : concat(lossName, metrics)) {
+            if (!train.outputNames().contains(output)) {
+                throw new BadInput(export + ": signature " + trainName + " has no output " + output
+                        + " (outputs: " + String.join(", ", train.outputNames()) + ")");
+            }
         }
+        metrics.forEach(output -> fileSafe(output, trainName)); // each is written as metric.<output>.npy
         Map<String, Npy> trainInputs = inputsOf(train, "train", true);
         Npy first = trainInputs.values().stream().findFirst().orElse(null);
         long rows = first == null ? 0 : first.rows();
@@ -184,6 +191,11 @@ public final class TrainExport {
                         + "; its inputs: " + String.join(", ", takes));
             }
         }
+        String weightsName = options.get("--weights");
+        if (weightsName != null && !signature(weightsName, "--weights").inputNames().isEmpty()) {
+            throw new BadInput(export + ": signature " + weightsName + " (--weights) must take no inputs; its inputs: "
+                    + String.join(", ", signature(weightsName, "--weights").inputNames()));
+        }
         Path saveDir = Path.of(options.getOrDefault("--save-dir", out.resolve("saver").toString()));
         Path signatureDir = Path.of(options.getOrDefault("--signature-dir", out.resolve("signature").toString()));
 
@@ -200,8 +212,8 @@ public final class TrainExport {
         summary.put("steps", steps);
         Map<String, Object> files = new LinkedHashMap<>();
         SessionFunction trainFunction = bundle.function(trainName);
-        train(trainFunction, trainInputs, lossName, steps, summary, files);
-        summary.put("skipped_outputs", predictName == null ? List.of() : predict(predictName, predictInputs, files));
+        train(trainFunction, trainInputs, lossName, metrics, steps, summary, files);
+        summary.put("skipped_outputs", predictName == null ? List.of() : outputs(predictName, predictInputs, "predict", files));
         summary.put("files", files);
 
         Files.createDirectories(saveDir); // Session.save does not create it
@@ -226,56 +238,93 @@ public final class TrainExport {
             }
         }
         summary.put("signature_checkpoint", signaturePrefix);
+        if (weightsName != null) { // after the saves, as the harness's plan calls it
+            outputs(weightsName, Map.of(), "weights", files);
+        }
         summary.put("bench", bench == 0 ? null : bench(trainFunction, trainInputs, lossName, rows, bench));
         summary.put("unreleased_native_pointers", Math.max(0, Pointer.totalCount() - pointers - savePointers));
         summary.put("session_save_native_pointers", savePointers);
         return summary;
     }
 
-    /** Trains {@code steps} steps; writes losses.npy ([steps, *loss shape]) and the losses as decimal strings. */
-    private void train(SessionFunction function, Map<String, Npy> arrays, String lossName, long steps,
-                       Map<String, Object> summary, Map<String, Object> files) throws IOException {
-        String name = function.signature().key();
-        Npy.DType lossType = Npy.DType.of(function.signature().getOutputs().get(lossName).dataType);
-        long[] lossShape = {};
-        List<byte[]> losses = new ArrayList<>();
-        for (long step = 0; step < steps; step++) {
-            try (Feeds feeds = Feeds.of(arrays, step); Result result = call(function, feeds)) {
-                Tensor loss = result.get(lossName).orElseThrow();
-                lossType = Npy.DType.of(loss.dataType());
-                if (lossType == null) {
-                    throw new Failure("signature " + name + ": output " + lossName + " is " + loss.dataType()
-                            + ", not a number");
-                }
-                lossShape = loss.shape().asArray();
-                losses.add(Npy.bytesOf(loss));
-            }
-        }
-        lossType = lossType == null ? Npy.DType.F4 : lossType; // no step, no loss: an empty float32 array
-        byte[] all = new byte[losses.stream().mapToInt(b -> b.length).sum()];
-        List<Object> decimals = new ArrayList<>();
-        int at = 0;
-        for (byte[] loss : losses) {
-            System.arraycopy(loss, 0, all, at, loss.length);
-            at += loss.length;
-            List<String> values = new ArrayList<>();
-            for (int i = 0; i < loss.length / lossType.size; i++) {
-                values.add(lossType.format(loss, i));
-            }
-            decimals.add(values.size() == 1 ? values.get(0) : values);
-        }
-        long[] stacked = new long[lossShape.length + 1];
-        stacked[0] = steps;
-        System.arraycopy(lossShape, 0, stacked, 1, lossShape.length);
-        Path file = out.resolve("losses.npy");
-        Npy.write(file, lossType, stacked, all);
-        summary.put("loss_dtype", lossType.descr);
-        summary.put("losses", decimals);
-        files.put("losses", file.toString());
+    private static List<String> concat(String first, List<String> rest) {
+        List<String> all = new ArrayList<>(List.of(first));
+        all.addAll(rest);
+        return all;
     }
 
-    /** Calls the predict signature once; writes {@code predict.<output>.npy}; returns the outputs it skipped. */
-    private List<String> predict(String name, Map<String, Npy> arrays, Map<String, Object> files) throws IOException {
+    /**
+     * Trains {@code steps} steps; writes losses.npy ([steps, *loss shape]) and the losses as decimal strings,
+     * and metric.&lt;output&gt;.npy for each of {@code metrics} (the step's other outputs, stacked alike).
+     */
+    private void train(SessionFunction function, Map<String, Npy> arrays, String lossName, List<String> metrics,
+                       long steps, Map<String, Object> summary, Map<String, Object> files) throws IOException {
+        String name = function.signature().key();
+        List<String> outputs = concat(lossName, metrics);
+        Map<String, Npy.DType> types = new LinkedHashMap<>();
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        Map<String, List<byte[]>> values = new LinkedHashMap<>();
+        for (String output : outputs) {
+            types.put(output, Npy.DType.of(function.signature().getOutputs().get(output).dataType));
+            shapes.put(output, new long[0]);
+            values.put(output, new ArrayList<>());
+        }
+        for (long step = 0; step < steps; step++) {
+            try (Feeds feeds = Feeds.of(arrays, step); Result result = call(function, feeds)) {
+                for (String output : outputs) {
+                    Tensor value = result.get(output).orElseThrow();
+                    Npy.DType type = Npy.DType.of(value.dataType());
+                    if (type == null) {
+                        throw new Failure("signature " + name + ": output " + output + " is " + value.dataType()
+                                + ", not a number");
+                    }
+                    types.put(output, type);
+                    shapes.put(output, value.shape().asArray());
+                    values.get(output).add(Npy.bytesOf(value));
+                }
+            }
+        }
+        Npy.DType lossType = types.get(lossName) == null ? Npy.DType.F4 : types.get(lossName); // no step: empty float32
+        List<Object> decimals = new ArrayList<>();
+        for (byte[] loss : values.get(lossName)) {
+            List<String> numbers = new ArrayList<>();
+            for (int i = 0; i < loss.length / lossType.size; i++) {
+                numbers.add(lossType.format(loss, i));
+            }
+            decimals.add(numbers.size() == 1 ? numbers.get(0) : numbers);
+        }
+        for (String output : outputs) {
+            boolean loss = output.equals(lossName);
+            Npy.DType type = loss ? lossType : types.get(output) == null ? Npy.DType.F4 : types.get(output);
+            Path file = out.resolve(loss ? "losses.npy" : "metric." + output + ".npy");
+            writeStacked(file, type, steps, shapes.get(output), values.get(output));
+            files.put(loss ? "losses" : "metric." + output, file.toString());
+        }
+        summary.put("loss_dtype", lossType.descr);
+        summary.put("losses", decimals);
+    }
+
+    /** One .npy of [steps, *shape] from each step's bytes. */
+    private static void writeStacked(Path file, Npy.DType type, long steps, long[] shape, List<byte[]> rows)
+            throws IOException {
+        byte[] all = new byte[rows.stream().mapToInt(b -> b.length).sum()];
+        int at = 0;
+        for (byte[] row : rows) {
+            System.arraycopy(row, 0, all, at, row.length);
+            at += row.length;
+        }
+        long[] stacked = new long[shape.length + 1];
+        stacked[0] = steps;
+        System.arraycopy(shape, 0, stacked, 1, shape.length);
+        Npy.write(file, type, stacked, all);
+    }
+
+    /**
+     * Calls signature {@code name} once (role "predict": on the predict inputs; "weights": on none); writes
+     * {@code <role>.<output>.npy}; returns the outputs it skipped.
+     */
+    private List<String> outputs(String name, Map<String, Npy> arrays, String role, Map<String, Object> files)
+            throws IOException {
         List<String> skipped = new ArrayList<>();
         try (Feeds feeds = Feeds.of(arrays, -1); Result result = call(bundle.function(name), feeds)) {
             for (Map.Entry<String, Tensor> output : result) {
@@ -284,9 +333,9 @@ public final class TrainExport {
                     skipped.add(output.getKey());
                     continue;
                 }
-                Path file = out.resolve("predict." + fileSafe(output.getKey(), name) + ".npy");
+                Path file = out.resolve(role + "." + fileSafe(output.getKey(), name) + ".npy");
                 Npy.write(file, type, output.getValue().shape().asArray(), Npy.bytesOf(output.getValue()));
-                files.put("predict." + output.getKey(), file.toString());
+                files.put(role + "." + output.getKey(), file.toString());
             }
         }
         return skipped;
@@ -467,8 +516,9 @@ public final class TrainExport {
     }
 
     private static Map<String, String> parse(String[] args) {
-        List<String> known = List.of("--export", "--inputs", "--out", "--steps", "--train", "--loss", "--predict",
-                "--save-dir", "--save-signature", "--save-path-input", "--signature-dir", "--threads", "--bench", "--tags");
+        List<String> known = List.of("--export", "--inputs", "--out", "--steps", "--train", "--loss", "--metrics",
+                "--predict", "--save-dir", "--save-signature", "--save-path-input", "--signature-dir", "--weights",
+                "--threads", "--bench", "--tags");
         Map<String, String> options = new LinkedHashMap<>();
         for (int i = 0; i < args.length; i += 2) {
             if (!known.contains(args[i]) || i + 1 >= args.length) {
