@@ -4,7 +4,7 @@ virtualenvs, ahead of time), `nox -s mutants` (mutation testing of the verdicts)
 
 Virtualenvs are built by uv (nox's uv backend: `pip install "nox[uv]"`), reused, and reinstalled only
 when pyproject.toml changes; uv's cache (~/.cache/uv) holds one copy of each wheel, hard-linked into every
-session's virtualenv and the TF Python matrix's (harness/venvs.py); the Maven repository (~/.m2) is Maven's.
+session's virtualenv and the TF Python matrix's (harness/runs/venvs.py); the Maven repository (~/.m2) is Maven's.
 """
 
 import hashlib
@@ -115,28 +115,28 @@ def stateful(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks, printed and written to reports/bench.json: train step per runtime (plain Java
     included), JPype over plain Java, tensor transfer, -j 2 over -j 1, soak. Arguments go to
-    `python -m harness.bench` (e.g. `-- --parallel mlp_regression,cnn`; `-- --help`)."""
+    `python -m harness.testing.bench` (e.g. `-- --parallel mlp_regression,cnn`; `-- --help`)."""
     install(session)
-    session.run("python", "-m", "harness.bench", *session.posargs)
+    session.run("python", "-m", "harness.testing.bench", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)
 def provision(session: nox.Session) -> None:
     """Build the virtualenvs of TF Python versions ahead of time, in .cache/venvs/ (what the harness uses).
 
-    `nox -s provision` builds the matrix (harness/versions.py TF_PYTHON_MATRIX); `nox -s provision -- 2.15.1 2.22.0rc0`
+    `nox -s provision` builds the matrix (harness/runs/versions.py TF_PYTHON_MATRIX); `nox -s provision -- 2.15.1 2.22.0rc0`
     the versions named. Each is built once (wheels come from uv's cache, ~/.cache/uv, after the first download);
     the harness's own TF_PYTHON is this session's interpreter and needs no virtualenv.
     """
     install(session)
-    session.run("python", "-m", "harness.venvs", *session.posargs)
+    session.run("python", "-m", "harness.runs.venvs", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)
 def mutants(session: nox.Session) -> None:
     """Mutation testing of the verdicts: plants the catalog of faults, prints caught / planted and every survivor.
 
-    Runtime faults (harness/faults.py, planted in TF Java as a runtime kind of its own, each caught by a
+    Runtime faults (harness/testing/faults.py, planted in TF Java as a runtime kind of its own, each caught by a
     conformance run) and mutmut's mutants of the verdict engine (caught by the fast tests). Arguments go
     to tools/mutants.py: `-- runtime`, `-- engine`, `-- --diffs`, `-- --max-children 2`.
     """

@@ -1,7 +1,7 @@
 /* train_export: trains a SavedModel's training signature through the TensorFlow C API, no Python.
  *
  * What java/src's TrainExport does with TF Java, with libtensorflow's C API of the TF version it is
- * built against (harness/c_api.py builds it with the system C compiler against a TF wheel's headers
+ * built against (harness/runtimes/c_api.py builds it with the system C compiler against a TF wheel's headers
  * and libraries): TF_LoadSessionFromSavedModel with the tag set, the signatures' tensor names read
  * from the MetaGraphDef the loader returns (pb.h), one TF_SessionRun per call as the TF1 session
  * loader makes it (every output of the signature fetched, its inputs fed), the saver_def's save and

@@ -11,8 +11,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-from harness import bundle, runner, runtimes, spec
-from harness.versions import TF_JAVA, TF_PYTHON
+from harness.exports import bundle, spec
+from harness.runs import runner
+from harness import runtimes
+from harness.runs.versions import TF_JAVA, TF_PYTHON
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache"  # shared with `nox -s conformance`: exports and classpaths are content-keyed

@@ -11,7 +11,7 @@ class SessionAgain(WorkerRuntime):
     kind = "session-again"
     what = "the TF1 session loader, in a worker of its own (a test's kind)"
     capabilities = Capabilities(sessions=True)
-    worker_module = "harness.python_worker"
+    worker_module = "harness.runtimes.python_worker"
     loader = "graph"
 
     def worker_start(self) -> WorkerStart:

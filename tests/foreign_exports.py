@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from harness.interface import Interface
+from harness.plan.interface import Interface
 
 v1 = tf.compat.v1
 

@@ -3,8 +3,9 @@
 import hashlib
 from pathlib import Path
 
-from harness import bundle, runner, spec, validate
-from harness.versions import TF_PYTHON
+from harness.exports import bundle, spec, validate
+from harness.runs import runner
+from harness.runs.versions import TF_PYTHON
 
 
 def fingerprint(directory: Path) -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 Each cell (export x runtime) is built from a kind, and the builder remembers what the matrix must
 say about it (`expected`), so tests compare renderings with the intent, not with a recorded run.
-Losses are real numbers in their dtype; comparisons are computed by harness.compare from them.
+Losses are real numbers in their dtype; comparisons are computed by harness.plan.compare from them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import dataclasses
 
 import numpy as np
 
-from harness import compare, report
+from harness.plan import compare
+from harness.reports import report
 
 RUNTIMES = ("python-2.21.0", "python-session-2.21.0", "java-1.1.0", "java-1.2.0")
 CHECKS = ("load", "train.loss", "predict", "checkpoint.saver", "checkpoint.signature", "resume.loss", "resume.variables")
@@ -203,8 +204,8 @@ def small_run() -> list:
     test_report."""
     from pathlib import Path
 
-    from harness.expectations import Expectation
-    from harness.runner import Result as R
+    from harness.runs.expectations import Expectation
+    from harness.runs.runner import Result as R
 
     setup = Expectation("setup", "404", "not on Maven Central", ("https://example.org/a",),
                         Path("expectations/expected_failures.toml"), runtime="java-1.2.0")

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from harness import __main__ as cli
-from harness import matrix, outcomes, runtimes, trajectory
-from harness.interface import Interface
+from harness.cli import main as cli
+from harness.runs import matrix
+from harness.reports import outcomes
+from harness import runtimes
+from harness.plan import trajectory
+from harness.plan.interface import Interface
 from harness.runtimes import registry
 
 from .conftest import CACHE
@@ -17,18 +20,17 @@ from .fake_kind import SessionAgain
 from .helpers import export_of
 
 PACKAGE = Path(__file__).resolve().parent.parent / "harness"
-TEST_ONLY = {"faults.py", "planted_worker.py", "interleave.py", "bench.py"}  # fault planting, the stories' player, benchmarks
+TESTING = PACKAGE / "testing"  # test-only: fault planting, the stories' player, benchmarks
 # Functions over 60 lines, each with its reason (anything else that long fails the test below).
 LONG = {
-    ("__main__.py", "main"): "the argument table of every command, read top to bottom",
-    ("__main__.py", "run"): "a run's sequence: parse, prepare, run, classify, write; each step a call",
-    ("bundle.py", "build"): "one export's steps with its cache and log handling in order",
-    ("certify_data.py", "from_npz"): "one validation per rule of the user's data file, each with its message",
-    ("compare.py", "compare"): "the comparison and its measured errors per tensor, in one pass",
-    ("matrix.py", "run"): "the scheduler with its Ctrl-C path: the cleanup must see every local",
-    ("routes/keras_models.py", "_model_class"): "a Keras model class body defined in a function (Keras 2 or 3 at run time)",
-    ("runner.py", "check_runtime"): "the checks of one runtime: being moved into a registry of checks",
-    ("spec.py", "parse"): "one validation per field of a spec file, each with its message",
+    ("cli/main.py", "main"): "the argument table of every command, read top to bottom",
+    ("cli/main.py", "run"): "a run's sequence: parse, prepare, run, classify, write; each step a call",
+    ("exports/bundle.py", "build"): "one export's steps with its cache and log handling in order",
+    ("certify/certify_data.py", "from_npz"): "one validation per rule of the user's data file, each with its message",
+    ("plan/compare.py", "compare"): "the comparison and its measured errors per tensor, in one pass",
+    ("runs/matrix.py", "run"): "the scheduler with its Ctrl-C path: the cleanup must see every local",
+    ("exports/routes/keras_models.py", "_model_class"): "a Keras model class body defined in a function (Keras 2 or 3 at run time)",
+    ("exports/spec.py", "parse"): "one validation per field of a spec file, each with its message",
 }
 
 
@@ -85,7 +87,7 @@ def test_the_module_graph_has_no_cycle():
     for name in sorted(graph):
         if name not in state:
             visit(name, [name])
-    assert "harness.outcomes" in graph and graph["harness.outcomes"] == set()  # the vocabulary at the bottom
+    assert "harness.reports.outcomes" in graph and graph["harness.reports.outcomes"] == set()  # the vocabulary at the bottom
 
 
 def test_no_kind_name_is_spelled_outside_its_module():
@@ -93,7 +95,7 @@ def test_no_kind_name_is_spelled_outside_its_module():
     kinds = list(registry.KINDS)
     spelled = []
     for path in sorted(PACKAGE.rglob("*.py")):
-        if path.parent.name == "runtimes" or path.name in TEST_ONLY:
+        if path.parent.name == "runtimes" or path.parent == TESTING:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             pieces = []
@@ -115,7 +117,7 @@ def test_production_code_reads_no_fault_switch():
     readers = []
     for path in sorted(PACKAGE.rglob("*.py")):
         rel = str(path.relative_to(PACKAGE))
-        if path.name in TEST_ONLY or rel == "__main__.py":  # the CLI's test-only --plant-fault installs the kind
+        if path.parent == TESTING or rel in ("cli/main.py", "__main__.py"):  # the CLI's test-only --plant-fault
             continue
         text = path.read_text()
         if "HARNESS_PLANT_FAULT" in text or "faults" in {n.split(".")[-1] for n in imports(
@@ -160,7 +162,7 @@ def test_an_error_of_the_harness_own_code_is_raised_not_recorded(tmp_path):
 
     got = trajectory.run(tf_like, {}, range(1), tmp_path)
     assert got.failure.stage == "load" and "Cannot feed" in got.failure.error
-    harness_bug = functools.partial(Interface.from_dict, None)  # a TypeError raised inside harness/interface.py
+    harness_bug = functools.partial(Interface.from_dict, None)  # a TypeError raised inside harness/plan/interface.py
     with pytest.raises(TypeError):
         trajectory.run(harness_bug, {}, range(1), tmp_path)
 

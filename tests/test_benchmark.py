@@ -1,10 +1,10 @@
-"""The benchmarks measure the right thing. `nox -s bench` times them (harness/bench.py); here they
+"""The benchmarks measure the right thing. `nox -s bench` times them (harness/testing/bench.py); here they
 only have to be correct: no timing is asserted, a slow machine passes."""
 
 import numpy as np
 import pytest
 
-from harness import bench
+from harness.testing import bench
 
 from .conftest import CACHE
 from .helpers import export_of
@@ -34,9 +34,10 @@ def test_bench_times_the_plans_own_train_step(runtime, request, bundles, mlp_spe
 def test_a_leaked_tensor_is_counted(java, bundles, mlp_spec, tmp_path):
     """The tensors.closed accounting sees tensors left open (a planted fault), and only those."""
     export = export_of(bundles["tf_keras"], mlp_spec)
-    from harness.data import batch
+    from harness.exports.data import batch
 
-    from harness import faults, runtimes
+    from harness.testing import faults
+    from harness import runtimes
 
     leaking = runtimes.single(java.name, CACHE, tmp_path, kinds=faults.planted_kinds("java-leaks-input-tensors"))
     try:
@@ -70,9 +71,9 @@ def test_soak_verdict_sees_growth():
 def test_bench_interleaves_the_plain_java_loop_call_by_call(java, bundles, mlp_spec, tmp_path):
     """The plain-Java figure is TrainExport's own bench step, run in the worker's JVM beside each harness
     call: it trains its own session on the same data, so its losses are the plan's, bit for bit."""
-    from harness import maven, plain_java
-    from harness.interface import ZOO
-    from harness.versions import TF_JAVA
+    from harness.runtimes import maven, plain_java
+    from harness.plan.interface import ZOO
+    from harness.runs.versions import TF_JAVA
 
     export = export_of(bundles["tf_keras"], mlp_spec)
     plan = java.run(export.saved_model, export.data, range(0, export.steps), tmp_path / "plan")
@@ -89,7 +90,7 @@ def test_bench_interleaves_the_plain_java_loop_call_by_call(java, bundles, mlp_s
 def test_the_prepared_train_step_gives_the_generic_calls_losses(java, bundles, mlp_spec, tmp_path):
     """The plan trains through JavaSession.trainer (a header per row, made once); a live session called
     input by input (JavaSession.call with batch()) must see the same losses, bit for bit."""
-    from harness.data import batch
+    from harness.exports.data import batch
 
     export = export_of(bundles["tf_keras"], mlp_spec)
     plan = java.run(export.saved_model, export.data, range(1, export.steps), tmp_path)  # not from row 0

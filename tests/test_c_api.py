@@ -1,4 +1,4 @@
-"""The TF C API runtime (c/train_export.c, harness/c_api.py) trains an export exactly as the TF1 session loader does."""
+"""The TF C API runtime (c/train_export.c, harness/runtimes/c_api.py) trains an export exactly as the TF1 session loader does."""
 
 import json
 import os
@@ -10,11 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import c_api, checkpoints, compare, plain_java, runtimes
+from harness.runtimes import c_api, plain_java
+from harness.plan import checkpoints, compare
+from harness import runtimes
 from harness.errors import HarnessError
-from harness.interface import ZOO, Interface
-from harness.trajectory import Restore
-from harness.versions import TF_PYTHON
+from harness.plan.interface import ZOO, Interface
+from harness.plan.trajectory import Restore
+from harness.runs.versions import TF_PYTHON
 
 from .conftest import CACHE
 from .helpers import fingerprint
@@ -143,7 +145,8 @@ def test_unreadable_checkpoint_is_a_restore_failure_of_that_part(c_runtime, bund
 def test_fails_where_the_session_loader_is_expected_to(c_runtime, mlp_spec, tmp_path):
     """Keras 3 in a plain tf.Module: the session loader's known failure, and its expectation explains the C
     API's too (TF's error names as TF Python spells them): python-session-V's file can stand in for c-V's."""
-    from harness import bundle, expectations
+    from harness.exports import bundle
+    from harness.runs import expectations
 
     export = bundle.build(mlp_spec, "keras3_module", CACHE / "exports")
     got = c_runtime.run(export.saved_model, export.data(), range(2), tmp_path)
@@ -200,7 +203,8 @@ def test_missing_export_is_bad_input(bundles, tmp_path):
 
 def test_a_tf_with_no_tf_java_release_trains_bit_exactly(tmp_path):
     """TF 2.15.1 (no TF Java runs it): its C API against its own session loader, on an export it wrote."""
-    from harness import bundle, spec, venvs
+    from harness.exports import bundle, spec
+    from harness.runs import venvs
 
     version = "2.15.1"
     if venvs.stamp(version, CACHE) is None:

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from harness import bundle, cache
+from harness.exports import bundle, cache
 
 from .conftest import ROOT
 

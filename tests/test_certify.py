@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import discover
-from harness.interface import Interface
+from harness.certify.certificate import discover
+from harness.plan.interface import Interface
 
 from .foreign_exports import build
 from .helpers import fingerprint

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from harness import report as report_mod
-from harness import spec
-from harness.report import reproducible
-from harness.versions import TF_PYTHON
+from harness.reports import report as report_mod
+from harness.exports import spec
+from harness.reports.report import reproducible
+from harness.runs.versions import TF_PYTHON
 
 from .conftest import CACHE, ROOT
 from .helpers import fingerprint

@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from harness.compare import BIT_EXACT, CROSS_VERSION_BAND, DIVERGED, DRIFT, WITHIN, compare, steps, ulp_distance
+from harness.plan.compare import BIT_EXACT, CROSS_VERSION_BAND, DIVERGED, DRIFT, WITHIN, compare, steps, ulp_distance
 
 floats32 = st.floats(width=32, allow_nan=False, allow_infinity=False)
 

@@ -1,7 +1,7 @@
 """Certify's reading of a foreign export: discovery of its signatures, the op scan, and its data.
 
 The exports are built here (tests/foreign_exports.py) the ways users write them, plus the zoo's
-own through harness.bundle; each is built once per test session, only when a test needs it.
+own through harness.exports.bundle; each is built once per test session, only when a test needs it.
 """
 
 import re
@@ -10,9 +10,10 @@ import shutil
 import numpy as np
 import pytest
 
-from harness import bundle, certify_data, discover, scan, spec
+from harness.exports import bundle, spec
+from harness.certify.certificate import certify_data, discover, scan
 from harness.errors import HarnessError
-from harness.interface import Interface
+from harness.plan.interface import Interface
 
 from . import foreign_exports
 from .helpers import fingerprint

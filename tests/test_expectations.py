@@ -4,12 +4,14 @@ import re
 import numpy as np
 import pytest
 
-from harness import compare, expectations, expectations_update, report
-from harness.__main__ import judge, load_expectations, main, stand_ins
+from harness.plan import compare
+from harness.runs import expectations, expectations_update
+from harness.reports import report
+from harness.cli.main import judge, load_expectations, main, stand_ins
 from harness.errors import HarnessError
-from harness.runner import FAIL, PASS, XFAIL, XPASS, Result, classify
+from harness.runs.runner import FAIL, PASS, XFAIL, XPASS, Result, classify
 from harness.runtimes import names
-from harness.versions import TF_JAVA_NATIVE, TF_PYTHON_MATRIX
+from harness.runs.versions import TF_JAVA_NATIVE, TF_PYTHON_MATRIX
 
 LINK = 'links = ["https://example.org/1"]\n'
 

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from harness import __main__ as cli
-from harness import bundle, spec
+from harness.cli import main as cli
+from harness.exports import bundle, spec
 from harness.errors import ExportFailed
-from harness.runner import BLOCKED
+from harness.runs.runner import BLOCKED
 
 # What a TF Python that cannot export prints: its own log lines first, then the traceback.
 NOISE = """\
 I0000 00:00:1796165370.764892    4071 port.cc:153] oneDNN custom operations are on.
 E0000 00:00:1796165816.381059    4950 cuda_platform.cc:52] failed call to cuInit: UNKNOWN ERROR (303)
 Traceback (most recent call last):
-  File "/work/harness/routes/keras_models.py", line 68, in is_keras3
+  File "/work/harness/exports/routes/keras_models.py", line 68, in is_keras3
     return int(version(package).split(".")[0]) >= 3
 importlib.metadata.PackageNotFoundError: No package metadata was found for keras
 """

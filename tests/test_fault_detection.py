@@ -7,10 +7,12 @@ moving statistic not restored (left at its initial value), the iteration counter
 import numpy as np
 import pytest
 
-from harness import bundle, checkpoints, expectations, runner, spec
-from harness.compare import BIT_EXACT, DIVERGED
+from harness.exports import bundle, spec
+from harness.plan import checkpoints
+from harness.runs import expectations, runner
+from harness.plan.compare import BIT_EXACT, DIVERGED
 
-from harness.versions import TF_JAVA
+from harness.runs.versions import TF_JAVA
 
 from .conftest import CACHE
 from .helpers import export_of

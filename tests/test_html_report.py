@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from harness import html_report
+from harness.reports import html_report
 
 from .conftest import ROOT
 from .synthetic import RUNTIMES, ci_sized, nudged, standard

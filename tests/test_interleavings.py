@@ -12,7 +12,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule, run_state_machine_as_test
 
-from harness import bundle, interleave, spec
+from harness.exports import bundle, spec
+from harness.testing import interleave
 
 from .conftest import CACHE, ROOT
 from .helpers import export_of

@@ -7,7 +7,7 @@ import signal
 import numpy as np
 import pytest
 
-from harness import ipc
+from harness.runtimes import ipc
 
 
 @pytest.fixture

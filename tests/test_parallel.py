@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from harness import report
+from harness.reports import report
 
 from .conftest import CACHE, ROOT
 
@@ -30,7 +30,7 @@ def test_a_worker_over_its_memory_budget_is_restarted_between_cases(tmp_path):
     import numpy as np
 
     from harness import runtimes
-    from harness.versions import TF_PYTHON
+    from harness.runs.versions import TF_PYTHON
 
     name = f"python-{TF_PYTHON}"
     workers = runtimes.WorkerSet([name], CACHE, tmp_path, threads=1)

@@ -1,4 +1,4 @@
-"""The plain-Java CLI (java/src, harness/plain_java.py) trains an export exactly as the JPype worker does."""
+"""The plain-Java CLI (java/src, harness/runtimes/plain_java.py) trains an export exactly as the JPype worker does."""
 
 import os
 import re
@@ -8,10 +8,12 @@ import subprocess
 import numpy as np
 import pytest
 
-from harness import bundle, checkpoints, compare, maven, plain_java, spec
+from harness.exports import bundle, spec
+from harness.plan import checkpoints, compare
+from harness.runtimes import maven, plain_java
 from harness.errors import HarnessError
-from harness.interface import ZOO
-from harness.versions import TF_JAVA
+from harness.plan.interface import ZOO
+from harness.runs.versions import TF_JAVA
 
 from .conftest import CACHE
 from .helpers import fingerprint

@@ -4,7 +4,8 @@ import io
 import re
 import threading
 
-from harness import progress, runner
+from harness.reports import progress
+from harness.runs import runner
 
 from .synthetic import standard
 

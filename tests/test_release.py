@@ -1,7 +1,8 @@
 """Release comparison on synthetic results: new failures, fixes and drift are found where they are, and only there."""
 
-from harness import compare, release
-from harness.runner import FAIL, PASS, Result
+from harness.plan import compare
+from harness.runs import release
+from harness.runs.runner import FAIL, PASS, Result
 
 B, C = "2.20.0", "2.21.0"
 
@@ -57,7 +58,7 @@ def test_the_release_verdict_exits_1_on_a_new_failure_and_on_drift_only_when_ask
     import argparse
     import json
 
-    from harness.__main__ import _release_verdict
+    from harness.cli.main import _release_verdict
 
     steady = [result(B, "java-1.1.0", "mlp.tf_keras", "train.loss", True),
               result(C, "java-1.1.0", "mlp.tf_keras", "train.loss", True),
@@ -78,7 +79,7 @@ def test_the_release_verdict_exits_1_on_a_new_failure_and_on_drift_only_when_ask
 
 
 def test_the_summary_tells_per_route_what_each_world_can_author_and_where_it_fails():
-    from harness.runner import NOT_APPLICABLE, XFAIL
+    from harness.runs.runner import NOT_APPLICABLE, XFAIL
 
     na = Result(f"python-{C}", "mlp.tf_keras", "export", None, f"mlp by tf_keras under TF {C}: TF {C}'s environment has "
                 "no tf-keras", outcome=NOT_APPLICABLE, exporter=C)

@@ -9,8 +9,10 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from harness import compare, report, report_files, runner
-from harness.expectations import Expectation
+from harness.plan import compare
+from harness.reports import report, report_files
+from harness.runs import runner
+from harness.runs.expectations import Expectation
 
 from .conftest import ROOT
 from .synthetic import RUNTIMES, ci_sized, small_run, standard
@@ -267,7 +269,7 @@ def test_canonical_order():
 
 
 def harness(*args):
-    code = ("import sys; from harness.__main__ import main; status = main(sys.argv[1:]); "
+    code = ("import sys; from harness.cli.main import main; status = main(sys.argv[1:]); "
             "assert 'tensorflow' not in sys.modules, 'report must not need TensorFlow'; sys.exit(status)")
     return subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
@@ -367,7 +369,7 @@ Legend: = bit-exact; ~N within tolerance, at most N ulp;
         ok passed, nothing compared; x expected failure; FAIL failed;
         XPASS listed as expected failure but passed; - blocked by an earlier failure;
         n/a not applicable; . not run (setup row: blank = started).
-Tolerance: 0 ulp unless expectations/tolerances.toml gives the case its own (harness/compare.py);
+Tolerance: 0 ulp unless expectations/tolerances.toml gives the case its own (harness/plan/compare.py);
 a runtime of another TF than the exporter's may drift within the cross-version band of each dtype.
 
 Unexpected results (2):
@@ -467,7 +469,7 @@ def test_a_report_that_lacks_a_field_is_named_with_what_it_lacks():
 
 def test_report_command_in_process(tmp_path, capsys):
     """`report` / `merge` as main() runs them: merged files, console summary, exit status, bad input."""
-    from harness.__main__ import main
+    from harness.cli.main import main
 
     full = report.to_json(small_run(), {"cpu": "x"}, 1.5, runtimes=SMALL_COLUMNS, trajectories=[])
     full = json.loads(json.dumps(full))
@@ -555,7 +557,7 @@ def test_trajectories_skip_results_without_losses_wherever_they_are():
 
 
 def test_report_command_prints_the_reports_columns_and_names_an_unreadable_file(tmp_path, capsys):
-    from harness.__main__ import main
+    from harness.cli.main import main
 
     columns = ["java-1.2.0", "java-1.1.0", "python-2.21.0"]
     full = json.loads(json.dumps(report.to_json(small_run(), {}, 1.0, runtimes=columns, trajectories=[])))

@@ -8,9 +8,10 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness import bundle, checkpoints, compare
-from harness.python_runtime import EagerSession
-from harness.trajectory import execute
+from harness.exports import bundle
+from harness.plan import checkpoints, compare
+from harness.runtimes.python_runtime import EagerSession
+from harness.plan.trajectory import execute
 
 from .conftest import CACHE
 

@@ -1,6 +1,6 @@
 import pytest
 
-from harness import spec
+from harness.exports import spec
 from harness.errors import HarnessError
 
 
@@ -42,6 +42,6 @@ def test_unknown_spec_lists_the_known_ones():
 
 
 def test_the_routes_a_spec_may_name_are_the_routes_that_exist():
-    from harness import routes
+    from harness.exports import routes
 
     assert spec.ROUTES == set(routes.ROUTES)

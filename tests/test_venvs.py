@@ -1,4 +1,4 @@
-"""Other TF Python versions: their virtualenvs (harness/venvs.py), exports by them, routes they cannot author.
+"""Other TF Python versions: their virtualenvs (harness/runs/venvs.py), exports by them, routes they cannot author.
 
 Some tests ask the package index which versions exist (PyPI is reachable in CI) and one builds the
 TF 2.15.1 virtualenv (from uv's cache after the first time) and exports with it.
@@ -17,7 +17,8 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from harness import bundle, data, routes, venvs, versions
+from harness.exports import bundle, data, routes
+from harness.runs import venvs, versions
 from harness.errors import HarnessError, NotApplicable
 
 from .conftest import CACHE, ROOT
@@ -60,7 +61,7 @@ def test_a_version_without_a_wheel_for_this_python_is_a_clear_error(tmp_path):
 
 
 def test_the_cli_exits_2_with_the_listing_for_an_unknown_version(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "harness.venvs", "2.99.0", "--cache-dir", str(tmp_path)],
+    done = subprocess.run([sys.executable, "-m", "harness.runs.venvs", "2.99.0", "--cache-dir", str(tmp_path)],
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 2
     assert "'2.99.0'" in done.stderr and versions.TF_PYTHON in done.stderr

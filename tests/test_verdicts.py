@@ -14,11 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import __main__ as cli
-from harness import compare, expectations, report, report_files, runner
-from harness.interface import ZOO
-from harness.runner import BLOCKED, CHECKS, FAIL, NOT_APPLICABLE, PASS, XFAIL, XPASS, Result
-from harness.trajectory import Failure, Trajectory
+from harness.cli import main as cli
+from harness.plan import compare
+from harness.runs import expectations, runner
+from harness.reports import report, report_files
+from harness.plan.interface import ZOO
+from harness.runs.runner import BLOCKED, CHECKS, FAIL, NOT_APPLICABLE, PASS, XFAIL, XPASS, Result
+from harness.plan.trajectory import Failure, Trajectory
 from harness.runtimes import Capabilities, Runtime
 
 STEPS, RESUME = 3, 2
@@ -744,7 +746,7 @@ def test_judge_classifies_each_runtime_with_its_own_expectations(tmp_path):
 
 
 def test_a_planted_session_changes_only_what_its_fault_names():
-    from harness import faults
+    from harness.testing import faults
 
     class Session:
         def call(self, signature, feeds):
@@ -818,8 +820,8 @@ class WeightsSession:
 def test_weights_by_value_are_restored_only_when_they_are_the_whole_training_state(tmp_path, whole):
     """runner.weights_for: Python itself sets the reference's weights into a fresh load and must rejoin its own
     trajectory; when it cannot (a slot is not among the weights), restore.weights.* are N/A, said why."""
-    from harness.interface import Interface
-    from harness.trajectory import execute
+    from harness.plan.interface import Interface
+    from harness.plan.trajectory import execute
 
     interface = Interface(predict=None, save=None, restore=None, get_weights="get", set_weights="set")
     data = {"train.x": np.zeros((STEPS + RESUME, 1), np.float32)}
@@ -885,8 +887,8 @@ def test_a_runtime_that_does_not_restore_says_why_in_its_restore_checks(store):
 
 def test_a_planted_session_trains_through_its_own_call():
     """A session's own prepared train step (JavaSession.trainer) would skip a planted fault's hooks."""
-    from harness import faults
-    from harness.trajectory import trainer
+    from harness.testing import faults
+    from harness.plan.trajectory import trainer
 
     class Session:
         def call(self, signature, feeds):
@@ -948,11 +950,11 @@ def test_the_console_says_how_far_each_runtime_drifted():
 
 
 def test_tensorflow_errors_are_told_without_the_python_stack_tensorflow_appends():
-    from harness.trajectory import describe
+    from harness.plan.trajectory import describe
 
     eager = ValueError('Graph execution error:\n\nDetected at node save/RestoreV2 defined at (most recent call last):\n'
                        '  File "<frozen runpy>", line 198, in _run_module_as_main\n\n'
-                       '  File "/w/harness/trajectory.py", line 113, in restore_and_train\n    restore(x)\n\n'
+                       '  File "/w/harness/plan/trajectory.py", line 113, in restore_and_train\n    restore(x)\n\n'
                        'Key beta1_power not found in checkpoint\n\t [[{{node save/RestoreV2}}]] [Op:__inference_restore_1]')
     assert describe(eager) == ("ValueError: Graph execution error: Detected at node save/RestoreV2 Key beta1_power not "
                                "found in checkpoint [[{{node save/RestoreV2}}]] [Op:__inference_restore_1]")

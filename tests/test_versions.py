@@ -1,4 +1,4 @@
-"""The pinned versions live in harness/versions.py; the other files that must name them agree."""
+"""The pinned versions live in harness/runs/versions.py; the other files that must name them agree."""
 
 import re
 import tomllib
@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import expectations, maven, runtimes, versions
+from harness.runs import expectations, versions
+from harness.runtimes import maven
+from harness import runtimes
 from harness.errors import HarnessError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -2,7 +2,7 @@
 
 Two catalogs:
 
-  runtime   every fault of harness/faults.py RUNTIME_FAULTS (a buggy TF Java: wrong batch, skipped
+  runtime   every fault of harness/testing/faults.py RUNTIME_FAULTS (a buggy TF Java: wrong batch, skipped
             step, swapped labels, stale predictions, narrowed floats, a counter off by one, slots
             dropped on restore, ...), planted as a kind of its own (faults.planted_kind)
             into a conformance run of the cases where it is observable. Caught: the run has an
@@ -58,9 +58,12 @@ def runtime_catalog(java_version: str, cache: Path, workdir: Path) -> list[dict]
     """Plants each runtime fault into conformance runs (Java and the reference only) of its cases."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.path.insert(0, str(ROOT))
-    from harness import bundle, expectations, faults, runner, runtimes, spec, validate
-    from harness.report import FAILING
-    from harness.versions import TF_PYTHON
+    from harness.exports import bundle, spec, validate
+    from harness.runs import expectations, runner
+    from harness.testing import faults
+    from harness import runtimes
+    from harness.reports.report import FAILING
+    from harness.runs.versions import TF_PYTHON
 
     runner.configure_tensorflow(1)
     java_name, python_name = f"java-{java_version}", f"python-{TF_PYTHON}"

@@ -13,8 +13,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..interface import ZOO, Interface
-from ..trajectory import Restore, Trajectory
+from ..plan.interface import ZOO, Interface
+from ..plan.trajectory import Restore, Trajectory
 
 DEFAULT_CALL_TIMEOUT = 900.0  # seconds one request may take before its worker is ended (generous: a cold load)
 

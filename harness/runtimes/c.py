@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import c_api
+from . import c_api
 from ..errors import HarnessError
-from ..interface import ZOO, Interface
-from ..trajectory import RESTORE_WAYS, Restore, Trajectory
+from ..plan.interface import ZOO, Interface
+from ..plan.trajectory import RESTORE_WAYS, Restore, Trajectory
 from .base import Capabilities, Runtime, Setting
 
 
@@ -26,7 +26,7 @@ class C(Runtime):
     same_outputs_as = "python-session"
 
     def __init__(self, name: str, version: str, setting: Setting):
-        from ..plain_java import Running
+        from .plain_java import Running
 
         super().__init__(name, version, setting)
         self.running = Running()  # its processes that run now

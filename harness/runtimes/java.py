@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ..versions import TF_JAVA_NATIVE
+from ..runs.versions import TF_JAVA_NATIVE
 from .base import Capabilities
 from .workers import WorkerRuntime, WorkerStart, once
 
@@ -14,14 +14,14 @@ class Java(WorkerRuntime):
     what = "TF Java through JPype"
     capabilities = Capabilities(counts_native_tensors=True, sessions=True, benchmark_step=True)
     versioned_by_tensorflow = False
-    worker_module = "harness.java_worker"
+    worker_module = "harness.runtimes.java_worker"
 
     @classmethod
     def tensorflow(cls, version: str) -> str:
         return TF_JAVA_NATIVE.get(version, "")  # TF Java bundles a native TF
 
     def worker_start(self) -> WorkerStart:
-        from .. import javac, maven
+        from . import javac, maven
 
         cache_dir = self.setting.cache_dir
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..interface import ZOO, Interface
-from ..trajectory import Failure, Trajectory
-from ..versions import TF_JAVA_NATIVE
+from ..plan.interface import ZOO, Interface
+from ..plan.trajectory import Failure, Trajectory
+from ..runs.versions import TF_JAVA_NATIVE
 from .base import Capabilities, Runtime, Setting
 
 
@@ -24,7 +24,7 @@ class JavaPlain(Runtime):
     same_outputs_as = "java"
 
     def __init__(self, name: str, version: str, setting: Setting):
-        from ..plain_java import Running
+        from .plain_java import Running
 
         super().__init__(name, version, setting)
         self.running = Running()  # its JVMs that run now
@@ -34,7 +34,7 @@ class JavaPlain(Runtime):
         return TF_JAVA_NATIVE.get(version, "")
 
     def start(self) -> dict:
-        from .. import maven, plain_java
+        from . import maven, plain_java
 
         maven.classpath(self.version, self.setting.cache_dir)
         return {"jar": str(plain_java.jar(maven.api_version(self.version), self.setting.cache_dir)),
@@ -42,7 +42,7 @@ class JavaPlain(Runtime):
 
     def run(self, saved_model: Path, data: dict[str, np.ndarray], steps: range, workdir: Path,
             interface: Interface = ZOO, restore=None) -> Trajectory:
-        from .. import plain_java
+        from . import plain_java
 
         trajectory = Trajectory(steps.start)
         try:

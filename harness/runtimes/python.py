@@ -11,7 +11,7 @@ from .workers import WorkerRuntime, WorkerStart
 
 
 class _Python(WorkerRuntime):
-    worker_module = "harness.python_worker"
+    worker_module = "harness.runtimes.python_worker"
     loader: str  # which session python_worker opens: "eager" (EagerSession) or "graph" (GraphSession)
 
     @classmethod
@@ -19,7 +19,7 @@ class _Python(WorkerRuntime):
         return ("python", version)  # both loaders of one TF version share a worker
 
     def worker_start(self) -> WorkerStart:
-        from .. import venvs
+        from ..runs import venvs
 
         return WorkerStart([str(venvs.interpreter(self.version, self.setting.cache_dir)), "-m", self.worker_module],
                            {"op": "start", "threads": self.setting.threads}, f"TensorFlow {self.version}")

@@ -14,11 +14,11 @@ from typing import Callable, ClassVar
 
 import numpy as np
 
-from .. import ipc
+from . import ipc
 from ..errors import HarnessBug, HarnessError, one_line
-from ..interface import ZOO, Interface
-from ..trajectory import RESTORE_WAYS, Failure, Restore, RuntimeFailure, Trajectory
-from ..worker import STAGE_MARK
+from ..plan.interface import ZOO, Interface
+from ..plan.trajectory import RESTORE_WAYS, Failure, Restore, RuntimeFailure, Trajectory
+from .worker import STAGE_MARK
 from .base import DEFAULT_CALL_TIMEOUT, Runtime, Setting
 
 ROOT = Path(__file__).resolve().parent.parent.parent

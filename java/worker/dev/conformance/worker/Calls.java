@@ -32,7 +32,7 @@ import org.tensorflow.types.family.TType;
 /**
  * The JPype worker's per-call path, in Java: a signature call is one JPype crossing.
  *
- * <p>Python (harness/java_worker.py) owns three memory areas and passes their addresses: a header
+ * <p>Python (harness/runtimes/java_worker.py) owns three memory areas and passes their addresses: a header
  * per call (per input: type code, rank, dims, address and byte count of the numpy array), a meta
  * area (what the outputs are) and a data area (the outputs' bytes). Each input becomes a new tensor
  * ({@code Tensor.of}) filled with one bulk copy (in parallel chunks when large), the signature is
@@ -43,7 +43,7 @@ import org.tensorflow.types.family.TType;
  * the harness's tensors.closed check.
  */
 public final class Calls {
-    /** Type codes: the order of TYPES in harness/java_worker.py. */
+    /** Type codes: the order of TYPES in harness/runtimes/java_worker.py. */
     @SuppressWarnings("unchecked")
     static final Class<? extends TType>[] TYPES = new Class[] {
         TFloat16.class, TFloat32.class, TFloat64.class, TInt32.class, TInt64.class, TBool.class};
@@ -67,7 +67,7 @@ public final class Calls {
 
     /**
      * Copies of this many bytes and more are split across the CPUs: one core copies at ~7 GB/s on the
-     * benchmark machine, two at ~11 (harness/ipc.py splits its own copies alike).
+     * benchmark machine, two at ~11 (harness/runtimes/ipc.py splits its own copies alike).
      */
     static final long PARALLEL_COPY = 8L << 20;
     private static final int COPIERS = Math.min(4, Runtime.getRuntime().availableProcessors());

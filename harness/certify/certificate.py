@@ -1,0 +1,163 @@
+"""Certify a user's training export: is it trainable, and the same, outside Python?
+
+Before anything runs: the export's ops are scanned (scan.py: models are programs; ops that touch
+files, processes or Python are refused unless allowed), its signatures discovered (discover.py:
+which one trains, its loss, inference, save/restore), its data read or made up (certify_data.py).
+Then every runtime trains a copy of it (the export itself is only read) and the certificate folder
+gets certificate.json, the reports, and the command a Java team reruns without Python.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import atomic
+from ..plan import checkpoints
+from ..runs import expectations
+from .certify_data import CertifyData, from_npz, synthesize
+from .discover import Discovery, discover, read_meta_graph
+from ..errors import HarnessError
+from ..runs.runner import PASS, Export, Result
+from .scan import ScanReport
+from .scan import check as scan_check
+from ..runs.versions import TF_PYTHON
+
+OVERRIDES = ("train", "predict", "save", "restore", "loss", "get_weights", "set_weights")
+
+
+@dataclass
+class Prepared:
+    export: Export
+    scan: ScanReport
+    discovery: Discovery
+    data: CertifyData
+    source: Path  # the user's export (never written)
+    written_by: str  # the TF version recorded in the export ("" if none)
+
+
+def prepare(args, work: Path) -> Prepared:
+    """Everything that can be wrong with the input, found before any runtime starts (HarnessError: exit 2)."""
+    source = Path(args.saved_model).resolve()
+    if not source.is_dir():
+        raise HarnessError(f"{source}: export directory does not exist")
+    if args.steps <= 0 or args.resume_steps <= 0:
+        raise HarnessError("--steps and --resume-steps must be positive")
+    report = scan_check(source, set(args.allow_op or ()))
+    tags = tuple(args.tags.split(",")) if args.tags else None
+    discovery = discover(source, {key: getattr(args, key) for key in OVERRIDES if getattr(args, key) is not None}, tags)
+    wanted = args.steps + args.resume_steps
+    if args.data:
+        data = from_npz(args.data, discovery, wanted)
+    else:
+        data = synthesize(discovery, wanted, batch=args.batch, int_range=tuple(args.int_range))
+    steps, resume_steps = _split(data.steps, args.steps, args.resume_steps, args.data or source)
+    variables = source / "variables" / "variables"
+    if (variables.parent / "variables.index").exists():
+        checkpoints.read(variables)  # a truncated or corrupt data file fails here, by name
+    copy = work / "export" / source.name
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(source, copy)  # the runtimes work on a copy: nothing can write into the user's export
+    _, meta = read_meta_graph(source, discovery.interface.tags)
+    export = Export(source.name, copy, data.data, steps, resume_steps, TF_PYTHON, discovery.interface)
+    return Prepared(export, report, discovery, data, source, meta.meta_info_def.tensorflow_version)
+
+
+def _split(available: int, steps: int, resume_steps: int, where) -> tuple[int, int]:
+    """Steps to train, then to resume, within what the data holds (at least one of each)."""
+    if available >= steps + resume_steps:
+        return steps, resume_steps
+    if available < 2:
+        raise HarnessError(f"{where}: the data holds {available} training step(s); certify needs at least 2 "
+                           f"(train, then resume from what a runtime saved)")
+    resume_steps = max(1, min(resume_steps, available // 3))
+    return available - resume_steps, resume_steps
+
+
+def write(out: Path, prepared: Prepared, results: list[Result], facts: dict, work: Path) -> Path:
+    """certificate.json and rerun-java.sh beside the reports; returns the certificate's path."""
+    failing = [r for r in results if r.outcome not in (PASS, "N/A")]
+    not_applicable = [r for r in results if r.outcome == "N/A"]
+    d = prepared.discovery
+    from ..runtimes import KINDS
+
+    rerun = sorted(p for kind in KINDS.values() if kind.capabilities.without_python
+                   for p in work.glob(f"*/{prepared.export.name}/{kind.kind}-*/rerun.sh"))
+    if rerun:
+        shutil.copyfile(rerun[0], out / "rerun-java.sh")
+    certificate = {
+        "export": str(prepared.source),
+        "written_by_tensorflow": prepared.written_by,
+        "verdict": "trainable and conformant in every runtime" if not failing else "not conformant",
+        "ok": not failing,
+        "runtimes": facts,
+        "discovery": {"interface": d.interface.to_dict(), "saver_def": d.saver_def, "notes": list(d.notes),
+                      "variables_trained": list(d.train_updates),
+                      "inputs": {sig: [s.describe() for s in specs] for sig, specs in d.inputs.items()}},
+        "scan": {"ops": sorted(prepared.scan.all_ops()),
+                 "allowed": [f"{f.op} in {f.where}: {f.reason}" for f in prepared.scan.allowed]},
+        "data": {"source": prepared.data.source, "notes": list(prepared.data.notes),
+                 "steps": prepared.export.steps, "resume_steps": prepared.export.resume_steps},
+        "not_applicable": [{"id": r.id, "why": r.detail, "for_a_java_team": _meaning(r.check)} for r in not_applicable],
+        "failing": [{"id": r.id, "outcome": r.outcome, "detail": r.detail, **_cause(r, failing)} for r in failing],
+        "rerun_java": "sh rerun-java.sh" if rerun else None,
+    }
+    path = out / "certificate.json"
+    atomic.write_json(path, certificate)
+    return path
+
+
+def _cause(result: Result, failing: list[Result]) -> dict:
+    """A failing check's known cause and what to change (expectations/causes.toml), or that none is known.
+
+    A part's losses (resume.loss, restore.<way>.loss) that diverge because the variables it trained on
+    were not the ones saved have that part's .variables check's cause: only the variables name it."""
+    if result.outcome != "FAIL":  # blocked: the cause is that of the check it is blocked by
+        return {}
+    causes = expectations.load_causes()
+    known = expectations.explain(result.detail, causes)
+    if known is None and result.check.endswith(".loss") and result.detail.startswith("diverged"):
+        sibling = result.check[:-len("loss")] + "variables"
+        same_part = [r for r in failing
+                     if (r.runtime, r.case, r.check, r.outcome) == (result.runtime, result.case, sibling, "FAIL")]
+        known = next((c for r in same_part for c in [expectations.explain(r.detail, causes)] if c), None)
+    if known is None:
+        return {"cause": {"id": None, "cause": f"unknown cause; the raw error: {result.detail}", "fix": None, "links": []}}
+    return {"cause": known.to_dict()}
+
+
+def _meaning(check: str) -> str:
+    """What a check that does not apply means for a team that trains the export in Java."""
+    if check == "predict":
+        return "no inference signature: predictions after training cannot be checked; serve from a re-export"
+    if check.startswith(("checkpoint.signature", "restore.signature")):
+        return "no save/restore signature: checkpoints only through the SavedModel's saver (Session.save/restore)"
+    if check.startswith(("checkpoint.weights", "restore.weights")):
+        return ("weights by value (a get_weights signature with no inputs, a set_weights one taking its outputs, as "
+                "federated clients exchange them) are not checked for this export: see why")
+    return "not checked for this export"
+
+
+def summary(prepared: Prepared, certificate: Path, ok: bool) -> str:
+    d = prepared.discovery
+    lines = [f"Certify {prepared.source}" + (f" (written by TF {prepared.written_by})" if prepared.written_by else ""),
+             *(f"  found: {note}" for note in d.notes), *(f"  {note}" for note in prepared.data.notes)]
+    causes: dict = {}  # one paragraph per known cause, with the checks it explains
+    for failing in json.loads(certificate.read_text())["failing"]:
+        if "cause" in failing:
+            causes.setdefault(failing["cause"]["id"] or failing["detail"], (failing["cause"], []))[1].append(failing["id"])
+    for cause, ids in causes.values():
+        lines.append(f"  why {', '.join(ids)}: {cause['cause']}")
+        if cause["fix"]:
+            lines.append(f"    what to change: {cause['fix']} ({', '.join(cause['links'])})")
+    lines += [f"  verdict: {'trainable and conformant in every runtime' if ok else 'NOT conformant (see above)'}",
+              f"  certificate: {certificate}"]
+    if not ok and prepared.data.source == "synthesized":
+        lines.append("  note: the data was made up from the signatures; if an integer input is a class id or an index, "
+                     "give its range (--int-range LOW HIGH) or real data (--data FILE)")
+    rerun = certificate.parent / "rerun-java.sh"
+    if rerun.exists():
+        lines.append(f"  a Java team reruns it without Python: sh {rerun}")
+    return "\n".join(lines)

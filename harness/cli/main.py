@@ -1,0 +1,446 @@
+"""Command line: `python -m harness conformance`, `check`, `replay`, `report` and `expectations`.
+
+Exit status: 0 when every check passed or failed as listed in expectations/, 1 when a check
+failed unexpectedly or a listed failure passed, 2 on bad input (the message names the file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from . import quiet
+from ..errors import HarnessError
+from ..testing import faults
+from ..testing.faults import PLANTED, RUNTIME_FAULTS
+from ..runs.versions import TF_JAVA, TF_JAVA_MATRIX, TF_PYTHON
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+INTERRUPTED = 128 + 2  # the exit status of a process ended by SIGINT, as shells report it
+
+
+# Not mutated by `nox -s mutants` (pragma): argument declarations and orchestration that starts
+# TensorFlow and workers; the command-line tests (tests/test_cli.py) run them end to end. The
+# decisions they delegate (load_expectations, judge, exit_status, _shard) are mutated.
+def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
+    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    conf = sub.add_parser("conformance", help="export the reference specs and check every runtime against Python")
+    conf.add_argument("--tf", action="append", metavar="VERSION",
+                      help=f"TF Python version that exports the zoo and trains it (repeatable; default {TF_PYTHON})")
+    conf.add_argument("--shard", type=_shard, metavar="K/N", help="run the K-th of N deterministic slices of the cases")
+    rel = sub.add_parser("release", help="validate a TF release: the zoo exported by candidate and baseline, every runtime")
+    rel.add_argument("candidate", metavar="CANDIDATE", help="TF Python version under validation (any PyPI serves)")
+    rel.add_argument("--baseline", metavar="VERSION", help="version to compare with (default: the newest release before)")
+    for p in (conf, rel):
+        p.add_argument("--expectations", type=Path, default=ROOT / "expectations", metavar="DIR",
+                       help="folder of expected failures and tolerances, *.toml (default: expectations/)")
+        p.add_argument("--plant-fault", choices=sorted(RUNTIME_FAULTS), metavar="NAME",
+                       help="TEST-ONLY: make a runtime misbehave on purpose (harness/testing/faults.py), to show the verdicts "
+                            "catch it; the report records it. Never use it to certify anything")
+        p.add_argument("--spec", action="append", help="spec name in specs/ (repeatable; default: all)")
+        p.add_argument("--route", action="append", help="authoring route (repeatable; default: each spec's routes)")
+        p.add_argument("--all", action="store_true", help="every route of every spec (default: the CI subset, `ci_routes`)")
+    check = sub.add_parser("certify", aliases=["check"],
+                           help="certify a user's training export: trainable and conformant outside Python?")
+    check.add_argument("saved_model", type=Path, help="the SavedModel directory (only read: runtimes train a copy)")
+    check.add_argument("--data", type=Path, help=".npz keyed by input name ([steps, batch, ...] or one batch), or "
+                                                 "'train.<input>'/'predict.<input>' (default: made up from the signature)")
+    check.add_argument("--steps", type=int, default=5, help="steps each runtime trains (default 5; fewer if the data holds fewer)")
+    check.add_argument("--resume-steps", type=int, default=3, help="steps Python trains after resuming (default 3)")
+    check.add_argument("--batch", type=int, default=8, help="batch size of made-up data where the signature leaves it open")
+    check.add_argument("--int-range", type=int, nargs=2, default=[0, 10], metavar=("LOW", "HIGH"),
+                       help="made-up integer inputs are drawn from [LOW, HIGH) (default 0 10)")
+    check.add_argument("--allow-op", action="append", metavar="OP", help="run an export that uses this refused op (repeatable)")
+    for role, what in (("train", "the training signature"), ("predict", "the inference signature ('' for none)"),
+                       ("save", "the save(path) signature ('' for none)"), ("restore", "the restore(path) signature ('' for none)"),
+                       ("loss", "the training signature's loss output"),
+                       ("get_weights", "the signature with no inputs returning the weights by value ('' for none)"),
+                       ("set_weights", "the signature taking them back as inputs ('' for none)")):
+        check.add_argument(f"--{role.replace('_', '-')}", dest=role, metavar="NAME", help=f"{what}, when discovery cannot tell")
+    check.add_argument("--tags", metavar="TAG[,TAG...]", help="the meta graph's tag set every runtime loads "
+                                                          "(default: the one holding the training signature, serve first)")
+    replay = sub.add_parser("replay", help="replay a reproduction folder written by the stateful tests, in Python and TF Java")
+    replay.add_argument("folder", type=Path, help="folder with bundle/, story.json")
+    replay.add_argument("--plant-fault", choices=sorted(PLANTED),
+                        help="re-plant the fault the story was found with (test-only)")
+    replay.add_argument("--java", default=None, metavar="VERSION", help="TF Java version (default: the pinned one)")
+    replay.add_argument("--cache-dir", type=Path, default=ROOT / ".cache")
+    for p in (conf, check, rel):
+        p.add_argument("-v", "--verbose", action="store_true",
+                       help="show TensorFlow's own log lines (default: kept in <out>/logs/harness.log)")
+        p.add_argument("--java", action="append", metavar="VERSION",
+                       help=f"TF Java version to run (repeatable; default: conformance {', '.join(TF_JAVA_MATRIX)}, check {TF_JAVA})")
+        p.add_argument("--java-plain", action="append", metavar="VERSION",
+                       help=f"TF Java version to run as a plain Java program, no JPype (repeatable; default: "
+                            f"conformance none, check {TF_JAVA})")
+        p.add_argument("--runtime", action="append", metavar="KIND-VERSION",
+                       help="one more runtime of any registered kind (repeatable), e.g. python-session-2.15.1")
+        p.add_argument("--out", type=Path, default=ROOT / "reports", help="reports and work files (default: reports/)")
+        p.add_argument("--cache-dir", type=Path, default=ROOT / ".cache", help="exports and classpaths (default: .cache/)")
+        p.add_argument("--threads", type=int, default=1, help="intra/inter-op threads in every runtime (default 1)")
+        p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+                       help="cases run in parallel, each on its own worker processes (default: the number of cores)")
+        p.add_argument("--fail-on-drift", action="store_true",
+                       help="hold runtimes of another TF than the exporter's to 0 ulp too: any drift fails "
+                            "(default: within compare.CROSS_VERSION_BAND it is drift, reported, not a failure)")
+        p.add_argument("--call-timeout", type=float, default=None, metavar="SECONDS",
+                       help="end a runtime's worker when one request takes longer (default 900), report a timeout")
+    add_report_command(sub)
+    add_expectations_command(sub)
+    args = parser.parse_args(argv)
+    if args.command in ("report", "merge"):
+        return run_report(args)
+    try:
+        if args.command == "expectations":
+            return run_expectations(args)
+        if args.command == "replay":
+            return run_replay(args)
+        with quiet.tensorflow_to(args.out.resolve() / "logs" / "harness.log", args.verbose):
+            return run(args)
+    except HarnessError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # the harness's own code failed: exit 2 (not a runtime's finding), traceback in a log
+        log = getattr(args, "out", ROOT / "reports").resolve() / "logs" / "harness-bug.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(traceback.format_exc())
+        print(f"error: a bug in the harness, not a finding about any runtime: {type(e).__name__}: {e} "
+              f"(traceback: {log})", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # Ctrl-C before or after the cases ran (during them, run() reports what finished)
+        print("interrupted", file=sys.stderr)
+        return INTERRUPTED
+
+
+def load_expectations(names: list[str], directory: Path | None, stand_ins: dict | None = None) -> dict:
+    """runtime -> the Expectations of `directory` that apply to it; None (a user's export, `check`): nothing
+    is expected, every failure counts and every check must be bit-exact. stand_ins: runtime -> the runtime
+    whose entries it follows too (a release candidate's Python runtimes follow the baseline's)."""
+    from ..runs import expectations
+
+    if directory is None:
+        return {name: expectations.Expectations() for name in names}
+    every = expectations.load_all(directory)
+    stand_ins = stand_ins or {}
+    return {name: every.for_runtime(name, stand_ins.get(name)) for name in names}
+
+
+def stand_ins(names: list[str], candidate: str, baseline: str) -> dict:
+    """The candidate's runtimes (its Python ones) -> the same kind of runtime at the baseline."""
+    from ..runtimes import parse
+
+    return {name: f"{kind}-{baseline}" for name in names for kind, version in [parse(name)] if version == candidate}
+
+
+def judge(results, names: list[str], expected: dict) -> int:
+    """Sets every result's outcome from its runtime's expectations; returns the exit status."""
+    from ..runs.runner import classify
+
+    for name in names:
+        classify([r for r in results if r.runtime == name], expected[name].failures)
+    return exit_status(results)
+
+
+def drift_band(fail_on_drift: bool):
+    """band(runtime, exporter) for the runner: the cross-version band where the runtime runs another TF
+    than the exporter's Python, none for the same TF (0 ulp) or with --fail-on-drift."""
+    from ..plan.compare import CROSS_VERSION_BAND
+    from ..runtimes import tensorflow_of
+
+    if fail_on_drift:
+        return lambda runtime, exporter: None
+    return lambda runtime, exporter: CROSS_VERSION_BAND if tensorflow_of(runtime) != exporter else None
+
+
+def exit_status(results) -> int:
+    """1 when a result is unexpected (a failure not listed, or a listed failure that passes), else 0."""
+    from ..reports.report import FAILING
+
+    return 1 if any(r.outcome in FAILING for r in results) else 0
+
+
+def run(args) -> int:  # pragma: no mutate block
+    started = time.monotonic()
+    conformance = args.command in ("conformance", "release")
+    certifying = args.command in ("certify", "check")
+    if args.jobs < 1:
+        raise HarnessError(f"-j must be at least 1, got {args.jobs}")
+    if conformance and not args.expectations.is_dir():
+        raise HarnessError(f"{args.expectations}: expectations folder does not exist")
+    # TensorFlow's C++ INFO/WARNING lines would bury the report; set before TF loads (workers inherit it).
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from ..runs import matrix, runner
+    from ..reports import progress, report, report_files
+    from .. import runtimes  # imports TensorFlow: after argument parsing
+
+    runner.configure_tensorflow(args.threads)
+    out = args.out.resolve()
+    work = out / "work"
+    shutil.rmtree(work, ignore_errors=True)  # our own scratch space from the previous run
+    for logs in ("workers", "exports"):  # this run's logs only
+        shutil.rmtree(out / "logs" / logs, ignore_errors=True)
+    if args.command == "release":
+        from ..runs import venvs
+
+        args.baseline = args.baseline or venvs.previous_release(args.candidate, venvs.available())
+        args.tf = [args.baseline, args.candidate]
+    tf_versions = list(dict.fromkeys(args.tf or [TF_PYTHON])) if conformance else [TF_PYTHON]
+    # conformance runs the whole TF Java matrix (expected failures included); check, the pinned version.
+    java_versions = list(dict.fromkeys(args.java or (TF_JAVA_MATRIX if conformance else (TF_JAVA,))))
+    plain = list(dict.fromkeys(args.java_plain or (() if conformance else (TF_JAVA,))))
+    names = runtimes.names(tf_versions, args.runtime or (), java_versions, plain)
+    planted = getattr(args, "plant_fault", None)
+    if planted:  # test-only: the fault's kind replaces the registry's for this run (harness/testing/faults.py)
+        print(f"warning: test-only fault planted: {planted} ({RUNTIME_FAULTS[planted].what})", file=sys.stderr)
+    not_run = []  # results of cases that did not run: a route not applicable, an export that failed
+    if certifying:
+        from ..certify import certificate as certify
+
+        prepared = certify.prepare(args, work)  # validates input before any runtime starts
+        exports = [prepared.export]
+    else:
+        exports, not_run = _exports(args, tf_versions, names)  # validates input before any runtime starts
+    expected = load_expectations(names, args.expectations if conformance else None,
+                                 stand_ins(names, args.candidate, args.baseline) if args.command == "release" else None)
+
+    def classified(export, results):  # per export, as it finishes, so progress counts expected failures right
+        for name in names:
+            runner.classify([r for r in results if r.runtime == name], expected[name].failures)
+        bar.finished(report.export_name(export.exporter, export.name), results)
+
+    interrupted = False
+    with progress.Progress(len(exports)) as bar:
+        try:
+            results, facts = matrix.run(
+                exports, names, jobs=args.jobs, cache_dir=args.cache_dir, workdir=work, log_dir=out / "logs" / "workers",
+                threads=args.threads, call_timeout=args.call_timeout or runtimes.DEFAULT_CALL_TIMEOUT,
+                on_started=lambda export: bar.started(report.export_name(export.exporter, export.name)),
+                on_finished=classified,
+                tolerance=lambda runtime, test_id, exporter: expected[runtime].relative_tolerance(test_id, exporter),
+                band=drift_band(args.fail_on_drift), kinds=faults.planted_kinds(planted) if planted else None)
+        except matrix.Interrupted as stopped:  # every worker has ended: report what finished
+            results, facts, interrupted = stopped.results, stopped.facts, True
+    results += not_run
+    for name in names:  # what no export classified: a runtime that could not start
+        runner.classify([r for r in results if r.runtime == name and not r.outcome], expected[name].failures)
+    env = report.environment(args.threads, facts)
+    env["planted_fault"] = planted or None  # test-only runs say so in their report
+    from ..runs.release import drift
+
+    json_path, junit_path = report_files.write(out, results, env, time.monotonic() - started, runtimes=names,
+                                         trajectories=report.trajectories_of(results), drift=drift(results),
+                                         interrupted=interrupted)
+    print(report.table(results, names))
+    print(f"reports: {json_path} {junit_path} {out / 'index.html'} ({time.monotonic() - started:.0f} s)")
+    if interrupted:
+        print(report.partial_note(results))
+        return INTERRUPTED
+    if args.command == "release":
+        return _release_verdict(args, results, out)
+    status = exit_status(results)
+    if certifying:
+        print(certify.summary(prepared, certify.write(out, prepared, results, facts, work), status == 0))
+    return status
+
+
+def _release_verdict(args, results, out: Path) -> int:
+    """What changed from the baseline to the candidate; exit 1 on a new failure (or drift, if asked)."""
+    from .. import atomic
+    from ..runs import release
+
+    changes = release.changes(results, args.baseline, args.candidate)
+    print()
+    print(release.summary(changes))
+    atomic.write_json(out / "release.json", {
+        "candidate": args.candidate, "baseline": args.baseline, "drift": changes.drift, "families": changes.families,
+        "routes": changes.routes,
+        "new_failures": [got.id for _, _, got in changes.new_failures], "fixed": [got.id for _, _, got in changes.fixed]})
+    # --fail-on-drift: drift beyond 0 ulp already failed its check (no band); this also fails on a baseline
+    # export that the candidate's Python trains within a listed tolerance.
+    return 1 if changes.new_failures or (args.fail_on_drift and changes.drifted) else 0
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        k, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shard takes K/N (e.g. 2/4), got {text!r}") from None
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"--shard K/N needs 1 <= K <= N, got {text!r}")
+    return k, n
+
+
+def add_report_command(sub) -> None:  # pragma: no mutate block (declares arguments; test_report runs them)
+    rep = sub.add_parser("report", aliases=["merge"],
+                         help="re-render the summary and index.html from JSON reports; merge CI shards")
+    rep.add_argument("reports", type=Path, nargs="+", help="conformance.json of a run, or of each shard")
+    rep.add_argument("--out", type=Path, default=ROOT / "reports",
+                     help="writes index.html; for several inputs also the merged conformance.json and junit.xml")
+
+
+def add_expectations_command(sub) -> None:  # pragma: no mutate block (declares arguments; test_expectations runs them)
+    exp = sub.add_parser("expectations", help="review the expected-failure lists against a conformance report")
+    actions = exp.add_subparsers(dest="action", required=True)
+    update = actions.add_parser("update", help="stale and XPASS entries, and entries for the unexpected failures "
+                                               "of REPORT; --write applies them")
+    update.add_argument("report", type=Path, help="conformance.json of a run (a full run's: `nox -s matrix`)")
+    update.add_argument("--write", action="store_true", help="remove the stale and XPASS entries, add the suggested "
+                                                             "ones a known cause explains (each file atomically)")
+    update.add_argument("--expectations", type=Path, default=ROOT / "expectations", metavar="DIR",
+                        help="folder of expected failures and tolerances (default: expectations/)")
+    diff = actions.add_parser("compare", help="the outcome of every result id of two reports: the same? (exit 1 if not)")
+    diff.add_argument("reports", type=Path, nargs=2, metavar="REPORT")
+
+
+def run_expectations(args) -> int:
+    """`expectations update` and `expectations compare` (harness/runs/expectations_update.py); no TensorFlow needed."""
+    from ..runs import expectations_update
+
+    if args.action == "compare":
+        return expectations_update.compare_reports(*args.reports)
+    if not args.expectations.is_dir():
+        raise HarnessError(f"{args.expectations}: expectations folder does not exist")
+    return expectations_update.update(args.report, args.expectations, args.write)
+
+
+def run_report(args) -> int:
+    """Prints the console summary and writes index.html (with several inputs, the merged reports too).
+
+    No TensorFlow needed. Exit status as `conformance`: 1 if the (merged) report has unexpected results
+    or is partial (an interrupted run's).
+    """
+    import json
+
+    from ..reports import html_report, report, report_files
+
+    inputs = []
+    for path in args.reports:
+        try:
+            data = json.loads(path.read_text())
+            why = report.problem(data)
+        except (OSError, ValueError) as e:
+            why = str(e)
+        if why:
+            print(f"error: {path}: not a conformance report ({why})", file=sys.stderr)
+            return 2
+        inputs.append(data)
+    out = args.out.resolve()
+    if len(inputs) > 1:
+        merged = report.merge(inputs)
+        written = [*report_files.write_report(out, merged, html=False)]
+    else:
+        merged, written = inputs[0], []
+    written.append(html_report.render(merged, out))
+    print(report.table(merged["results"], report.columns(merged)))
+    print(f"reports: {' '.join(map(str, written))}")
+    if merged.get("partial"):
+        print(report.partial_note(merged["results"]))
+    return 1 if merged.get("partial") or any(r["outcome"] in report.FAILING for r in merged["results"]) else 0
+
+
+def run_replay(args) -> int:  # pragma: no mutate block
+    """Plays a stored story; prints each step and where the trajectories part (exit 1), if they do."""
+    import tempfile
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from ..exports import bundle, validate
+    from ..testing import interleave
+    from ..runs import runner
+    from .. import runtimes
+
+    runner.configure_tensorflow(1)
+    story, _ = interleave.read_story(args.folder)
+    b = bundle.open_bundle(args.folder / "bundle")
+    data = b.data()
+    validate.check_export(b.saved_model, data, b.data_path)
+    export = runner.Export(b.name, b.saved_model, data, b.manifest["steps"], b.manifest["resume_steps"], TF_PYTHON)
+    work = Path(tempfile.mkdtemp(prefix="replay-"))
+    reference = interleave.Reference.compute(export, work / "reference", export.steps + export.resume_steps)
+    from ..runtimes.java import Java  # the stories are about TF Java
+
+    java = runtimes.single(f"{Java.kind}-{args.java or TF_JAVA}", args.cache_dir, work / "logs")
+    player = interleave.Player(export, java, reference, work / "story", args.plant_fault)
+    try:
+        for step in story:
+            print(f"step {len(player.story) + 1}: {step} (model at step {player.n}, held by {player.holder})")
+            player.play(step)
+        player.close()
+    except interleave.Divergence as e:
+        print(f"the trajectories part: {e}")
+        return 1
+    finally:
+        java.stop()
+    print(f"the story stays on the reference trajectory ({len(story)} steps; work files in {work})")
+    return 0
+
+
+def _exports(args, tf_versions: list[str], runtime_names: list[str]):  # pragma: no mutate block
+    """The exports of the run (each spec x route x exporter TF), and a not-applicable result per
+    runtime for each route an exporter cannot author."""
+    from .. import runtimes
+    from ..exports import spec, validate
+    from ..errors import ExportFailed, NotApplicable
+    from ..runs.runner import BLOCKED, NOT_APPLICABLE, Export, Result
+
+    specs = [spec.find(name) for name in args.spec] if args.spec else spec.all_specs()
+    shard = getattr(args, "shard", None)
+    cases = [(exporter, s, route) for exporter in tf_versions for s in specs
+             for route in (s.routes if args.all else s.ci_routes) if not args.route or route in args.route]
+    if shard:  # deterministic: the case list does not depend on the machine or on earlier runs
+        k, n = shard
+        cases = cases[k - 1::n]
+    built = _build_all(cases, args.cache_dir, args.jobs, args.out.resolve() / "logs" / "exports")
+    exports, not_run = [], []
+    for (exporter, s, route), b in zip(cases, built):
+        case = f"{s.name}.{route}"
+        if isinstance(b, NotApplicable):
+            not_run += [Result(name, case, "export", None, str(b), outcome=NOT_APPLICABLE,
+                                      exporter=exporter) for name in runtime_names]
+            continue
+        if isinstance(b, ExportFailed):  # the exporter's own failure, in its row; nothing to run in the others
+            reference = runtimes.reference(exporter)
+            not_run += [Result(name, case, "export", False, str(b), exporter=exporter) if name == reference else
+                               Result(name, case, "export", None, f"blocked by {case}.export", outcome=BLOCKED,
+                                      exporter=exporter) for name in runtime_names]
+            continue
+        data = b.data()
+        validate.check_export(b.saved_model, data, b.data_path)
+        exports.append(Export(b.name, b.saved_model, data, s.steps, s.resume_steps, exporter))
+    return exports, not_run
+
+
+def _build_all(cases, cache_dir: Path, jobs: int, logs: Path) -> list:  # pragma: no mutate block
+    """The bundle (or NotApplicable, or ExportFailed) of each (exporter, spec, route), in case order.
+
+    Another TF version exports in a subprocess of its own venv, so up to `jobs` of those run side by
+    side while this process exports its own TF's cases (in the main thread: Keras' global state is
+    not for threads). Virtualenvs are provisioned first, one at a time.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..exports import bundle
+    from ..runs import venvs
+    from ..errors import ExportFailed, NotApplicable
+
+    def build(case):
+        exporter, s, route = case
+        try:
+            return bundle.build(s, route, cache_dir / "exports", exporter, logs / exporter / f"{s.name}.{route}.log")
+        except (NotApplicable, ExportFailed) as e:
+            return e
+
+    elsewhere = {v for v in {c[0] for c in cases} if venvs.interpreter(v, cache_dir) != Path(sys.executable)}
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {i: pool.submit(build, c) for i, c in enumerate(cases) if c[0] in elsewhere}
+        here = {i: build(c) for i, c in enumerate(cases) if c[0] not in elsewhere}
+        return [futures[i].result() if i in futures else here[i] for i in range(len(cases))]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

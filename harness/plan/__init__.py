@@ -1,0 +1,1 @@
+"""The plan every runtime runs, and how its outputs are compared: importable under every supported TF and numpy."""

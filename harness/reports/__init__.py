@@ -1,0 +1,1 @@
+"""Outcomes and the reports made of them: JSON, console, JUnit, HTML, progress."""

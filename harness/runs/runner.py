@@ -1,0 +1,403 @@
+"""The conformance matrix: export x runtime -> checks, each compared with the Python reference.
+
+For each export, the reference is the TF2 loader of its exporter's TF version (runtime
+"python-<exporter>") training it `steps` steps, saving, then `resume_steps` more without
+interruption. Each runtime then trains the same first `steps` steps from the export and saves
+both ways; the reference runtime resumes from what it saved and must rejoin the reference
+trajectory. Each runtime also restores the reference's checkpoints of step `steps` into fresh
+loads of the export (by its saver, by the restore signature, and by value through set_weights),
+trains the remaining steps, and must rejoin the reference trajectory too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..plan import checkpoints, compare
+from .. import checks
+from ..checks import outputs_by_step
+from ..errors import HarnessError
+from .expectations import Expectation
+from ..plan.interface import ZOO, Interface
+from ..reports.outcomes import BLOCKED, FAIL, NOT_APPLICABLE, PASS, XFAIL, XPASS, Result  # noqa: F401 (the runner's vocabulary)
+from ..runtimes import registry
+from ..plan.trajectory import RESTORE_WAYS, STAGES, WEIGHTS_KEY, Failure, Restore, RuntimeFailure, Trajectory, execute, restore_and_train, with_variables  # with_variables: runner's name for it
+
+PLAN_CHECKS = tuple(c.name for c in checks.PLAN)
+RESTORE_CHECKS = tuple(c.name for c in checks.RESTORE)
+CHECKS = PLAN_CHECKS + RESTORE_CHECKS
+STAGE_OF_CHECK = {c.name: c.stage for c in checks.PLAN}
+FIRST_CHECK_OF_STAGE = {stage: next(c for c in PLAN_CHECKS if STAGE_OF_CHECK[c] == stage) for stage in STAGES}
+
+
+@dataclass
+class Export:
+    """What the runner needs of an export: where it is, its data, how many steps to run, who wrote it."""
+    name: str  # "<spec>.<route>", or the folder name of a user's export
+    saved_model: Path
+    data: dict[str, np.ndarray]
+    steps: int
+    resume_steps: int
+    exporter: str  # TF version whose Python is this export's reference (the one that wrote it, for the zoo)
+    interface: Interface = ZOO
+
+    @property
+    def reference_runtime(self) -> str:
+        return registry.reference(self.exporter)
+
+
+def configure_tensorflow(threads: int) -> None:  # pragma: no mutate block (runs TF)
+    """Fixed thread counts, set before TensorFlow runs anything: part of what makes runs comparable.
+
+    Also quiets TensorFlow's Python warnings so the report stays readable (errors still show).
+    """
+    import logging
+
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
+    logging.getLogger("absl").setLevel(logging.ERROR)  # "Importing a function ... custom gradients", per load
+
+    config = tf.config.threading
+    if (config.get_intra_op_parallelism_threads(), config.get_inter_op_parallelism_threads()) == (threads, threads):
+        return
+    try:
+        config.set_intra_op_parallelism_threads(threads)
+        config.set_inter_op_parallelism_threads(threads)
+    except RuntimeError as e:
+        raise HarnessError(f"TensorFlow must be configured before it starts: {e}") from None
+
+
+def reference(export: Export, python, workdir: Path) -> tuple[Trajectory, Trajectory]:  # pragma: no mutate block (runs TF)
+    """The uninterrupted trajectory in `python` (the exporter's TF2 loader): steps [0, k) then [k, k+m),
+    saving after each part, in one session.
+
+    Raises HarnessError when Python itself cannot train the export: nothing can be compared then.
+    """
+    first, second = Trajectory(0), Trajectory(export.steps)
+    try:
+        session = python.open_session(export.saved_model, tags=export.interface.tags)
+    except RuntimeFailure as e:
+        raise HarnessError(f"the Python reference run failed at load: {e}") from None
+    try:
+        execute(session, export.data, range(0, export.steps), workdir / "first", export.interface, first)
+        if not first.failure:
+            execute(session, export.data, range(export.steps, export.steps + export.resume_steps), workdir / "second",
+                    export.interface, second)
+    finally:
+        _close(session)
+    for part in (first, second):
+        if part.failure:
+            raise HarnessError(f"the Python reference run failed at {part.failure.stage}: {part.failure.error}")
+    return first, second
+
+
+def _close(session) -> None:
+    try:
+        session.close()
+    except RuntimeFailure:  # the worker is gone; the failure that ended it is already recorded
+        pass
+
+
+def repeat(export: Export, python, workdir: Path) -> Trajectory:  # pragma: no mutate block (runs TF)
+    """The first steps again in a fresh session, saving nothing: two Python runs must agree."""
+    again = Trajectory(0)
+    try:
+        session = python.open_session(export.saved_model, tags=export.interface.tags)
+    except RuntimeFailure as e:
+        again.failure = Failure("load", str(e))
+        return again
+    try:
+        return execute(session, export.data, range(0, export.steps), workdir, export.interface, again, save=False)
+    finally:
+        _close(session)
+
+
+def check_export(export: Export, runtimes: list, python, workdir: Path,
+                 tolerance=lambda runtime, test_id, exporter: 0.0, band=lambda runtime, exporter: None) -> list[Result]:
+    """All checks of one export: the reference's own (it trains, and trains the same twice), then each runtime.
+
+    `python` is the reference runtime (python-<exporter>); tolerance(runtime name, test id, exporter)
+    -> the case's relative tolerance (0: bit-exact required); band(runtime name, exporter) -> the
+    cross-version drift band by dtype (compare.CROSS_VERSION_BAND) when that runtime runs another TF
+    than the exporter's, else None.
+    """
+    def own(check: str, passed: bool, detail: str, **notes) -> Result:
+        return Result(python.name, export.name, check, passed, detail, notes=notes)  # _stamp sets the exporter
+
+    try:
+        ref = reference(export, python, workdir / "reference")
+        # Losses and predictions suffice to see nondeterminism: the repeat saves nothing.
+        again = repeat(export, python, workdir / "reference-again")
+    except HarnessError as e:
+        return _stamp([own("reference", False, str(e))] + _blocked(export, runtimes, "reference"), export)
+    repeated = compare.compare({**outputs_by_step(ref[0]), **ref[0].predictions},
+                               {**outputs_by_step(again), **again.predictions})
+    losses = ref[0].losses + ref[1].losses
+    if again.failure or not repeated.ok:
+        detail = f"two Python runs of the same steps differ: {again.failure.error if again.failure else repeated.summary()}"
+        return _stamp([own("reference", True, "ok", losses=losses), own("reference.deterministic", False, detail)]
+                      + _blocked(export, runtimes, "reference.deterministic"), export)
+    out = [own("reference", True, "ok", losses=losses), own("reference.deterministic", True, repeated.summary())]
+    ran: dict[str, Trajectory] = {}
+    saver_restore = saver_checkpoint_for(export, ref[0], workdir)
+    weights_restore = weights_for(export, ref, python, workdir)
+    for runtime in runtimes:
+        out += check_runtime(runtime, export, ref, workdir / runtime.name, python,
+                             lambda check, name=runtime.name: tolerance(name, f"{export.name}.{check}", export.exporter),
+                             ran, saver_restore, band(runtime.name, export.exporter), weights_restore)
+    for runtime in runtimes:  # e.g. a Java team's own program must see exactly what the harness saw through JPype
+        other = runtime.same_outputs_as and f"{runtime.same_outputs_as}-{runtime.version}"
+        if runtime.name in ran and other in ran:
+            out.append(same_run(runtime.name, export.name, ran[runtime.name], ran[other], other))
+    return _stamp(out, export)
+
+
+def saver_checkpoint_for(export: Export, first: Trajectory, workdir: Path) -> tuple[str | None, str]:
+    """What the runtimes' savers restore: the reference's checkpoint keyed as the export's own saver reads
+    it (checkpoints.in_layout_of), or (None, why) when the harness cannot write one."""
+    try:
+        return checkpoints.in_layout_of(export.saved_model, first.saver_checkpoint,
+                                        workdir / "reference" / "first" / "saver-by-name" / "variables")
+    except HarnessError as e:  # the harness's own limit: restore.saver.* not applicable, never the export's failure
+        return None, f"the harness cannot re-key its reference checkpoint for this export's saver: {e}"
+
+
+def weights_for(export: Export, ref: tuple[Trajectory, Trajectory], python, workdir: Path) -> tuple[str | None, str]:  # pragma: no mutate block (runs TF)
+    """What the runtimes set through set_weights: the reference's get_weights outputs of step k (an .npz),
+    or (None, why that cannot be checked).
+
+    Weights by value need not be the whole training state (a federated client's optimizer restarts):
+    when Python itself, setting them into a fresh load, does not rejoin its own trajectory, no runtime
+    can, and restore.weights.* are not applicable (said why), never failed."""
+    interface, first = export.interface, export.steps
+    if not (interface.get_weights and interface.set_weights):
+        return None, "export has no get_weights and set_weights signatures (weights by value)"
+    path = workdir / "reference" / "first" / "weights.npz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **{WEIGHTS_KEY + name: value for name, value in ref[0].weights.items()})
+    steps = range(first, first + export.resume_steps)
+    try:
+        own = restore_and_train(lambda: python.open_session(export.saved_model, tags=interface.tags), "weights",
+                                str(path), export.data, steps, workdir / "reference" / "weights", interface)
+    except RuntimeFailure:  # the worker died (closing the session): every runtime's restore.weights checks run and say so
+        return str(path), ""
+    if own.failure:  # the setter fails in Python too: the export's failure, shown by the checks themselves
+        return str(path), ""
+    rejoined = compare.compare({**outputs_by_step(ref[1], first), **ref[1].weights},
+                               {**outputs_by_step(own, first), **own.weights})
+    if rejoined.ok:
+        return str(path), ""
+    return None, (f"the weights {interface.get_weights!r} returns are not the whole training state: {python.name} itself, "
+                  f"setting the reference's weights of step {first} into a fresh load with {interface.set_weights!r}, "
+                  f"trains on to other values ({rejoined.first_divergence}); e.g. optimizer slots or a step counter "
+                  f"are not among them")
+
+
+def same_run(runtime: str, case: str, got: Trajectory, other: Trajectory, other_name: str) -> Result:
+    """equals.<other>: losses (and metrics), predictions, weights by value and both checkpoints of two runs
+    of one runtime, bit for bit."""
+    check = "equals." + other_name
+    if got.failure or other.failure:
+        failed = got.failure or other.failure
+        return Result(runtime, case, check, None, f"blocked: a run failed at {failed.stage}", outcome=BLOCKED)
+    tensors = ({**outputs_by_step(other), **other.predictions, **{f"weights:{k}": v for k, v in other.weights.items()}},
+               {**outputs_by_step(got), **got.predictions, **{f"weights:{k}": v for k, v in got.weights.items()}})
+    for mine, theirs in ((got.saver_checkpoint, other.saver_checkpoint), (got.signature_checkpoint, other.signature_checkpoint)):
+        if mine and theirs:
+            try:
+                expected, actual = checkpoints.comparable(theirs, mine)
+            except HarnessError as e:  # a runtime's unreadable output is this check's failure, not the harness's
+                return Result(runtime, case, check, False, str(e))
+            tensors[0].update({f"{Path(theirs).parent.name}:{k}": v for k, v in expected.items()})
+            tensors[1].update({f"{Path(theirs).parent.name}:{k}": v for k, v in actual.items()})
+    comparison = compare.compare(*tensors)
+    return Result(runtime, case, check, comparison.ok, comparison.summary(), comparison)
+
+
+def _stamp(results: list[Result], export: Export) -> list[Result]:
+    for r in results:
+        r.exporter = export.exporter
+    return results
+
+
+def _blocked(export: Export, runtimes: list, cause: str) -> list[Result]:
+    return [Result(r.name, export.name, check, None, f"blocked by {export.name}.{cause}", outcome=BLOCKED)
+            for r in runtimes for check in CHECKS]
+
+
+def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], workdir: Path, python,
+                  tolerance=lambda check: 0.0, ran: dict | None = None,
+                  saver_restore: tuple[str | None, str] | None = None, band: dict | None = None,
+                  weights_restore: tuple[str | None, str] | None = None) -> list[Result]:
+    """Runs `runtime` on `export` and returns one Result per check in CHECKS (plus tensors.closed for Java).
+
+    `python` (the reference runtime) resumes from what `runtime` saved; `ran`, if given, keeps the run.
+    `saver_restore`: (the checkpoint the runtime's saver restores, or None and why that cannot be
+    checked); by default the reference's own. `band`: the cross-version drift band every comparison of
+    this runtime is held to (None: same TF). `weights_restore`: (what set_weights is given, or None and
+    why not: weights_for), by default worked out here.
+    """
+    ref_first, ref_second = ref
+    saver_prefix, saver_why_not = saver_restore or (ref_first.saver_checkpoint, "")
+    weights_prefix, weights_why_not = weights_restore or weights_for(export, ref, python, workdir)
+    signature_restorable = bool(export.interface.save and export.interface.restore)
+    can = runtime.capabilities
+    not_restoring = {way: "" if getattr(can, f"restores_by_{way}") else runtime.not_restoring for way in RESTORE_WAYS}
+    restore = Restore((export.steps, export.steps + export.resume_steps),
+                      None if not_restoring["saver"] else saver_prefix,
+                      ref_first.signature_checkpoint if signature_restorable and not not_restoring["signature"] else None,
+                      None if not_restoring["weights"] else weights_prefix)
+    got = runtime.run(export.saved_model, export.data, range(export.steps), workdir, export.interface, restore)
+    if ran is not None:
+        ran[runtime.name] = got
+    resumed: list[Trajectory] = []
+
+    def resume_once() -> Trajectory:  # Python resuming from what this runtime saved, run once
+        if not resumed:
+            resumed.append(resume(export, got.saver_checkpoint, workdir / "resume", python))
+        if resumed[0].failure:
+            raise HarnessError(f"{python.name} could not resume from {runtime.name}'s checkpoint "
+                               f"({resumed[0].failure.stage}): {resumed[0].failure.error}")
+        return resumed[0]
+
+    judging = Judging(export, ref_first, ref_second, got, tolerance, band, resume_once)
+    out = [_plan_check(check, runtime, export, got, judging) for check in checks.PLAN]
+    for way in RESTORE_WAYS:
+        why_not = not_restoring[way] or {
+            "saver": saver_why_not, "weights": weights_why_not,
+            "signature": "" if signature_restorable else checks.BY_NAME["restore.signature.loss"].missing}[way]
+        out += _restore_checks(runtime.name, export, way, got, ref_second, judging.variables, judging.trajectory, why_not)
+    unreleased = got.notes.get("unreleased_native_pointers")
+    if unreleased is not None:
+        out.append(Result(runtime.name, export.name, "tensors.closed", unreleased == 0,
+                          f"{unreleased} native TF Java pointers still alive after the calls returned"))
+    return out
+
+
+@dataclass
+class Judging:
+    """What a check measures one runtime's run with (checks.Check.measure): the run, the reference's two
+    parts, and comparisons held to the runtime's tolerance and drift band."""
+    export: Export
+    ref_first: Trajectory
+    ref_second: Trajectory
+    got: Trajectory
+    tolerance: object  # check -> relative tolerance
+    band: dict | None
+    resumed: object  # () -> Python's run resumed from what the runtime saved (run once)
+
+    def variables(self, check: str, expected_prefix: str, actual_prefix: str) -> compare.Comparison:
+        expected, actual = checkpoints.comparable(expected_prefix, actual_prefix)
+        return compare.compare(expected, actual, self.tolerance(check), checkpoints.variable_names(expected_prefix),
+                               self.band)
+
+    def trajectory(self, check: str, expected: dict, actual: dict) -> compare.Comparison:
+        return compare.compare(expected, actual, self.tolerance(check), band=self.band)
+
+
+def _plan_check(check: checks.Check, runtime, export: Export, got: Trajectory, judging: Judging) -> Result:
+    """One check of the plan: not applicable (the export lacks what it needs), failed or blocked by the
+    stage the run failed at, or measured."""
+    failed = got.failure.stage if got.failure else None
+    result = Result(runtime.name, export.name, check.name, None)
+    if check.requires and not getattr(export.interface, check.requires):
+        result.detail, result.outcome = check.missing, NOT_APPLICABLE
+    elif check.stage == failed and check.name == FIRST_CHECK_OF_STAGE[check.stage]:
+        result.passed, result.detail = False, f"failed at {failed}: {got.failure.error}"
+    elif failed and STAGES.index(check.stage) >= STAGES.index(failed):
+        result.detail, result.outcome = f"blocked by {export.name}.{FIRST_CHECK_OF_STAGE[failed]}", BLOCKED
+    elif check.measure is None:
+        result.passed, result.detail = True, "ok"
+    else:
+        try:
+            result.comparison = check.measure(judging)
+            result.passed, result.detail = result.comparison.ok, result.comparison.summary()
+        except HarnessError as e:  # e.g. a checkpoint that cannot be read: this check fails, by name
+            result.passed, result.detail = False, str(e)
+        if check.name == "train.loss":
+            result.notes["losses"] = got.losses
+    return result
+
+
+def _restore_checks(runtime: str, export: Export, way: str, got: Trajectory, ref_second: Trajectory, variables,
+                    trajectory, why_not: str = "") -> list[Result]:
+    """restore.<way>.loss and restore.<way>.variables: the restored part against the reference's second part
+    (both not applicable, `why_not`, when the harness cannot check that way)."""
+    loss, variables_check = f"restore.{way}.loss", f"restore.{way}.variables"
+    results = [Result(runtime, export.name, loss, None), Result(runtime, export.name, variables_check, None)]
+    part = got.restored.get(way)
+    if why_not:
+        for r in results:
+            r.detail, r.outcome = why_not, NOT_APPLICABLE
+        return results
+    if part is None:  # the plan never reached the restore part: the export did not load
+        for r in results:
+            r.detail, r.outcome = f"blocked by {export.name}.load", BLOCKED
+        return results
+    failed = part.failure.stage if part.failure else None
+    first = export.steps
+    if failed and failed not in ("save", "save_signature", "weights"):  # no losses: load, restore, train, or the worker died
+        results[0].passed, results[0].detail = False, f"failed at {failed} (restore by {way}): {part.failure.error}"
+        results[1].detail, results[1].outcome = f"blocked by {export.name}.{loss}", BLOCKED
+        return results
+    results[0].comparison = trajectory(loss, outputs_by_step(ref_second, first), outputs_by_step(part, first))
+    results[0].passed, results[0].detail = results[0].comparison.ok, results[0].comparison.summary()
+    results[0].notes["losses"] = part.losses
+    results[0].notes["first_step"] = first
+    if failed:
+        results[1].passed, results[1].detail = False, f"failed at {failed} (restore by {way}): {part.failure.error}"
+        return results
+    try:
+        if way == "weights":  # by value: get_weights' outputs, by name
+            results[1].comparison = trajectory(variables_check, ref_second.weights, part.weights)
+        else:
+            expected, actual = ((ref_second.saver_checkpoint, part.saver_checkpoint) if way == "saver"
+                                else (ref_second.signature_checkpoint, part.signature_checkpoint))
+            results[1].comparison = variables(variables_check, expected, actual)
+        results[1].passed, results[1].detail = results[1].comparison.ok, results[1].comparison.summary()
+    except HarnessError as e:
+        results[1].passed, results[1].detail = False, str(e)
+    return results
+
+
+def resume(export: Export, prefix: str, workdir: Path, python) -> Trajectory:
+    """`python` (the reference runtime) loads what a runtime saved and trains the remaining steps.
+
+    A checkpoint inside a SavedModel (Python's re-export) is resumed by loading that SavedModel;
+    a bare checkpoint (Session.save) is placed into a copy of the export: the export itself is
+    never written.
+    """
+    steps = range(export.steps, export.steps + export.resume_steps)
+    saved_model = Path(prefix).parent.parent
+    if not (saved_model / "saved_model.pb").exists():
+        saved_model = with_variables(export.saved_model, prefix, workdir / "export")
+    return python.run(saved_model, export.data, steps, workdir / "run", export.interface)
+
+
+LISTED = " [listed in "  # how classify marks the detail of a listed check that failed otherwise
+
+
+def classify(results: list[Result], expectations: tuple[Expectation, ...]) -> None:
+    """Sets each result's outcome: PASS, FAIL, XFAIL (listed and failed as listed) or XPASS (listed, passed).
+
+    A failure is expected when an entry that matches it explains it (its error, and its size when the
+    entry bounds one), whatever the order of the entries; else it fails, with why the first entry that
+    lists it does not explain it."""
+    for result in results:
+        if result.outcome in (BLOCKED, NOT_APPLICABLE):
+            continue
+        listed = [e for e in expectations if e.matches(result.test_id, result.exporter)]
+        if result.passed:
+            result.expectation = listed[0] if listed else None
+            result.outcome = XPASS if listed else PASS
+            continue
+        why = [e.mismatch(result.detail, result.comparison) for e in listed]
+        explained = [e for e, reason in zip(listed, why) if reason is None]
+        result.expectation = (explained or listed or [None])[0]
+        result.outcome = XFAIL if explained else FAIL
+        if listed and not explained:
+            result.detail += f"{LISTED}{listed[0].file.name}, but {why[0]}]"

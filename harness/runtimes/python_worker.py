@@ -1,0 +1,49 @@
+"""The TF Python runtimes' worker process, run by the interpreter of the TF version under test.
+
+One worker per TF version hosts both Python loaders ("python": tf.saved_model.load and the
+signatures; "python-session": the TF1 session loader, the C++ loader TF Java and the C API use).
+It imports only what that venv has: TensorFlow, numpy and this package's runtime-neutral modules.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import worker
+
+
+class PythonHost(worker.Host):
+    def start(self, message: dict) -> dict:
+        import logging
+
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
+        logging.getLogger("absl").setLevel(logging.ERROR)  # "Importing a function ... custom gradients", per load
+        threads = message["threads"]  # fixed before TensorFlow runs anything: part of what makes runs comparable
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        self.threads = threads
+        from ..runs.venvs import modules
+
+        return modules()  # TensorFlow, Keras, tf-keras, numpy as this interpreter imports them
+
+    def open(self, saved_model: Path, message: dict):
+        from .python_runtime import EagerSession, GraphSession
+
+        if message["loader"] == "eager":  # runtimes/python.py: Python.loader
+            return EagerSession(saved_model, worker.tags_of(message))
+        return GraphSession(saved_model, self.threads, worker.tags_of(message))
+
+    def echo(self, array: np.ndarray) -> np.ndarray:
+        import tensorflow as tf
+
+        return tf.constant(array).numpy()
+
+
+HOST = PythonHost  # what harness.testing.planted_worker wraps (test-only)
+
+if __name__ == "__main__":
+    worker.serve(PythonHost())

@@ -1,0 +1,1 @@
+"""TEST-ONLY: planted faults, the interleavings' player, benchmarks. Production code never imports it."""
