@@ -37,7 +37,7 @@ def test_superseded_entries_go_and_the_rest_stays(tmp_path):
 def test_an_entry_held_by_a_process_stays_until_that_process_ends(tmp_path):
     new = entry(tmp_path, "n")
     old = entry(tmp_path, "a", exporter_source="old")
-    holder = subprocess.Popen([sys.executable, "-c", "import sys; from harness import cache; "
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; from harness.exports import cache; "
                                f"assert cache.claim({str(old)!r}); print('held', flush=True); sys.stdin.read()"],
                               cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:

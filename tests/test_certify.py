@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.certify.certificate import discover
+from harness.certify import discover
 from harness.plan.interface import Interface
 
 from .foreign_exports import build

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from harness.exports import bundle, spec
-from harness.certify.certificate import certify_data, discover, scan
+from harness.certify import certify_data, discover, scan
 from harness.errors import HarnessError
 from harness.plan.interface import Interface
 

@@ -88,7 +88,7 @@ def test_the_page_is_self_contained(page):
 
 def test_two_renders_give_the_same_bytes(synthetic, page, tmp_path):
     again = subprocess.run(
-        [sys.executable, "-c", "import json, sys; from pathlib import Path; from harness import html_report; "
+        [sys.executable, "-c", "import json, sys; from pathlib import Path; from harness.reports import html_report; "
          "html_report.render(json.load(sys.stdin), Path(sys.argv[1]))", str(tmp_path)],
         input=json.dumps(synthetic.report()), cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr

@@ -20,6 +20,6 @@ def test_local_profiles_replay_only_examples_of_the_same_code(tmp_path):
     for folder in ("harness", "tests", "specs"):
         shutil.copytree(ROOT / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
     assert code_digest(copy) == code_digest()
-    compare_py = copy / "harness" / "compare.py"
+    compare_py = copy / "harness" / "plan" / "compare.py"
     compare_py.write_text(compare_py.read_text() + "\n# changed\n")
     assert code_digest(copy) != code_digest()

@@ -121,7 +121,7 @@ def test_previous_release_is_the_newest_final_release_before():
 
 
 def test_the_previous_releases_named_in_versions_py_are_what_the_index_says(tmp_path):
-    source = (ROOT / "harness" / "versions.py").read_text()
+    source = (ROOT / "harness" / "runs" / "versions.py").read_text()
     named = dict(re.findall(r'^\s*"([^"]+)",\s*#.*previous: ([0-9a-z.]+)', source, re.M))
     assert set(named) == set(versions.TF_PYTHON_MATRIX), "each matrix line names its previous release"
     existing = venvs.available(tmp_path)

@@ -383,7 +383,7 @@ def _drift(report: dict, runtimes: list[str]) -> str:
     return ('<section class="box" id="drift"><h2>Drift across TF versions</h2>'
             '<p class="note">An export trained in a runtime of another TF than its exporter\'s, compared with the same '
             'export trained by the exporter\'s own TF (baseline). Drift: within the cross-version band of its dtype '
-            '(norm-wise, harness/compare.py), not a failure. Color: the largest ulp over the exporter\'s cases, log scale; '
+            '(norm-wise, harness/plan/compare.py), not a failure. Color: the largest ulp over the exporter\'s cases, log scale; '
             'green: bit-exact.</p>'
             f'<div class="plot heat">{drift_figure(drift, runtimes, "drift-")}</div>'
             '<details><summary>per case</summary><table class="vars"><thead><tr><th>exporter</th><th>case</th><th>runtime</th>'

@@ -393,7 +393,7 @@ def table(results: list, runtimes: list[str]) -> str:
     legend = [f"{legend_symbol(s)} {CELL_MEANING[s]}" for s in LEGEND_ORDER]
     legend[-1] += " (setup row: blank = started)"
     lines += ["", *_packed(legend, "Legend: ", 100),
-              "Tolerance: 0 ulp unless expectations/tolerances.toml gives the case its own (harness/compare.py);",
+              "Tolerance: 0 ulp unless expectations/tolerances.toml gives the case its own (harness/plan/compare.py);",
               "a runtime of another TF than the exporter's may drift within the cross-version band of each dtype."]
     lines += drift_lines(results)
 
