@@ -16,7 +16,7 @@ from pathlib import Path
 import nox
 
 ROOT = Path(__file__).parent
-VERSIONS = runpy.run_path(str(ROOT / "harness" / "versions.py"))  # TF_PYTHON(_MATRIX), TF_JAVA(_MATRIX)
+VERSIONS = runpy.run_path(str(ROOT / "harness" / "runs" / "versions.py"))  # TF_PYTHON(_MATRIX), TF_JAVA(_MATRIX)
 PYTHON = "3.11"
 
 nox.options.reuse_venv = "yes"
