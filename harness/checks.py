@@ -25,7 +25,8 @@ class Check:
     stage: str = ""  # the plan's stage that produces what it judges ("": not a check of the plan)
     needs: str = ""  # a Capabilities flag the runtime must have
     requires: str = ""  # an Interface field the export must have
-    missing: str = ""  # why it does not apply when the export lacks `requires` (certify adds what it means)
+    missing: str = ""  # why it does not apply when the export lacks `requires`
+    meaning: str = ""  # what that means for a team that trains the export in Java (certify's certificate)
     measure: Callable | None = None  # (Judging) -> Comparison; None: passes when its stage ran
 
 
@@ -47,24 +48,29 @@ def _resumed(j, check):
 
 PLAN = (
     Check("load", "the runtime loads the export", "load"),
-    Check("train.loss", "loss (and every other scalar the train signature returns) at every step", "train",
+    Check("train.loss", "loss at every step; with a metrics dict (`{loss, accuracy, ...}`), every other scalar "
+          "output too, each by name (`step N: accuracy`)", "train",
           measure=lambda j: j.trajectory("train.loss", outputs_by_step(j.ref_first), outputs_by_step(j.got))),
     Check("predict", "predictions after training", "predict", requires="predict",
           missing="export has no inference signature",
+          meaning="no inference signature: predictions after training cannot be checked; serve from a re-export",
           measure=lambda j: j.trajectory("predict", j.ref_first.predictions, j.got.predictions)),
-    Check("checkpoint.saver", "every variable of the saver_def checkpoint: weights, optimizer slots, iteration, "
-          "learning rate", "save",
+    Check("checkpoint.saver", "every variable of the saver_def checkpoint: weights, optimizer slots (Adam m and v), "
+          "iteration, learning rate", "save",
           measure=lambda j: j.variables("checkpoint.saver", j.ref_first.saver_checkpoint, j.got.saver_checkpoint)),
     Check("checkpoint.signature", "every variable of the `save(checkpoint_path)` checkpoint", "save_signature",
           requires="save", missing="export has no save signature",
+          meaning="no save/restore signature: checkpoints only through the SavedModel's saver (Session.save/restore)",
           measure=lambda j: j.variables("checkpoint.signature", j.ref_first.signature_checkpoint,
                                         j.got.signature_checkpoint)),
     Check("resume.loss", "Python loads the export with the runtime's variables and trains on: losses", "save",
           measure=lambda j: _resumed(j, "resume.loss")),
     Check("resume.variables", "... and the variables it ends with", "save",
           measure=lambda j: j.variables("resume.variables", j.ref_second.saver_checkpoint, j.resumed().saver_checkpoint)),
-    Check("checkpoint.weights", "weights by value: what `get_weights` returns after training, by name", "weights",
+    Check("checkpoint.weights", "`get_weights()` after training, output by output (weights by value)", "weights",
           requires="get_weights", missing="export has no get_weights signature (weights by value)",
+          meaning="weights by value (a get_weights signature with no inputs, a set_weights one taking its outputs, as "
+          "federated clients exchange them) are not checked for this export: see why",
           measure=lambda j: j.trajectory("checkpoint.weights", j.ref_first.weights, j.got.weights)),
 )
 # The restore part, per way a checkpoint comes back (trajectory.RESTORE_WAYS): a fresh load restores the
@@ -75,17 +81,23 @@ RESTORE = (
     Check("restore.saver.variables", "... and every variable it then saves (its saver)", needs="restores_by_saver"),
     Check("restore.signature.loss", "the runtime restores the reference's `save` checkpoint with the `restore` "
           "signature: losses", needs="restores_by_signature", requires="restore",
-          missing="export has no save and restore signatures"),
+          missing="export has no save and restore signatures",
+          meaning="no save/restore signature: checkpoints only through the SavedModel's saver (Session.save/restore)"),
     Check("restore.signature.variables", "... and every variable it then saves with the `save` signature",
-          needs="restores_by_signature", requires="restore", missing="export has no save and restore signatures"),
-    Check("restore.weights.loss", "the reference's weights by value, set with `set_weights` into a fresh load: "
-          "losses", needs="restores_by_weights", requires="set_weights",
-          missing="export has no get_weights and set_weights signatures (weights by value)"),
-    Check("restore.weights.variables", "... and what `get_weights` returns at the end", needs="restores_by_weights",
-          requires="set_weights", missing="export has no get_weights and set_weights signatures (weights by value)"),
+          needs="restores_by_signature", requires="restore", missing="export has no save and restore signatures",
+          meaning="no save/restore signature: checkpoints only through the SavedModel's saver (Session.save/restore)"),
+    Check("restore.weights.loss", "the runtime sets the reference's `get_weights()` of step k with `set_weights` into a "
+          "fresh load and trains on: losses", needs="restores_by_weights", requires="set_weights",
+          missing="export has no get_weights and set_weights signatures (weights by value)",
+          meaning="weights by value (a get_weights signature with no inputs, a set_weights one taking its outputs, as "
+          "federated clients exchange them) are not checked for this export: see why"),
+    Check("restore.weights.variables", "... and `get_weights()` after those steps", needs="restores_by_weights",
+          requires="set_weights", missing="export has no get_weights and set_weights signatures (weights by value)",
+          meaning="weights by value (a get_weights signature with no inputs, a set_weights one taking its outputs, as "
+          "federated clients exchange them) are not checked for this export: see why"),
 )
 RUNTIME = (
-    Check("tensors.closed", "no native tensor left open after the calls (TF Java)", needs="counts_native_tensors"),
+    Check("tensors.closed", "no native tensor left open after the calls (TF Java, the C program)", needs="counts_native_tensors"),
     Check("equals.<runtime>", "a runtime that must produce another's outputs (plain Java: JPype's) does, bit for bit: "
           "losses, predictions, weights, both checkpoints"),
 )

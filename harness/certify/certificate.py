@@ -14,7 +14,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import atomic
+from .. import atomic, checks
 from ..plan import checkpoints
 from ..runs import expectations
 from .certify_data import CertifyData, from_npz, synthesize
@@ -129,15 +129,8 @@ def _cause(result: Result, failing: list[Result]) -> dict:
 
 
 def _meaning(check: str) -> str:
-    """What a check that does not apply means for a team that trains the export in Java."""
-    if check == "predict":
-        return "no inference signature: predictions after training cannot be checked; serve from a re-export"
-    if check.startswith(("checkpoint.signature", "restore.signature")):
-        return "no save/restore signature: checkpoints only through the SavedModel's saver (Session.save/restore)"
-    if check.startswith(("checkpoint.weights", "restore.weights")):
-        return ("weights by value (a get_weights signature with no inputs, a set_weights one taking its outputs, as "
-                "federated clients exchange them) are not checked for this export: see why")
-    return "not checked for this export"
+    """What a check that does not apply means for a team that trains the export in Java (checks.py)."""
+    return checks.find(check).meaning or "not checked for this export"
 
 
 def summary(prepared: Prepared, certificate: Path, ok: bool) -> str:
