@@ -28,25 +28,31 @@ nox.options.error_on_missing_interpreters = True
 
 
 # The HTML report's tests drive a real browser; pip cannot install one, the system's package manager can.
-CHROMIUM = ("chromium", "chromium-browser")
-CHROMIUM_INSTALL = "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium"
+# What the tests need beyond pip, as Debian packages: program names (any one will do), the package, who needs it.
+SYSTEM_TOOLS = (
+    (("chromium", "chromium-browser"), "chromium", "the HTML report's tests"),
+    (("gcc", "cc"), "gcc", "the C API runtime (c/train_export.c)"),
+)
 
 
-def require_chromium(session: nox.Session) -> None:
-    """Installs Debian's chromium when it is missing and this session may (root, apt-get: CI's case);
-    otherwise stops the session before any test runs, printing the one command that installs it."""
-    if any(shutil.which(name) for name in CHROMIUM):
+def require_system_tools(session: nox.Session) -> None:
+    """Installs the Debian packages of SYSTEM_TOOLS that are missing when this session may (root, apt-get:
+    CI's case); otherwise stops the session before any test runs, printing the one command that installs them."""
+    missing = [(names, package, who) for names, package, who in SYSTEM_TOOLS if not any(shutil.which(n) for n in names)]
+    if not missing:
         return
+    packages = " ".join(package for _, package, _ in missing)
+    command = f"apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {packages}"
+    needed = "; ".join(f"{package} ({who})" for _, package, who in missing)
     if not shutil.which("apt-get"):
-        session.error("chromium is missing (the HTML report's tests need it): install it with the system's "
-                      "package manager, e.g. on Debian: " + CHROMIUM_INSTALL)
+        session.error(f"missing: {needed}: install them with the system's package manager, e.g. on Debian: {command}")
     if os.geteuid() != 0:
-        session.error(f"chromium is missing (the HTML report's tests need it); install it, then run the tests again:\n"
-                      f"  sudo sh -c '{CHROMIUM_INSTALL}'")
-    session.log("chromium is missing: installing Debian's package (the HTML report's tests need it)")
-    session.run("sh", "-c", CHROMIUM_INSTALL, external=True, silent=True)  # nox shows the output if it fails
-    if not any(shutil.which(name) for name in CHROMIUM):
-        session.error(f"`{CHROMIUM_INSTALL}` succeeded but no {' or '.join(CHROMIUM)} is on PATH")
+        session.error(f"missing: {needed}; install them, then run the tests again:\n  sudo sh -c '{command}'")
+    session.log(f"missing: {needed}: installing Debian's packages")
+    session.run("sh", "-c", command, external=True, silent=True)  # nox shows the output if it fails
+    for names, package, _ in missing:
+        if not any(shutil.which(n) for n in names):
+            session.error(f"`{command}` succeeded but no {' or '.join(names)} is on PATH")
 
 
 def install(session: nox.Session, extras: str = "test") -> None:
@@ -92,9 +98,9 @@ def release(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The project's tests, TF Java included (Java 17 and Maven must be installed). Arguments go to pytest.
 
-    The HTML report is tested in headless Chromium: installed here when missing (require_chromium).
+    The HTML report is tested in headless Chromium: installed here when missing, and gcc for the C API runtime (require_system_tools).
     """
-    require_chromium(session)
+    require_system_tools(session)
     install(session)
     session.run("pytest", *session.posargs)
 
