@@ -209,6 +209,20 @@ def test_an_input_that_cannot_be_made_up_is_named(foreign, tmp_path):
 
 
 @pytest.mark.java
+def test_made_up_labels_the_reference_cannot_train_on_are_no_verdict(foreign, tmp_path):
+    """combined_loss's class labels lie in [0, 3): made-up integers in [0, 10) make TF itself refuse the step.
+    That is the harness's limit, never the export's failure: no verdict (exit 2), and what to give instead."""
+    export = foreign("combined_loss")
+    done = harness("certify", export, "--out", tmp_path / "cert")
+    assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-2000:]
+    certificate = json.loads((tmp_path / "cert" / "certificate.json").read_text())
+    assert certificate["undecided"] and not certificate["ok"]
+    assert certificate["verdict"].startswith("not certified: the data made up from the signatures is not valid")
+    assert "--int-range LOW HIGH" in done.stdout and "NOT conformant" not in done.stdout
+    assert "outside the valid range of [0, 3)" in done.stdout  # the reference's own error, shown as why
+
+
+@pytest.mark.java
 def test_a_train_call_that_never_returns_is_a_timeout_and_the_run_ends(foreign, tmp_path):
     export = foreign("hang_forever")
     started = time.monotonic()
