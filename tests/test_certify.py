@@ -227,9 +227,11 @@ def test_a_train_call_that_never_returns_is_a_timeout_and_the_run_ends(foreign, 
     export = foreign("hang_forever")
     started = time.monotonic()
     done = harness("certify", export, "--out", tmp_path / "cert", "--call-timeout", "20", "--steps", "1", "--resume-steps", "1")
-    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    # The reference itself does not return on made-up data: no verdict on the export (real data might converge).
+    assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-3000:]
     assert time.monotonic() - started < 400  # bounded by the timeout, not by the hang
     certificate = json.loads((tmp_path / "cert" / "certificate.json").read_text())
+    assert certificate["undecided"] and certificate["verdict"].startswith("not certified")
     (reference,) = [f for f in certificate["failing"] if f["id"].endswith(".reference")]
     assert "timeout: no answer within 20 s" in reference["detail"]
 
