@@ -262,7 +262,8 @@ def test_a_listed_failure_that_passes_fails_the_run(tmp_path):
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     assert report["ok"] is False
     case = f"{TF_PYTHON}/java-1.1.0/mlp_regression.tf_keras.train.loss"
-    assert {r["id"]: r["outcome"] for r in report["results"] if r["outcome"] != "PASS"} == {case: "XPASS"}
+    # (the zoo's exports have no weights by value: those checks are N/A)
+    assert {r["id"]: r["outcome"] for r in report["results"] if r["outcome"] not in ("PASS", "N/A")} == {case: "XPASS"}
     assert report["summary"].get("XPASS") == 1
     assert list(junit_failures(suites)) == [f"java-1.1.0.mlp_regression.tf_keras@{TF_PYTHON}.train.loss"]
     assert {s.get("name"): s.get("failures") for s in suites}["java-1.1.0"] == "1"

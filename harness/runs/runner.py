@@ -267,9 +267,10 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
     judging = Judging(export, ref_first, ref_second, got, tolerance, band, resume_once)
     out = [_plan_check(check, runtime, export, got, judging) for check in checks.PLAN]
     for way in RESTORE_WAYS:
-        why_not = not_restoring[way] or {
+        why_not = {  # what the export (or the harness) lacks first, then what the runtime cannot do
             "saver": saver_why_not, "weights": weights_why_not,
-            "signature": "" if signature_restorable else checks.BY_NAME["restore.signature.loss"].missing}[way]
+            "signature": "" if signature_restorable else checks.BY_NAME["restore.signature.loss"].missing}[way] \
+            or not_restoring[way]
         out += _restore_checks(runtime.name, export, way, got, ref_second, judging.variables, judging.trajectory, why_not)
     unreleased = got.notes.get("unreleased_native_pointers")
     if unreleased is not None:
