@@ -103,8 +103,10 @@ def test_the_untouched_java_run_passes(name, route, java, python, reference, tmp
     runner.classify(results, expectations.load(f"java-{TF_JAVA}").failures)
     expected = {f"{r.case}.{r.check}" for r in results if r.outcome == runner.XFAIL}
     # blocked is fine only behind an expected failure (restore.saver.variables behind tf1_graph's restore.saver.loss)
+    # N/A only for weights by value, which the zoo's exports do not have
     ok = [r.outcome in (runner.PASS, runner.XFAIL) or
-          (r.outcome == runner.BLOCKED and r.detail.removeprefix("blocked by ") in expected) for r in results]
+          (r.outcome == runner.BLOCKED and r.detail.removeprefix("blocked by ") in expected) or
+          (r.outcome == runner.NOT_APPLICABLE and r.detail.startswith("export has no get_weights")) for r in results]
     assert all(ok), [(r.check, r.outcome, r.detail) for r, good in zip(results, ok) if not good]
     assert sum(r.outcome == runner.PASS for r in results) >= len(runner.PLAN_CHECKS)
 
