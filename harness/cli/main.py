@@ -319,21 +319,14 @@ def run_report(args) -> int:
     No TensorFlow needed. Exit status as `conformance`: 1 if the (merged) report has unexpected results
     or is partial (an interrupted run's).
     """
-    import json
 
     from ..reports import html_report, report, report_files
 
-    inputs = []
-    for path in args.reports:
-        try:
-            data = json.loads(path.read_text())
-            why = report.problem(data)
-        except (OSError, ValueError) as e:
-            why = str(e)
-        if why:
-            print(f"error: {path}: not a conformance report ({why})", file=sys.stderr)
-            return 2
-        inputs.append(data)
+    try:
+        inputs = [report.read(path) for path in args.reports]
+    except HarnessError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     out = args.out.resolve()
     if len(inputs) > 1:
         merged = report.merge(inputs)

@@ -189,6 +189,20 @@ FIELDS = {"results": ("id", "exporter", "runtime", "case", "check", "outcome", "
           "drift": ("exporter", "case", "runtime", "baseline_runtime", "verdict", "max_ulp")}
 
 
+def read(path: Path) -> dict:
+    """A conformance report read back, or HarnessError naming the file and what it lacks."""
+    from ..errors import HarnessError
+
+    try:
+        data = json.loads(path.read_text())
+        why = problem(data)
+    except (OSError, ValueError) as e:
+        why = str(e)
+    if why:
+        raise HarnessError(f"{path}: not a conformance report ({why})")
+    return data
+
+
 def problem(report) -> str | None:
     """Why `report` (parsed JSON) is not a conformance report this harness can render or merge; None if it is."""
     if not isinstance(report, dict):

@@ -43,18 +43,6 @@ NEW_ENTRIES = "expected_failures.toml"  # where --write appends suggested entrie
 MARGIN = 1.5  # a suggested max_relative: the largest measured divergence times this, rounded up
 
 
-def read_report(path: Path) -> dict:
-    """A conformance report, or HarnessError naming the file."""
-    try:
-        data = json.loads(path.read_text())
-        why = report.problem(data)
-    except (OSError, ValueError) as e:
-        why = str(e)
-    if why:
-        raise HarnessError(f"{path}: not a conformance report ({why})")
-    return data
-
-
 def results_of(data: dict) -> list[Result]:
     """The report's results as the runner made them, before classify: the run's verdicts, no outcome."""
     out = []
@@ -314,7 +302,7 @@ def write(r: Review, directory: Path, causes: dict[str, expectations.Cause], sou
 
 def update(report_path: Path, directory: Path, write_files: bool) -> int:
     """Prints the review; with write_files, applies it. Exit status 1 while something is left to change."""
-    data = read_report(report_path)
+    data = report.read(report_path)
     if write_files and data.get("partial"):
         raise HarnessError(f"{report_path}: a partial report (an interrupted run's) cannot tell what is stale")
     causes = expectations.load_causes(directory)
@@ -337,7 +325,7 @@ def compare_outcomes(a: dict, b: dict) -> tuple[int, list[tuple[str, str, str]],
 
 
 def compare_reports(a_path: Path, b_path: Path) -> int:
-    a, b = read_report(a_path), read_report(b_path)
+    a, b = report.read(a_path), report.read(b_path)
     same, differ, only_a, only_b = compare_outcomes(a, b)
     counts = lambda data: ", ".join(f"{k} {v}" for k, v in sorted(report.counts(data["results"]).items()))  # noqa: E731
     print(f"{a_path}: {len(a['results'])} results ({counts(a)})")
