@@ -49,7 +49,8 @@ def require_system_tools(session: nox.Session) -> None:
     if os.geteuid() != 0:
         session.error(f"missing: {needed}; install them, then run the tests again:\n  sudo sh -c '{command}'")
     session.log(f"missing: {needed}: installing Debian's packages")
-    session.run("sh", "-c", command, external=True, silent=True)  # nox shows the output if it fails
+    # An install step: run under --install-only too (session.run would be skipped there).
+    session.run_install("sh", "-c", command, external=True, silent=True)  # nox shows the output if it fails
     for names, package, _ in missing:
         if not any(shutil.which(n) for n in names):
             session.error(f"`{command}` succeeded but no {' or '.join(names)} is on PATH")
@@ -78,11 +79,14 @@ def conformance(session: nox.Session) -> None:
 @nox.session(python=PYTHON, default=False)
 def matrix(session: nox.Session) -> None:
     """The version matrix: every TF Python of versions.TF_PYTHON_MATRIX exports the zoo and trains every
-    export, with every TF Java of TF_JAVA_NATIVE. TF versions are installed once into cached venvs."""
+    export, with every TF Java of TF_JAVA_NATIVE and every other kind the registry versions by TF (`--all-kinds`:
+    the C API, TFLite). TF versions are installed once into cached venvs."""
+    require_system_tools(session)  # gcc for the C API runtime
     install(session)
     tf = [arg for v in VERSIONS["TF_PYTHON_MATRIX"] for arg in ("--tf", v)]
     java = [arg for v in VERSIONS["TF_JAVA_NATIVE"] for arg in ("--java", v)]  # every TF Java version known
-    session.run("python", "-m", "harness", "conformance", *tf, *java, "--out", "reports/matrix", *session.posargs)
+    session.run("python", "-m", "harness", "conformance", *tf, *java, "--all-kinds", "--out", "reports/matrix",
+                *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)

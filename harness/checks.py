@@ -46,6 +46,14 @@ def _resumed(j, check):
     return j.trajectory(check, outputs_by_step(j.ref_second, j.export.steps), outputs_by_step(j.resumed(), j.export.steps))
 
 
+def _resumed_checkpoints(j) -> tuple[str, str]:
+    """(the reference's, Python resumed's) checkpoints of the second part, as the resume saved them."""
+    resumed = j.resumed()
+    if resumed.saver_checkpoint is not None:
+        return j.ref_second.saver_checkpoint, resumed.saver_checkpoint
+    return j.ref_second.signature_checkpoint, resumed.signature_checkpoint
+
+
 PLAN = (
     Check("load", "the runtime loads the export", "load"),
     Check("train.loss", "loss at every step; with a metrics dict (`{loss, accuracy, ...}`), every other scalar "
@@ -56,17 +64,18 @@ PLAN = (
           meaning="no inference signature: predictions after training cannot be checked; serve from a re-export",
           measure=lambda j: j.trajectory("predict", j.ref_first.predictions, j.got.predictions)),
     Check("checkpoint.saver", "every variable of the saver_def checkpoint: weights, optimizer slots (Adam m and v), "
-          "iteration, learning rate", "save",
+          "iteration, learning rate", "save", needs="saves_by_saver",
           measure=lambda j: j.variables("checkpoint.saver", j.ref_first.saver_checkpoint, j.got.saver_checkpoint)),
     Check("checkpoint.signature", "every variable of the `save(checkpoint_path)` checkpoint", "save_signature",
           requires="save", missing="export has no save signature",
           meaning="no save/restore signature: checkpoints only through the SavedModel's saver (Session.save/restore)",
           measure=lambda j: j.variables("checkpoint.signature", j.ref_first.signature_checkpoint,
                                         j.got.signature_checkpoint)),
-    Check("resume.loss", "Python loads the export with the runtime's variables and trains on: losses", "save",
+    Check("resume.loss", "Python loads the export with the runtime's variables and trains on: losses (a runtime "
+          "with no saver: Python restores its `save` checkpoint with the `restore` signature)", "save",
           measure=lambda j: _resumed(j, "resume.loss")),
     Check("resume.variables", "... and the variables it ends with", "save",
-          measure=lambda j: j.variables("resume.variables", j.ref_second.saver_checkpoint, j.resumed().saver_checkpoint)),
+          measure=lambda j: j.variables("resume.variables", *_resumed_checkpoints(j))),
     Check("checkpoint.weights", "`get_weights()` after training, output by output (weights by value)", "weights",
           requires="get_weights", missing="export has no get_weights signature (weights by value)",
           meaning="weights by value (a get_weights signature with no inputs, a set_weights one taking its outputs, as "

@@ -4,6 +4,8 @@ only have to be correct: no timing is asserted, a slow machine passes."""
 import numpy as np
 import pytest
 
+from harness import runtimes
+from harness.runs.versions import TF_PYTHON, TFLITE_ON_DEVICE
 from harness.testing import bench
 
 from .conftest import CACHE
@@ -127,3 +129,16 @@ def test_outputs_larger_than_the_reply_area_and_the_calls_after_them(java, bundl
     assert {k: v.tobytes() for k, v in after.items()} == {k: v.tobytes() for k, v in expected.items()}
     assert {k: v.tobytes() for k, v in large.items()} == {k: v.tobytes() for k, v in again.items()}
     assert all(v.shape[0] == len(big) for v in large.values())
+
+
+@pytest.mark.parametrize("name", [f"c-{TF_PYTHON}", f"tflite-{TFLITE_ON_DEVICE[0]}"])
+def test_every_other_kind_with_a_benchmark_step_times_it(name, bundles, tmp_path):
+    """bench.py's rows beyond Python and Java: each kind's Runtime.bench_step, on the MLP."""
+    runtime = runtimes.single(name, CACHE, tmp_path / "logs")
+    assert runtime.capabilities.benchmark_step
+    export = bundles["tf_keras"]
+    try:
+        step = runtime.bench_step(export.saved_model, export.data(), 6)
+    finally:
+        runtime.stop()
+    assert step["calls"] == 6 and 0 < step["min_us"] <= step["median_us"] and step["mean_us"] > 0, step

@@ -82,6 +82,10 @@ UNDECIDED = ("not certified: the data made up from the signatures is not valid f
 
 def write(out: Path, prepared: Prepared, results: list[Result], facts: dict, work: Path) -> Path:
     """certificate.json and rerun-java.sh beside the reports; returns the certificate's path."""
+    from ..runtimes import KINDS, is_on_device
+
+    device = [r for r in results if is_on_device(r.runtime)]  # reported beside the verdict (on_device)
+    results = [r for r in results if not is_on_device(r.runtime)]
     failing = [r for r in results if r.outcome not in (PASS, "N/A")]
     not_applicable = [r for r in results if r.outcome == "N/A"]
     # Made-up data the reference itself cannot train on (a class id beyond the labels' range) is the harness's
@@ -89,8 +93,6 @@ def write(out: Path, prepared: Prepared, results: list[Result], facts: dict, wor
     undecided = prepared.data.source == "synthesized" and any(r.check == "reference" and r.passed is False
                                                                for r in results)
     d = prepared.discovery
-    from ..runtimes import KINDS
-
     rerun = sorted(p for kind in KINDS.values() if kind.capabilities.without_python
                    for p in work.glob(f"*/{prepared.export.name}/{kind.kind}-*/rerun.sh"))
     if rerun:
@@ -113,10 +115,26 @@ def write(out: Path, prepared: Prepared, results: list[Result], facts: dict, wor
         "not_applicable": [{"id": r.id, "why": r.detail, "for_a_java_team": _meaning(r.check)} for r in not_applicable],
         "failing": [{"id": r.id, "outcome": r.outcome, "detail": r.detail, **_cause(r, failing)} for r in failing],
         "rerun_java": "sh rerun-java.sh" if rerun else None,
+        "on_device": on_device(device),
     }
     path = out / "certificate.json"
     atomic.write_json(path, certificate)
     return path
+
+
+def on_device(results: list[Result]) -> dict:
+    """Per on-device runtime (tflite-X): whether the export trains there (every check passes or does not
+    apply), the largest error of its comparisons, and else its first failing check with the known cause."""
+    out = {}
+    for runtime in dict.fromkeys(r.runtime for r in results):
+        mine = [r for r in results if r.runtime == runtime]
+        failing = [r for r in mine if r.outcome not in (PASS, "N/A")]
+        scaled = max((r.comparison.max_scaled for r in mine if r.comparison is not None), default=0.0)
+        out[runtime] = {"trains": not failing, "max_scaled_error": scaled,
+                        "bit_exact": [r.check for r in mine if r.comparison is not None and r.comparison.max_ulp == 0],
+                        "first_failure": ({"id": failing[0].id, "detail": failing[0].detail, **_cause(failing[0], failing)}
+                                          if failing else None)}
+    return out
 
 
 def _cause(result: Result, failing: list[Result]) -> dict:
@@ -162,6 +180,13 @@ def summary(prepared: Prepared, certificate: Path, ok: bool) -> str:
     if not ok and prepared.data.source == "synthesized" and not written.get("undecided"):
         lines.append("  note: the data was made up from the signatures; if an integer input is a class id or an index, "
                      "give its range (--int-range LOW HIGH) or real data (--data FILE)")
+    for runtime, device in written.get("on_device", {}).items():
+        if device["trains"]:
+            lines.append(f"  on device: trains with {runtime} (norm-wise error <= {device['max_scaled_error']:.2g})")
+        else:
+            failure = device["first_failure"]
+            why = failure.get("cause", {}).get("cause") or failure["detail"]
+            lines.append(f"  on device: does not train with {runtime}: {failure['id']}: {why}")
     rerun = certificate.parent / "rerun-java.sh"
     if rerun.exists():
         lines.append(f"  a Java team reruns it without Python: sh {rerun}")

@@ -19,7 +19,7 @@ from . import quiet
 from ..errors import HarnessError
 from ..testing import faults
 from ..testing.faults import PLANTED, RUNTIME_FAULTS
-from ..runs.versions import TF_JAVA, TF_JAVA_MATRIX, TF_PYTHON
+from ..runs.versions import TF_JAVA, TF_JAVA_MATRIX, TF_PYTHON, TFLITE_ON_DEVICE
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 INTERRUPTED = 128 + 2  # the exit status of a process ended by SIGINT, as shells report it
@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
                        ("get_weights", "the signature with no inputs returning the weights by value ('' for none)"),
                        ("set_weights", "the signature taking them back as inputs ('' for none)")):
         check.add_argument(f"--{role.replace('_', '-')}", dest=role, metavar="NAME", help=f"{what}, when discovery cannot tell")
+    check.add_argument("--on-device", action="append", metavar="VERSION",
+                       help=f"TF version whose TFLite trains the export, reported as on-device trainability beside the "
+                            f"verdict (repeatable; default {', '.join(TFLITE_ON_DEVICE)}; '' for none)")
     check.add_argument("--tags", metavar="TAG[,TAG...]", help="the meta graph's tag set every runtime loads "
                                                           "(default: the one holding the training signature, serve first)")
     replay = sub.add_parser("replay", help="replay a reproduction folder written by the stateful tests, in Python and TF Java")
@@ -81,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
                        help=f"TF Java version to run as a plain Java program, no JPype (repeatable; default: "
                             f"conformance none, check {TF_JAVA})")
         p.add_argument("--runtime", action="append", metavar="KIND-VERSION",
-                       help="one more runtime of any registered kind (repeatable), e.g. python-session-2.15.1")
+                       help="one more runtime of any registered kind (repeatable), e.g. c-2.21.0 or tflite-2.15.1")
+        p.add_argument("--all-kinds", action="store_true",
+                       help="each TF version also gets every other registered kind it versions (c-X, tflite-X)")
         p.add_argument("--out", type=Path, default=ROOT / "reports", help="reports and work files (default: reports/)")
         p.add_argument("--cache-dir", type=Path, default=ROOT / ".cache", help="exports and classpaths (default: .cache/)")
         p.add_argument("--threads", type=int, default=1, help="intra/inter-op threads in every runtime (default 1)")
@@ -149,14 +154,18 @@ def judge(results, names: list[str], expected: dict) -> int:
 
 
 def drift_band(fail_on_drift: bool):
-    """band(runtime, exporter) for the runner: the cross-version band where the runtime runs another TF
-    than the exporter's Python, none for the same TF (0 ulp) or with --fail-on-drift."""
+    """band(runtime, exporter) for the runner: a kind's own kernels' band (TFLite's), always; else the
+    cross-version band where the runtime runs another TF than the exporter's Python, none for the same
+    TF (0 ulp) or with --fail-on-drift."""
     from ..plan.compare import CROSS_VERSION_BAND
-    from ..runtimes import tensorflow_of
+    from ..runtimes import kind_of, tensorflow_of
 
-    if fail_on_drift:
-        return lambda runtime, exporter: None
-    return lambda runtime, exporter: CROSS_VERSION_BAND if tensorflow_of(runtime) != exporter else None
+    def band(runtime, exporter):
+        own = kind_of(runtime).kernels_band
+        if own is not None or fail_on_drift:
+            return own
+        return CROSS_VERSION_BAND if tensorflow_of(runtime) != exporter else None
+    return band
 
 
 def exit_status(results) -> int:
@@ -195,7 +204,9 @@ def run(args) -> int:  # pragma: no mutate block
     # conformance runs the whole TF Java matrix (expected failures included); check, the pinned version.
     java_versions = list(dict.fromkeys(args.java or (TF_JAVA_MATRIX if conformance else (TF_JAVA,))))
     plain = list(dict.fromkeys(args.java_plain or (() if conformance else (TF_JAVA,))))
-    names = runtimes.names(tf_versions, args.runtime or (), java_versions, plain)
+    on_device = [v for v in (args.on_device or TFLITE_ON_DEVICE) if v] if certifying else []
+    extra = [*(args.runtime or ()), *runtimes.on_device(on_device), *(runtimes.every_kind(tf_versions) if args.all_kinds else ())]
+    names = runtimes.names(tf_versions, extra, java_versions, plain)
     planted = getattr(args, "plant_fault", None)
     if planted:  # test-only: the fault's kind replaces the registry's for this run (harness/testing/faults.py)
         print(f"warning: test-only fault planted: {planted} ({RUNTIME_FAULTS[planted].what})", file=sys.stderr)
@@ -244,7 +255,8 @@ def run(args) -> int:  # pragma: no mutate block
         return INTERRUPTED
     if args.command == "release":
         return _release_verdict(args, results, out)
-    status = exit_status(results)
+    # certify: on-device trainability is reported beside the verdict, not part of it.
+    status = exit_status([r for r in results if not (certifying and runtimes.is_on_device(r.runtime))])
     if certifying:
         certificate = certify.write(out, prepared, results, facts, work)
         print(certify.summary(prepared, certificate, status == 0))

@@ -39,7 +39,15 @@ BIT_EXACT, WITHIN, DRIFT, DIVERGED = "bit-exact", "within-tolerance", "drift", "
 #   float16 (mixed-precision outputs): one float16 epsilon, 9.8e-4: a float32-level drift rounds to at
 #     most one float16 step.
 # Integers (iteration counters, ids) and bools get none: a different count is a behaviour.
-CROSS_VERSION_BAND = {"float16": 9.8e-4, "bfloat16": 7.8e-3, "float32": 1e-4, "float64": 1e-12}
+class Band(dict):
+    """dtype name -> norm-wise bound, with the name a report gives it."""
+
+    def __init__(self, name: str, bounds: dict[str, float]):
+        super().__init__(bounds)
+        self.name = name
+
+
+CROSS_VERSION_BAND = Band("cross-version band", {"float16": 9.8e-4, "bfloat16": 7.8e-3, "float32": 1e-4, "float64": 1e-12})
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,8 @@ class Comparison:
     relative_tolerance: float = 0.0  # 0: bit-exact required
     compared: int = 0  # how many tensors (steps or variables) were compared
     first_divergence: str | None = None  # which step/variable first exceeds the tolerance (or the band), and how
-    band: float = 0.0  # the widest cross-version band a drifted tensor was held to (0: no drift, or no band)
+    band: float = 0.0  # the widest band a drifted tensor was held to (0: no drift, or no band)
+    band_name: str = CROSS_VERSION_BAND.name  # which band (Band.name): across TF versions, or a kind's own kernels
 
     @property
     def ok(self) -> bool:
@@ -61,7 +70,7 @@ class Comparison:
     def summary(self) -> str:
         tolerance = f"relative {self.relative_tolerance:g}" if self.relative_tolerance else "0 ulp"
         if self.band:
-            tolerance += f"; cross-version band {self.band:g}"
+            tolerance += f"; {self.band_name} {self.band:g}"
         text = (f"{self.verdict}: max|d|={self.max_abs:.3g} rel={self.max_rel:.3g} scaled={self.max_scaled:.3g} "
                 f"ulp={self.max_ulp} (tolerance {tolerance}, {self.compared} tensors)")
         return f"{text}; first: {self.first_divergence}" if self.first_divergence else text
@@ -151,7 +160,7 @@ def compare(expected: dict[str, np.ndarray], actual: dict[str, np.ndarray], rela
             first = f"{name}{at}{label}: expected {want[index]!r}, got {got[index]!r} ({worst} ulp)"
     verdict = DIVERGED if first else DRIFT if drifted else WITHIN if any_difference else BIT_EXACT
     return Comparison(verdict, max_abs, max_rel, max_scaled, max_ulp, relative, len(expected), first,
-                      widest if drifted else 0.0)
+                      widest if drifted else 0.0, getattr(band, "name", CROSS_VERSION_BAND.name))
 
 
 def steps(values, first_step: int = 0) -> dict[str, np.ndarray]:

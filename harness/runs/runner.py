@@ -19,7 +19,7 @@ import numpy as np
 from ..plan import checkpoints, compare
 from .. import checks
 from ..checks import outputs_by_step
-from ..errors import HarnessError
+from ..errors import HarnessError, NotApplicable
 from .expectations import Expectation
 from ..plan.interface import ZOO, Interface
 from ..reports.outcomes import BLOCKED, FAIL, NOT_APPLICABLE, PASS, XFAIL, XPASS, Result  # noqa: F401 (the runner's vocabulary)
@@ -257,6 +257,10 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
     resumed: list[Trajectory] = []
 
     def resume_once() -> Trajectory:  # Python resuming from what this runtime saved, run once
+        if not resumed and not can.saves_by_saver:  # no saver: from its save signature's checkpoint, if any
+            if not signature_restorable:
+                raise NotApplicable(f"{runtime.not_saving}, and {checks.BY_NAME['restore.signature.loss'].missing}")
+            resumed.append(resume_by_signature(export, got.signature_checkpoint, workdir / "resume", python))
         if not resumed:
             resumed.append(resume(export, got.saver_checkpoint, workdir / "resume", python))
         if resumed[0].failure:
@@ -307,6 +311,8 @@ def _plan_check(check: checks.Check, runtime, export: Export, got: Trajectory, j
     result = Result(runtime.name, export.name, check.name, None)
     if check.requires and not getattr(export.interface, check.requires):
         result.detail, result.outcome = check.missing, NOT_APPLICABLE
+    elif check.needs and not getattr(runtime.capabilities, check.needs):
+        result.detail, result.outcome = runtime.not_saving, NOT_APPLICABLE
     elif check.stage == failed and check.name == FIRST_CHECK_OF_STAGE[check.stage]:
         result.passed, result.detail = False, f"failed at {failed}: {got.failure.error}"
     elif failed and STAGES.index(check.stage) >= STAGES.index(failed):
@@ -317,6 +323,9 @@ def _plan_check(check: checks.Check, runtime, export: Export, got: Trajectory, j
         try:
             result.comparison = check.measure(judging)
             result.passed, result.detail = result.comparison.ok, result.comparison.summary()
+        except NotApplicable as e:  # what it measures cannot be had from this export and runtime, said why
+            result.detail, result.outcome = str(e), NOT_APPLICABLE
+            return result
         except HarnessError as e:  # e.g. a checkpoint that cannot be read: this check fails, by name
             result.passed, result.detail = False, str(e)
         if check.name == "train.loss":
@@ -363,6 +372,18 @@ def _restore_checks(runtime: str, export: Export, way: str, got: Trajectory, ref
     except HarnessError as e:
         results[1].passed, results[1].detail = False, str(e)
     return results
+
+
+def resume_by_signature(export: Export, prefix: str, workdir: Path, python) -> Trajectory:  # pragma: no mutate block (runs TF)
+    """`python` loads the export, restores `prefix` with its restore signature and trains the remaining steps
+    (what a runtime with no saver, TFLite, leaves Python to resume from)."""
+    steps = (export.steps, export.steps + export.resume_steps)
+    ran = python.run(export.saved_model, export.data, range(0), workdir / "run", export.interface,
+                     Restore(steps, signature=prefix))
+    part = ran.restored.get("signature")
+    if part is None:
+        part = Trajectory(steps[0], failure=ran.failure or Failure("restore", "the restore part did not run"))
+    return part
 
 
 def resume(export: Export, prefix: str, workdir: Path, python) -> Trajectory:

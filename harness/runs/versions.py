@@ -11,6 +11,9 @@ do resolve (one artifact at a time): "1.1.0+native-1.2.0" runs TF 2.21 under the
 TF_PYTHON = "2.21.0"
 TF_JAVA = "1.1.0"
 TF_JAVA_MATRIX = ("1.1.0", "1.2.0")
+# The TFLite certify trains an export with (tflite-X, on-device trainability): TF 2.15.1's wheel links the
+# Flex delegate training needs; TF_PYTHON's (2.20 on) does not (google-ai-edge/LiteRT#6458), and says so.
+TFLITE_ON_DEVICE = ("2.15.1", TF_PYTHON)
 # The TF each TF Java runs (tests/test_versions.py checks them). "API+native-N" is a row of its own:
 # tensorflow-core-api API on tensorflow-core-native N (harness/runtimes/maven.py), reported as what it is.
 TF_JAVA_NATIVE = {

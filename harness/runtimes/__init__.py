@@ -23,7 +23,7 @@ import importlib
 # and need none of the harness side.
 _WHERE = {
     **dict.fromkeys(["DEFAULT_CALL_TIMEOUT", "Capabilities", "Runtime", "Setting"], "base"),
-    **dict.fromkeys(["KINDS", "column_title", "kind_of", "names", "parse", "reference", "same_outputs_as",
+    **dict.fromkeys(["KINDS", "column_title", "kind_of", "names", "every_kind", "on_device", "is_on_device", "parse", "reference", "same_outputs_as",
                      "tensorflow_of"], "registry"),
     **dict.fromkeys(["LOW_MEMORY", "WORKER_MEMORY", "WorkerSet", "available_memory", "single", "stop"], "sets"),
     **dict.fromkeys(["SessionProxy", "Worker", "WorkerLost", "WorkerRuntime", "WorkerStart"], "workers"),

@@ -23,11 +23,13 @@ DEFAULT_CALL_TIMEOUT = 900.0  # seconds one request may take before its worker i
 class Capabilities:
     """What a kind can do; the runner asks these instead of kind names."""
     tags: bool = True  # loads the meta graph of any tag set it is given
+    saves_by_saver: bool = True  # checkpoint.saver, resume.*: saves every variable through a saver of its own
     restores_by_saver: bool = True  # restore.saver.*: restores a checkpoint through the export's saver
     restores_by_signature: bool = True  # restore.signature.*: through the export's restore(path) signature
     restores_by_weights: bool = True  # restore.weights.*: the weights by value, through the export's set_weights
     counts_native_tensors: bool = False  # reports native tensors left alive (tensors.closed)
     without_python: bool = False  # a program of its own: what a team runs with no Python in the loop
+    on_device: bool = False  # trains as on a device (TFLite): certify reports it apart, beside the verdict
     sessions: bool = False  # serves live sessions call by call (open_session): can be a reference
     benchmark_step: bool = False  # times its train step (bench)
 
@@ -53,6 +55,10 @@ class Runtime:
     # The kind whose runtime of the same version must produce this one's outputs bit for bit (equals.<that>).
     same_outputs_as: ClassVar[str | None] = None
     not_restoring: ClassVar[str] = ""  # why restore.* do not apply, when capabilities say it restores neither way
+    not_saving: ClassVar[str] = ""  # why checkpoint.saver and resume.* do not apply, when it has no saver
+    # Per dtype (compare.CROSS_VERSION_BAND's form): kernels of its own (TFLite's), so every comparison of its runs
+    # is held to this band; None: TF's kernels, bit-exact or the cross-version band.
+    kernels_band: ClassVar[dict | None] = None
 
     def __init__(self, name: str, version: str, setting: Setting):
         self.name, self.version, self.setting = name, version, setting
@@ -70,6 +76,11 @@ class Runtime:
             interface: Interface = ZOO, restore: Restore | None = None) -> Trajectory:
         """The plan on `saved_model`, then its restore part if asked; failures are in the Trajectory."""
         raise NotImplementedError
+
+    def bench_step(self, saved_model: Path, data: dict[str, np.ndarray], calls: int, interface: Interface = ZOO) -> dict:
+        """Kinds with Capabilities.benchmark_step: `calls` timed train steps after as many untimed ones, one
+        session; {"calls", "median_us", "mean_us", "min_us"} (harness/testing/bench.py reports them)."""
+        raise NotImplementedError(f"{self.kind} has no benchmark step")
 
     def stop(self) -> None:
         """Ends what start() started (worker processes are stopped by their set)."""

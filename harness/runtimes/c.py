@@ -21,7 +21,8 @@ from .base import Capabilities, Runtime, Setting
 class C(Runtime):
     kind = "c"
     what = "TF's C API from a C program (c/train_export.c), built against TF X's wheel: no Python, no JVM"
-    capabilities = Capabilities(counts_native_tensors=True, without_python=True, restores_by_weights=False)
+    capabilities = Capabilities(counts_native_tensors=True, without_python=True, restores_by_weights=False,
+                                benchmark_step=True)
     not_restoring = "the C program restores by the saver_def and the restore signature, not by value"
     same_outputs_as = "python-session"
 
@@ -75,6 +76,18 @@ class C(Runtime):
             # TF_Tensors the program made or received and did not delete (the tensors.closed check).
             trajectory.notes["unreleased_native_pointers"] = done.unreleased_tensors
         return trajectory
+
+    def bench_step(self, saved_model: Path, data: dict[str, np.ndarray], calls: int, interface: Interface = ZOO) -> dict:
+        """The program's --bench: `calls` untimed steps, then `calls` timed, timed in C."""
+        import tempfile
+
+        steps = range(len(next(v for k, v in data.items() if k.startswith("train."))))
+        with tempfile.TemporaryDirectory(prefix="c-bench-") as work:
+            done = c_api.run(saved_model, data, interface, steps, Path(work), self.version, self.setting.cache_dir,
+                             self.setting.threads, timeout=self.setting.call_timeout, running=self.running, bench=calls)
+        if done.failure or not done.bench:
+            raise HarnessError(f"{self.name}: the bench run failed: {done.failure.error if done.failure else 'no timings'}")
+        return {key: done.bench[key] for key in ("calls", "median_us", "mean_us", "min_us")}
 
     def kill(self) -> None:
         """Ctrl-C: ends its processes now, and every one it would start from now on."""

@@ -1,7 +1,8 @@
 """The TF Python runtimes' worker process, run by the interpreter of the TF version under test.
 
 One worker per TF version hosts both Python loaders ("python": tf.saved_model.load and the
-signatures; "python-session": the TF1 session loader, the C++ loader TF Java and the C API use).
+signatures; "python-session": the TF1 session loader, the C++ loader TF Java and the C API use);
+another, in the same virtualenv, that version's TFLite (tflite.py).
 It imports only what that venv has: TensorFlow, numpy and this package's runtime-neutral modules.
 """
 
@@ -33,8 +34,13 @@ class PythonHost(worker.Host):
     def open(self, saved_model: Path, message: dict):
         from .python_runtime import EagerSession, GraphSession
 
-        if message["loader"] == "eager":  # runtimes/python.py: Python.loader
+        loader = message["loader"]  # the kind's (python.py, tflite.py)
+        if loader == "eager":
             return EagerSession(saved_model, worker.tags_of(message))
+        if loader == "tflite":
+            from .tflite_session import TFLiteSession
+
+            return TFLiteSession(saved_model, self.threads, worker.tags_of(message))
         return GraphSession(saved_model, self.threads, worker.tags_of(message))
 
     def echo(self, array: np.ndarray) -> np.ndarray:

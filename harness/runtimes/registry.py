@@ -13,8 +13,9 @@ from .c import C
 from .java import Java
 from .java_plain import JavaPlain
 from .python import Python, PythonSession
+from .tflite import TFLite
 
-KINDS: dict[str, type[Runtime]] = {k.kind: k for k in (Python, PythonSession, Java, JavaPlain, C)}
+KINDS: dict[str, type[Runtime]] = {k.kind: k for k in (Python, PythonSession, Java, JavaPlain, C, TFLite)}
 REFERENCE = Python  # the kind whose runtime of an export's TF version is that export's reference
 DEFAULT_PER_TF = (Python, PythonSession)  # what each TF Python version of a run gets without asking
 
@@ -58,6 +59,21 @@ def names(tf_versions, extra=(), java_versions=(), plain_java_versions=()) -> li
     for name in wanted:
         parse(name)
     return list(dict.fromkeys(wanted))
+
+
+def every_kind(tf_versions) -> list[str]:
+    """Each TF version's runtimes of every kind versioned by TF beyond the defaults (c-X, tflite-X), by version."""
+    return [f"{k.kind}-{v}" for v in tf_versions for k in KINDS.values()
+            if k.versioned_by_tensorflow and k not in DEFAULT_PER_TF]
+
+
+def on_device(tf_versions) -> list[str]:
+    """The runtimes that train as on a device (Capabilities.on_device: tflite-X) for each TF version."""
+    return [f"{k.kind}-{v}" for v in tf_versions for k in KINDS.values() if k.capabilities.on_device]
+
+
+def is_on_device(name: str) -> bool:
+    return kind_of(name).capabilities.on_device
 
 
 def column_title(name: str) -> tuple[str, str]:

@@ -299,6 +299,11 @@ class WorkerRuntime(Runtime):
             "warmup": warmup, "sample_every": sample_every, "threads": self.worker.threads,
             "interface": interface.to_dict(), "plain_java": plain_java})
 
+    def bench_step(self, saved_model: Path, data: dict[str, np.ndarray], calls: int, interface: Interface = ZOO) -> dict:
+        us = self.bench(saved_model, data, calls, warmup=calls, interface=interface)["ns"] / 1000.0
+        return {"calls": calls, "median_us": round(float(np.median(us)), 1), "mean_us": round(float(us.mean()), 1),
+                "min_us": round(float(us.min()), 1)}
+
     def stop(self) -> None:
         self.worker.stop()
 

@@ -13,6 +13,9 @@ Figures (each measured, none assumed; a noisy machine shows in `rounds` and the 
                  median of those paired calls; the median of the rounds. plain_java_own_jvm: the
                  same loop in a JVM of its own (`TrainExport --bench`, no Python in the process),
                  measured after the rounds: whether the worker's JVM runs Java any slower.
+                 Every other kind with a benchmark step (Capabilities.benchmark_step) gets a row
+                 of its own, Runtime.bench_step: c-X (the C program's --bench, timed in C) and
+                 tflite-X (the signature runner in its worker; X: the first TFLite with Flex).
                  Every loop first makes as many untimed calls as it times (JIT warm-up).
   transfer       a float32 array, numpy -> TF Java tensor -> numpy (runtime.echo) from the harness
                  process: gb_per_s = array bytes / round trip (gb_per_s_both_ways counts the bytes
@@ -77,9 +80,11 @@ def train_step(runtimes_by_kind: dict, cache_dir: Path, calls: int, rounds: int,
         b, data = export(spec_name, route, cache_dir)
         model: dict = {"spec": spec_name, "route": route}
         for kind, runtime in runtimes_by_kind.items():
-            if kind != "java":
+            if kind in ("python", "python-session"):
                 r = runtime.bench(b.saved_model, data, calls, warmup=calls)  # as plain Java: as many untimed first
                 model[kind] = summary(r["ns"], r["cpu_ns"])
+            elif kind != "java":
+                model[kind] = runtime.bench_step(b.saved_model, data, calls)
         inputs, rows = work / label / "inputs", len(next(v for k, v in data.items() if k.startswith("train.")))
         plain_java.write_inputs(data, ZOO, range(0, rows), inputs)  # every row: call i trains row i % rows in both loops
         per_round = []
@@ -233,6 +238,9 @@ def _run(args, argv) -> int:
 
     names = {"python": f"{Python.kind}-{TF_PYTHON}", "python-session": f"{PythonSession.kind}-{TF_PYTHON}",
              "java": f"{Java.kind}-{args.java}"}  # the table's rows by these keys
+    # Every other kind with a benchmark step (the C API, TFLite...): a row each, its version the first it trains at.
+    names |= {name: name for name in (f"{k.kind}-{_bench_version(k)}" for k in runtimes.KINDS.values()
+                                       if k.capabilities.benchmark_step and k not in (Python, PythonSession, Java))}
     result: dict = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": " ".join(["python -m harness.testing.bench", *(argv or sys.argv[1:])])}
     try:
         import platform
@@ -246,6 +254,7 @@ def _run(args, argv) -> int:
             _say("train step (per call, in each worker; plain Java: TrainExport --bench)")
             result["train_step"] = train_step(by_kind, args.cache_dir, args.calls, args.rounds,
                                               work / "plain", args.java)
+            result["other_kinds"] = [k for k in names if k not in ("python", "python-session", "java")]
             _say(f"transfer ({args.megabytes} MiB float32, numpy -> TF Java tensor -> numpy)")
             result["transfer"] = transfer(by_kind["java"], args.megabytes)
             _say(f"soak ({args.soak} train calls, one TF Java session)")
@@ -265,6 +274,13 @@ def _run(args, argv) -> int:
     return 0
 
 
+def _bench_version(kind) -> str:
+    """The version a kind's bench row runs: TF_PYTHON's, or the TFLite with the Flex delegate training needs."""
+    from ..runs.versions import TFLITE_ON_DEVICE
+
+    return TFLITE_ON_DEVICE[0] if kind.capabilities.on_device else TF_PYTHON
+
+
 def _raise(name: str, error: Exception):
     raise error
 
@@ -279,6 +295,7 @@ def table(result: dict) -> str:
     rows = [("Python eager (tf.saved_model.load)", "python"), ("TF1 session loader", "python-session"),
             ("TF Java through the harness (JPype)", "java_jpype"), ("plain Java, call by call beside it", "plain_java"),
             ("plain Java in its own JVM", "plain_java_own_jvm")]
+    rows += [(name, name) for name in result.get("other_kinds", ())]
     for label, key in rows:
         cells = [f"{steps[m][key]['median_us']:>10.1f}" if key in steps.get(m, {}) else f"{'-':>10}" for m in ("mlp", "cnn")]
         lines.append(f"  {label:40s}{''.join(cells)}")
