@@ -12,6 +12,8 @@ import pytest
 
 from harness.certify import discover
 from harness.plan.interface import Interface
+from harness.runtimes.tflite import KERNELS_BAND
+from harness.runs.versions import TF_PYTHON, TFLITE_ON_DEVICE
 
 from .foreign_exports import build
 from .helpers import fingerprint
@@ -68,14 +70,15 @@ def foreign(tmp_path_factory):
     return get
 
 
-def certify(export: Path, out: Path):
-    """`certify` with no flags and no data: (the process, its certificate, (runtime, check) -> result)."""
-    done = harness("certify", export, "--out", out)
+def certify(export: Path, out: Path, *flags):
+    """`certify` with no flags (but `flags`) and no data: (the process, its certificate, (runtime, check) -> result)."""
+    done = harness("certify", export, "--out", out, *flags)
     certificate = json.loads((out / "certificate.json").read_text())
     results = {(r["runtime"], r["check"]): r for r in json.loads((out / "conformance.json").read_text())["results"]}
     return done, certificate, results
 
 
+WITH_FLEX = TFLITE_ON_DEVICE[0]
 RUNTIMES = ("python-2.21.0", "python-session-2.21.0", "java-1.1.0")  # the ones that run the whole plan
 PLAIN = "java-plain-1.1.0"
 # Every style of tests/foreign_exports.py that should certify with no flags and no data, with the checks
@@ -99,6 +102,11 @@ CERTIFIED = {
     "metrics_and_extra_inputs": ("train.loss", "resume.loss", "restore.saver.loss"),
 }
 TAGS = {"tf1_custom_tag": "test_saved_model", "tf1_train_and_serve": "train"}
+# On device (beside the verdict): TF 2.15.1's TFLite trains every style but these, measured, for the cause named.
+NOT_ON_DEVICE = {
+    # tf.train.Checkpoint.write in the save signature adds tf.DisableCopyOnRead: no TFLite builtin nor Flex op
+    "checkpoint_module": "tflite-unconvertible-op",
+}
 
 
 @pytest.mark.java
@@ -135,6 +143,19 @@ def test_the_corpus_is_certified_with_no_flags_and_no_data(foreign, tmp_path, na
     tags = TAGS.get(name, "serve")
     assert ("--tags " in rerun) == (tags != "serve") and (tags == "serve" or f"--tags {tags}" in rerun)  # plain Java too
     assert (f"--metrics {','.join(expected.interface.metrics)}" in rerun) == bool(expected.interface.metrics)
+    # On device, beside the verdict: TFLite with Flex trains it within its kernels' band, or says why not;
+    # TF 2.21's TFLite has no Flex delegate (or cannot convert it first), which never makes it NOT conformant.
+    device = certificate["on_device"]
+    assert set(device) == {f"tflite-{WITH_FLEX}", f"tflite-{TF_PYTHON}"}
+    without = device[f"tflite-{TF_PYTHON}"]["first_failure"]
+    assert without["cause"]["id"] == NOT_ON_DEVICE.get(name, "tflite-no-flex"), without
+    with_flex = device[f"tflite-{WITH_FLEX}"]
+    if name in NOT_ON_DEVICE:
+        assert not with_flex["trains"] and with_flex["first_failure"]["cause"]["id"] == NOT_ON_DEVICE[name], with_flex
+        assert f"on device: does not train with tflite-{WITH_FLEX}: " in done.stdout
+    else:
+        assert with_flex["trains"] and 0 <= with_flex["max_scaled_error"] < KERNELS_BAND["float32"], with_flex
+        assert f"on device: trains with tflite-{WITH_FLEX} (norm-wise error <= " in done.stdout
     if name == "weights_by_value":
         assert "found: weights: 'get_weights' returns b, w as read from variables, 'set_weights' writes them back" in done.stdout
         assert "--weights get_weights" in rerun
@@ -157,8 +178,9 @@ def test_the_corpus_is_certified_with_no_flags_and_no_data(foreign, tmp_path, na
      | {(rt, f"restore.saver.{what}") for rt in ("python-session-2.21.0", "java-1.1.0") for what in ("loss", "variables")}),
 ])
 def test_a_known_cause_is_named_with_what_to_change(foreign, tmp_path, name, cause, fix, failing):
-    done, certificate, results = certify(foreign(name), tmp_path / "cert")
+    done, certificate, results = certify(foreign(name), tmp_path / "cert", "--on-device", "")  # the corpus test runs it
     assert done.returncode == 1 and not certificate["ok"], done.stdout[-4000:] + done.stderr[-3000:]
+    assert certificate["on_device"] == {} and "on device" not in done.stdout
     fails = [f for f in certificate["failing"] if f["outcome"] == "FAIL"]
     assert {tuple(f["id"].split("/")[1:]) for f in fails} == {(rt, f"saved_model.{check}") for rt, check in failing}
     assert all(f["cause"]["id"] == cause for f in fails), fails  # a divergent part's losses too: its variables name it
@@ -178,7 +200,7 @@ def test_a_known_cause_is_named_with_what_to_change(foreign, tmp_path, name, cau
 
 def test_unrelated_scalar_outputs_are_refused_naming_the_file_and_the_flag(foreign, tmp_path):
     export = foreign("unrelated_scalars")  # mse, mae, max_error; the step minimizes mse + 0.1 * mae, not returned
-    done = harness("certify", export, "--out", tmp_path / "cert")
+    done = harness("certify", export, "--out", tmp_path / "cert", "--on-device", "")
     assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
     assert done.stderr.strip().splitlines()[-1] == (
         f"error: {export / 'saved_model.pb'}: signature 'fit' has several scalar float outputs and none is computed "
@@ -193,7 +215,7 @@ def test_unrelated_scalar_outputs_are_refused_naming_the_file_and_the_flag(forei
 def test_an_export_with_a_refused_op_is_not_run(foreign, tmp_path, kind, op):
     export = foreign(kind)
     before = fingerprint(export)
-    done = harness("certify", export, "--out", tmp_path / "cert")
+    done = harness("certify", export, "--out", tmp_path / "cert", "--on-device", "")
     assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
     assert f"{export / 'saved_model.pb'}: refusing to run this export: op '{op}'" in done.stderr
     assert f"--allow-op {op}" in done.stderr
@@ -203,7 +225,7 @@ def test_an_export_with_a_refused_op_is_not_run(foreign, tmp_path, kind, op):
 
 def test_an_input_that_cannot_be_made_up_is_named(foreign, tmp_path):
     export = foreign("text_no_predict")  # a string input: no data can be invented for it
-    done = harness("certify", export, "--out", tmp_path / "cert")
+    done = harness("certify", export, "--out", tmp_path / "cert", "--on-device", "")
     assert done.returncode == 2
     assert "cannot synthesize data for signature" in done.stderr and str(export) in done.stderr
 
@@ -213,7 +235,7 @@ def test_made_up_labels_the_reference_cannot_train_on_are_no_verdict(foreign, tm
     """combined_loss's class labels lie in [0, 3): made-up integers in [0, 10) make TF itself refuse the step.
     That is the harness's limit, never the export's failure: no verdict (exit 2), and what to give instead."""
     export = foreign("combined_loss")
-    done = harness("certify", export, "--out", tmp_path / "cert")
+    done = harness("certify", export, "--out", tmp_path / "cert", "--on-device", "")
     assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-2000:]
     certificate = json.loads((tmp_path / "cert" / "certificate.json").read_text())
     assert certificate["undecided"] and not certificate["ok"]
@@ -226,7 +248,7 @@ def test_made_up_labels_the_reference_cannot_train_on_are_no_verdict(foreign, tm
 def test_a_train_call_that_never_returns_is_a_timeout_and_the_run_ends(foreign, tmp_path):
     export = foreign("hang_forever")
     started = time.monotonic()
-    done = harness("certify", export, "--out", tmp_path / "cert", "--call-timeout", "20", "--steps", "1", "--resume-steps", "1")
+    done = harness("certify", export, "--out", tmp_path / "cert", "--on-device", "", "--call-timeout", "20", "--steps", "1", "--resume-steps", "1")
     # The reference itself does not return on made-up data: no verdict on the export (real data might converge).
     assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-3000:]
     assert time.monotonic() - started < 400  # bounded by the timeout, not by the hang
@@ -250,7 +272,7 @@ def test_the_console_script_and_the_github_action_run_certify(tmp_path):
                            "certify", str(tmp_path / "missing")], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and f"{tmp_path / 'missing'}: export directory does not exist" in done.stderr
     action = (ROOT / "action.yml").read_text()
-    for name in ("saved-model", "data", "java-versions"):
+    for name in ("saved-model", "data", "java-versions", "on-device"):
         assert f"\n  {name}:\n" in action
     assert 'args=(certify "$SAVED_MODEL" --out "$OUT")' in action and 'tf-training-conformance "${args[@]}"' in action
     assert "uses: actions/upload-artifact@v4" in action and "path: ${{ inputs.out }}" in action

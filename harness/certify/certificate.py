@@ -185,8 +185,10 @@ def summary(prepared: Prepared, certificate: Path, ok: bool) -> str:
             lines.append(f"  on device: trains with {runtime} (norm-wise error <= {device['max_scaled_error']:.2g})")
         else:
             failure = device["first_failure"]
-            why = failure.get("cause", {}).get("cause") or failure["detail"]
-            lines.append(f"  on device: does not train with {runtime}: {failure['id']}: {why}")
+            lines.append(f"  on device: does not train with {runtime}: {failure['id'].split('/')[-1]}: {failure['detail']}")
+            fix = failure.get("cause", {}).get("fix")
+            if fix:
+                lines.append(f"    what to change: {fix}")
     rerun = certificate.parent / "rerun-java.sh"
     if rerun.exists():
         lines.append(f"  a Java team reruns it without Python: sh {rerun}")

@@ -13,6 +13,7 @@ checkpoints come from the export's save(checkpoint_path) signature, or weights b
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from ..plan.trajectory import RuntimeFailure
 
 FLEX_ISSUE = "https://github.com/google-ai-edge/LiteRT/issues/6458"
 FLEX_MISSING = "not supported by this interpreter"  # TFLite's error when a Flex op meets no Flex delegate
+UNCONVERTIBLE = re.compile(r"'tf\.(\w+)' op is neither a custom op nor a flex op")  # the converter's words
+FUNCTION = re.compile(r"@__inference_(\w+?)_\d+\b")  # the function an op is in, as its MLIR location names it
 
 _converted: dict[tuple, bytes] = {}  # one conversion per export and tag set per worker: restore parts reopen it
 
@@ -34,7 +37,16 @@ def convert(saved_model: Path, tags=("serve",)) -> bytes:
         converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model), tags=set(tags))
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]
         converter.experimental_enable_resource_variables = True
-        _converted[key] = converter.convert()
+        try:
+            _converted[key] = converter.convert()
+        except Exception as e:  # the converter's error is pages of MLIR locations: say which ops, where
+            ops = sorted(set(UNCONVERTIBLE.findall(str(e))))
+            if not ops:
+                raise
+            where = sorted({f for f in FUNCTION.findall(str(e)) if not f.startswith("signature_wrapper_")})
+            raise RuntimeFailure(f"TF {tf.__version__}'s TFLite converter cannot convert the export: "
+                                 f"{', '.join('tf.' + op for op in ops)} neither a TFLite builtin nor a Flex op"
+                                 + (f" (in {', '.join(where)})" if where else "")) from None
     return _converted[key]
 
 
