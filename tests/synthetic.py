@@ -146,7 +146,7 @@ class Synthetic:
         measured("resume.loss", compare.steps(losses[:3], 5), compare.steps(got[:3], 5), relative)
         measured("resume.variables", {"dense/kernel": weights}, {"dense/kernel": got_weights})
         if rt.startswith("java"):
-            add("tensors.closed", report.PASS, "0 native TF Java pointers still alive after the calls returned")
+            add("tensors.closed", report.PASS, "0 native tensors still alive after the calls returned")
 
     def add_drift(self, exporter: str, case: str, runtime: str, baseline: str, max_ulp: int) -> None:
         self.drift = self.drift or []

@@ -406,7 +406,7 @@ def test_tensors_left_open_are_counted(store, leaked, passed):
         return t
     results = check(store, make)
     closed = results["tensors.closed"]
-    assert closed.passed is passed and closed.detail == f"{leaked} native TF Java pointers still alive after the calls returned"
+    assert closed.passed is passed and closed.detail == f"{leaked} native tensors still alive after the calls returned"
     assert list(results)[-1] == "tensors.closed"
 
 

@@ -133,8 +133,11 @@ def engine_catalog(max_children: int, incremental: bool = False) -> list[dict]:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "HYPOTHESIS_PROFILE": "ci"}
     if not incremental:  # mutmut's own cache (mutants/) would answer for code that has changed since
         shutil.rmtree(ROOT / "mutants", ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)], cwd=ROOT, env=env,
-                   check=False, stdout=subprocess.DEVNULL)
+    ran = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)], cwd=ROOT, env=env,
+                         check=False, capture_output=True, text=True)
+    if "failed to collect stats" in ran.stdout + ran.stderr:  # the tests fail with no mutant: nothing is measured
+        raise SystemExit("mutmut: the fast tests fail on the unmutated code, so no mutant can be judged; fix them first:\n"
+                         + (ran.stdout + ran.stderr)[-3000:])
     listing = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=ROOT, env=env,
                              capture_output=True, text=True, check=True).stdout
     out = []

@@ -279,7 +279,7 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
     unreleased = got.notes.get("unreleased_native_pointers")
     if unreleased is not None:
         out.append(Result(runtime.name, export.name, "tensors.closed", unreleased == 0,
-                          f"{unreleased} native TF Java pointers still alive after the calls returned"))
+                          f"{unreleased} native tensors still alive after the calls returned"))
     return out
 
 
