@@ -49,9 +49,9 @@ def _resumed(j, check):
 def _resumed_checkpoints(j) -> tuple[str, str]:
     """(the reference's, Python resumed's) checkpoints of the second part, as the resume saved them."""
     resumed = j.resumed()
-    if resumed.saver_checkpoint is not None:
-        return j.ref_second.saver_checkpoint, resumed.saver_checkpoint
-    return j.ref_second.signature_checkpoint, resumed.signature_checkpoint
+    if resumed.notes.get("resumed_by") == "signature":  # runner.resume_by_signature: a runtime with no saver
+        return j.ref_second.signature_checkpoint, resumed.signature_checkpoint
+    return j.ref_second.saver_checkpoint, resumed.saver_checkpoint
 
 
 PLAN = (

@@ -256,3 +256,21 @@ def test_a_tolerance_is_judged_before_the_band():
     mixed = {"w": want["w"], "v": want["w"] * 2}
     assert compare(mixed, {"w": got["w"], "v": _scaled_by(mixed["v"], 5e-5)}, relative=1e-5,
                    band=CROSS_VERSION_BAND).verdict == DRIFT  # the worse of the two tensors decides
+
+
+def test_a_named_band_names_itself_in_the_verdict_and_an_unnamed_one_is_the_cross_version_band():
+    """A kind with kernels of its own (TFLite) is held to its band: the detail says which band, after the tolerance."""
+    from harness.plan.compare import Band
+
+    kernels = Band("TFLite kernels band", {"float32": 1e-4})
+    assert dict(kernels) == {"float32": 1e-4} and kernels.name == "TFLite kernels band"
+    want = {"w": np.linspace(-2, 3, 11).astype(np.float32)}
+    inside = {"w": _scaled_by(want["w"], 5e-5)}
+    drifted = compare(want, inside, band=kernels)
+    assert (drifted.verdict, drifted.band, drifted.band_name) == (DRIFT, 1e-4, "TFLite kernels band")
+    assert "(tolerance 0 ulp; TFLite kernels band 0.0001, 1 tensors)" in drifted.summary()
+    widened = compare(want, inside, 1e-5, band=kernels)
+    assert "(tolerance relative 1e-05; TFLite kernels band 0.0001, 1 tensors)" in widened.summary()
+    plain = compare(want, inside, band={"float32": 1e-4})  # a band without a name: the cross-version one
+    assert plain.band_name == CROSS_VERSION_BAND.name == "cross-version band"
+    assert compare(want, want, band=kernels).band_name == "TFLite kernels band" and compare(want, want).band == 0.0

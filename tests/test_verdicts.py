@@ -101,7 +101,13 @@ class FakePython:
 
     def run(self, *args, **kwargs):
         self.calls.append((args, kwargs))
-        return self.trajectory or part(self.store, "resumed", STEPS, RESUME)
+        resumed = self.trajectory or part(self.store, "resumed", STEPS, RESUME)
+        restore = kwargs.get("restore") or (args[5] if len(args) > 5 else None)
+        if restore is not None and restore.signature:  # a resume through the restore signature: its restore part
+            first = Trajectory(0)
+            first.restored["signature"] = resumed
+            return first
+        return resumed
 
 
 LABELS = {"w": "layer/w", "sig/w": "layer/w"}  # checkpoint key -> variable name, as the object graph gives it
@@ -963,3 +969,57 @@ def test_tensorflow_errors_are_told_without_the_python_stack_tensorflow_appends(
                          '  File "x", line 3, in y\n    z()\n')
     assert describe(session) == ("ValueError: Detected at node 'save/RestoreV2' Node: 'save/RestoreV2' Key beta1_power "
                                  "not found in checkpoint")
+
+
+def no_saver(store, asked):
+    """A runtime with no saver (TFLite): it checkpoints through the save signature only."""
+    def make(restore):
+        asked.append(restore)
+        t = good(store)(restore)
+        t.saver_checkpoint = None
+        return t
+    runtime = FakeRuntime("rt-1", make, saves_by_saver=False, restores_by_saver=False)
+    runtime.not_saving = "has no saver"
+    return runtime
+
+
+def test_a_runtime_without_a_saver_is_resumed_from_its_save_signature(store):
+    """checkpoint.saver does not apply (said why); Python restores the runtime's save-signature checkpoint with
+    the restore signature and trains on, and resume.variables compares the signature checkpoints."""
+    asked, python = [], FakePython(store)
+    results = {r.check: r for r in runner.check_runtime(no_saver(store, asked), export(), reference(store), WORK, python)}
+    assert (results["checkpoint.saver"].outcome, results["checkpoint.saver"].detail) == (NOT_APPLICABLE, "has no saver")
+    assert asked[0].saver is None and asked[0].signature == "ref1/signature"
+    (args, kwargs), = python.calls  # one resume, shared by both resume checks
+    restore = kwargs.get("restore") or args[5]
+    assert (restore.signature, restore.saver, restore.steps) == ("rt/signature", None, (STEPS, STEPS + RESUME))
+    assert list(args[2]) == [] and args[0] == SAVED_MODEL  # from a fresh load of the export, no step before
+    for name in ("resume.loss", "resume.variables"):
+        assert results[name].outcome == "" and results[name].passed, results[name]  # classified later
+        assert results[name].comparison.compared > 0
+    assert results["resume.variables"].comparison.compared == len(weights(0, "signature"))
+
+
+def test_a_resume_from_the_save_signature_off_the_path_diverges_and_a_failed_one_fails(store):
+    off = part(store, "off", STEPS, RESUME, offset=0.5)
+    off.signature_checkpoint = store.put("off/signature", {k: v + 1 for k, v in weights(STEPS + RESUME, "signature").items()})
+    results = {r.check: r for r in runner.check_runtime(no_saver(store, []), export(), reference(store), WORK,
+                                                        FakePython(store, off))}
+    assert not results["resume.loss"].passed and results["resume.loss"].detail.startswith("diverged: ")
+    assert not results["resume.variables"].passed and "sig/w" in results["resume.variables"].detail
+    failed = Trajectory(STEPS)
+    failed.failure = Failure("restore", "RestoreV2: not found")
+    results = {r.check: r for r in runner.check_runtime(no_saver(store, []), export(), reference(store), WORK,
+                                                        FakePython(store, failed))}
+    for name in ("resume.loss", "resume.variables"):
+        assert not results[name].passed and "could not resume from rt-1's checkpoint (restore): RestoreV2" in results[name].detail
+
+
+def test_a_runtime_without_a_saver_and_an_export_without_save_signatures_is_not_resumed(store):
+    interface = replace(FULL, save="", restore="")
+    python = FakePython(store)
+    results = {r.check: r for r in runner.check_runtime(no_saver(store, []), export(interface), reference(store), WORK, python)}
+    for name in ("resume.loss", "resume.variables"):
+        assert results[name].outcome == NOT_APPLICABLE
+        assert results[name].detail == "has no saver, and export has no save and restore signatures"
+    assert python.calls == []

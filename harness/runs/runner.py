@@ -383,6 +383,7 @@ def resume_by_signature(export: Export, prefix: str, workdir: Path, python) -> T
     part = ran.restored.get("signature")
     if part is None:
         part = Trajectory(steps[0], failure=ran.failure or Failure("restore", "the restore part did not run"))
+    part.notes["resumed_by"] = "signature"  # what resume.variables compares: the save signature's checkpoints
     return part
 
 
