@@ -350,3 +350,19 @@ def test_compare_counts_the_outcomes_of_two_reports(tmp_path, capsys):
     assert main(["expectations", "compare", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 1
     assert f"same outcome: {same}; different: 1; only in the first: 1; only in the second: 0" in capsys.readouterr().out
     assert main(["expectations", "compare", str(tmp_path / "a.json"), str(tmp_path / "a.json")]) == 0
+
+
+def test_a_cause_reads_back_as_certify_writes_it_and_bad_tables_are_named(tmp_path):
+    cause = '[[cause]]\nid = "a"\npattern = "^x"\ncause = "c"\nfix = "f"\nlinks = ["https://e.org"]\n'
+    (tmp_path / "causes.toml").write_text(cause)
+    assert expectations.load_causes(tmp_path)["a"].to_dict() == {"id": "a", "cause": "c", "fix": "f",
+                                                                  "links": ["https://e.org"]}
+    (tmp_path / "causes.toml").write_text("# no causes yet\n")
+    assert expectations.load_causes(tmp_path) == {}
+    (tmp_path / "causes.toml").write_text(cause + cause)
+    with pytest.raises(HarnessError, match=re.escape(f"{tmp_path / 'causes.toml'}: cause[1]: id 'a' is already used")):
+        expectations.load_causes(tmp_path)
+    (tmp_path / "causes.toml").write_text(cause.replace('fix = "f"\n', ""))
+    with pytest.raises(HarnessError, match=re.escape(f"{tmp_path / 'causes.toml'}: cause[0]: needs exactly id, pattern, "
+                                                     "cause, fix, links (has ['cause', 'id', 'links', 'pattern'])")):
+        expectations.load_causes(tmp_path)

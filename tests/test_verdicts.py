@@ -795,6 +795,13 @@ def test_same_run_compares_losses_predictions_and_both_checkpoints_bit_for_bit(s
     one_sided.saver_checkpoint = None
     got = runner.same_run("java-plain-1.1.0", CASE, one_sided, jpype, "java-1.1.0")
     assert got.passed and got.comparison.compared == 2 * STEPS + 1 + 1 + 2
+    # A checkpoint the runtime wrote that cannot be read fails this check by name, not the run.
+    unreadable = part(store, "plain-unreadable", 0, STEPS)
+    unreadable.signature_checkpoint = "plain-unreadable/missing"
+    got = runner.same_run("java-plain-1.1.0", CASE, unreadable, jpype, "java-1.1.0")
+    assert (got.runtime, got.case, got.check, got.passed, got.outcome) == ("java-plain-1.1.0", CASE, "equals.java-1.1.0",
+                                                                           False, "")
+    assert got.detail == "plain-unreadable/missing.index: checkpoint index does not exist" and got.comparison is None
 
 
 class WeightsSession:
@@ -1023,3 +1030,22 @@ def test_a_runtime_without_a_saver_and_an_export_without_save_signatures_is_not_
         assert results[name].outcome == NOT_APPLICABLE
         assert results[name].detail == "has no saver, and export has no save and restore signatures"
     assert python.calls == []
+
+
+def test_check_export_gives_every_runtime_the_checkpoints_it_restores_and_its_band(store, monkeypatch):
+    """The reference's saver checkpoint of step k, re-keyed for the export's saver, and its weights by value are
+    worked out once per export (from the first part) and given to every runtime's restore part."""
+    ref, e, calls = reference(store), export(), []
+    monkeypatch.setattr(runner, "reference", lambda *args: ref)
+    monkeypatch.setattr(runner, "repeat", lambda *args: part(store, "again", 0, STEPS))
+    monkeypatch.setattr(runner, "saver_checkpoint_for", lambda *args: calls.append(("saver", *args)) or ("by-name", ""))
+    monkeypatch.setattr(runner, "weights_for", lambda *args: calls.append(("weights", *args)) or ("given.npz", ""))
+    bands = []
+    runtimes = [FakeRuntime("rt-1", good(store)), FakeRuntime("rt-2", good(store))]
+    python = FakePython(store)
+    runner.check_export(e, runtimes, python, WORK, band=lambda runtime, exporter: bands.append((runtime, exporter)))
+    assert calls == [("saver", e, ref[0], WORK), ("weights", e, ref, python, WORK)]  # once, for both runtimes
+    for runtime in runtimes:
+        restore = runtime.calls[0][0][5]
+        assert (restore.saver, restore.weights, restore.signature) == ("by-name", "given.npz", "ref1/signature")
+    assert bands == [("rt-1", "2.0"), ("rt-2", "2.0")]

@@ -156,7 +156,7 @@ def check_export(export: Export, runtimes: list, python, workdir: Path,
     return _stamp(out, export)
 
 
-def saver_checkpoint_for(export: Export, first: Trajectory, workdir: Path) -> tuple[str | None, str]:
+def saver_checkpoint_for(export: Export, first: Trajectory, workdir: Path) -> tuple[str | None, str]:  # pragma: no mutate block (runs TF: reads the export, writes a checkpoint)
     """What the runtimes' savers restore: the reference's checkpoint keyed as the export's own saver reads
     it (checkpoints.in_layout_of), or (None, why) when the harness cannot write one."""
     try:
