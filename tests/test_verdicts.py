@@ -1049,3 +1049,19 @@ def test_check_export_gives_every_runtime_the_checkpoints_it_restores_and_its_ba
         restore = runtime.calls[0][0][5]
         assert (restore.saver, restore.weights, restore.signature) == ("by-name", "given.npz", "ref1/signature")
     assert bands == [("rt-1", "2.0"), ("rt-2", "2.0")]
+
+
+def test_check_runtime_works_out_the_weights_to_restore_unless_given_and_only_for_a_runtime_that_sets_them(store, monkeypatch):
+    asked, ref, python, e = [], reference(store), FakePython(store), export()
+    monkeypatch.setattr(runner, "weights_for", lambda *args: asked.append(args) or ("worked-out.npz", ""))
+    runtime = FakeRuntime("rt-1", good(store))
+    runner.check_runtime(runtime, e, ref, WORK, python)
+    assert asked == [(e, ref, python, WORK)] and runtime.calls[0][0][5].weights == "worked-out.npz"
+    given = FakeRuntime("rt-1", good(store))
+    runner.check_runtime(given, e, ref, WORK, python, weights_restore=("given.npz", ""))
+    assert len(asked) == 1 and given.calls[0][0][5].weights == "given.npz"
+    by_value = FakeRuntime("rt-1", good(store), restores_by_weights=False)
+    results = {r.check: r for r in runner.check_runtime(by_value, e, ref, WORK, python)}
+    assert by_value.calls[0][0][5].weights is None
+    assert (results["restore.weights.loss"].outcome, results["restore.weights.loss"].detail) == (
+        NOT_APPLICABLE, "trains from the export only")
