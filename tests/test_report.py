@@ -365,7 +365,7 @@ exporter  export         2.21.0  1.1.0  1.2.0
 2.21.0    m.c            ok      XPASS  .
 
 Legend: = bit-exact; ~N within tolerance, at most N ulp;
-        dN drift: another TF rounds differently, within the band, at most N ulp;
+        dN drift: another TF (or TFLite) rounds differently, within the band, at most N ulp;
         ok passed, nothing compared; x expected failure; FAIL failed;
         XPASS listed as expected failure but passed; - blocked by an earlier failure;
         n/a not applicable; . not run (setup row: blank = started).

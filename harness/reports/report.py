@@ -29,7 +29,7 @@ CELL_SYMBOLS = {"fail": "FAIL", "xpass": "XPASS", "xfail": "x", "blocked": "-", 
 CELL_MEANING = {  # the legend, console and HTML
     "exact": "bit-exact",
     "within": "within tolerance, at most N ulp",
-    "drift": "drift: another TF rounds differently, within the band, at most N ulp",
+    "drift": "drift: another TF (or TFLite) rounds differently, within the band, at most N ulp",
     "pass": "passed, nothing compared",
     "xfail": "expected failure",
     "fail": "failed",
