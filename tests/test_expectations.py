@@ -366,3 +366,38 @@ def test_a_cause_reads_back_as_certify_writes_it_and_bad_tables_are_named(tmp_pa
     with pytest.raises(HarnessError, match=re.escape(f"{tmp_path / 'causes.toml'}: cause[0]: needs exactly id, pattern, "
                                                      "cause, fix, links (has ['cause', 'id', 'links', 'pattern'])")):
         expectations.load_causes(tmp_path)
+
+
+def test_a_bounded_entry_explains_a_divergence_up_to_its_bound_and_no_further(tmp_path):
+    listed = entry(tmp_path, '[[expected_failure]]\ncase = "*"\nerror = "^diverged: "\nmax_relative = 0.02\n'
+                             'reason = "r"\n' + LINK).failures[0]
+    at = compare.Comparison(compare.DIVERGED, max_scaled=0.02, max_ulp=5)
+    assert listed.explains("diverged: x", at) and listed.mismatch("diverged: x", at) is None  # the bound itself
+    assert not listed.explains("failed at train: x", at)  # the error must match too
+    assert not listed.explains("diverged: x")  # a bound needs a comparison
+    beyond = compare.Comparison(compare.DIVERGED, max_scaled=0.0201, max_ulp=5)
+    assert listed.mismatch("diverged: x", beyond) == "its norm-wise error 0.0201 is beyond the entry's max_relative 0.02"
+    saturated = compare.Comparison(compare.DIVERGED, max_scaled=0.01, max_ulp=expectations.SATURATED)
+    assert listed.mismatch("diverged: x", saturated).startswith("its divergence is not numeric")
+    near = compare.Comparison(compare.DIVERGED, max_scaled=0.01, max_ulp=expectations.SATURATED - 1)
+    assert listed.explains("diverged: x", near)
+
+
+@pytest.mark.parametrize("body, message", [
+    ('[[expected_failure]]\ncase = "*"\nerror = "x"\nreason = "r"\nmax_relative = 1.0\n' + LINK,
+     "expected_failure[0]: 'max_relative' must be a float in (0, 1), got 1.0"),
+    ('[[expected_failure]]\ncase = "*"\nerror = "x"\nreason = "r"\nmax_relative = 0.0\n' + LINK,
+     "expected_failure[0]: 'max_relative' must be a float in (0, 1), got 0.0"),
+    ('[[expected_failure]]\ncase = "*"\nerror = "("\nreason = "r"\n' + LINK, "expected_failure[0]: 'error' is not a valid regex"),
+    ('[[expected_failure]]\ncase = "*"\nerror = "x"\nreason = "r"\nwhat = 1\n' + LINK, "expected_failure[0]: unknown keys"),
+    ('[[expected_failure]]\ncase = "*"\ncause = "nope"\n', "expected_failure[0]: cause 'nope' is not in "),
+])
+def test_a_bad_entry_is_named_by_file_index_and_key(tmp_path, body, message):
+    with pytest.raises(HarnessError, match=re.escape(f"{tmp_path / 'rt.toml'}: {message}")):
+        entry(tmp_path, body)
+
+
+def test_tolerances_keep_their_place_in_the_file(tmp_path):
+    body = '[[tolerance]]\ncase = "a.*"\nrelative = 1e-6\nreason = "r"\n[[tolerance]]\ncase = "b.*"\nrelative = 1e-6\nreason = "r"\n'
+    tolerances = entry(tmp_path, body).tolerances
+    assert [t.index for t in tolerances] == [0, 1]
