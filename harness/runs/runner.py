@@ -246,7 +246,7 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
     weights_prefix, weights_why_not = weights_restore or weights_for(export, ref, python, workdir)
     signature_restorable = bool(export.interface.save and export.interface.restore)
     can = runtime.capabilities
-    not_restoring = {way: "" if getattr(can, f"restores_by_{way}") else runtime.not_restoring for way in RESTORE_WAYS}
+    not_restoring = {way: "" if getattr(can, f"restores_by_{way}") else runtime.why_not(f"restores_by_{way}") for way in RESTORE_WAYS}
     restore = Restore((export.steps, export.steps + export.resume_steps),
                       None if not_restoring["saver"] else saver_prefix,
                       ref_first.signature_checkpoint if signature_restorable and not not_restoring["signature"] else None,
@@ -312,7 +312,7 @@ def _plan_check(check: checks.Check, runtime, export: Export, got: Trajectory, j
     if check.requires and not getattr(export.interface, check.requires):
         result.detail, result.outcome = check.missing, NOT_APPLICABLE
     elif check.needs and not getattr(runtime.capabilities, check.needs):
-        result.detail, result.outcome = runtime.not_saving, NOT_APPLICABLE
+        result.detail, result.outcome = runtime.why_not(check.needs), NOT_APPLICABLE
     elif check.stage == failed and check.name == FIRST_CHECK_OF_STAGE[check.stage]:
         result.passed, result.detail = False, f"failed at {failed}: {got.failure.error}"
     elif failed and STAGES.index(check.stage) >= STAGES.index(failed):

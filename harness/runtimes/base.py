@@ -23,7 +23,7 @@ DEFAULT_CALL_TIMEOUT = 900.0  # seconds one request may take before its worker i
 class Capabilities:
     """What a kind can do; the runner asks these instead of kind names."""
     tags: bool = True  # loads the meta graph of any tag set it is given
-    saves_by_saver: bool = True  # checkpoint.saver, resume.*: saves every variable through a saver of its own
+    saves_by_saver: bool = True  # checkpoint.saver: saves every variable through a saver (else resume.* go by signature)
     restores_by_saver: bool = True  # restore.saver.*: restores a checkpoint through the export's saver
     restores_by_signature: bool = True  # restore.signature.*: through the export's restore(path) signature
     restores_by_weights: bool = True  # restore.weights.*: the weights by value, through the export's set_weights
@@ -55,13 +55,17 @@ class Runtime:
     # The kind whose runtime of the same version must produce this one's outputs bit for bit (equals.<that>).
     same_outputs_as: ClassVar[str | None] = None
     not_restoring: ClassVar[str] = ""  # why restore.* do not apply, when capabilities say it restores neither way
-    not_saving: ClassVar[str] = ""  # why checkpoint.saver and resume.* do not apply, when it has no saver
+    not_saving: ClassVar[str] = ""  # why checkpoint.saver does not apply, when it has no saver
     # Per dtype (compare.CROSS_VERSION_BAND's form): kernels of its own (TFLite's), so every comparison of its runs
     # is held to this band; None: TF's kernels, bit-exact or the cross-version band.
     kernels_band: ClassVar[dict | None] = None
 
     def __init__(self, name: str, version: str, setting: Setting):
         self.name, self.version, self.setting = name, version, setting
+
+    def why_not(self, capability: str) -> str:
+        """Why a check that needs `capability` (checks.Check.needs) does not apply to this runtime, which lacks it."""
+        return self.not_saving if capability == "saves_by_saver" else self.not_restoring
 
     @classmethod
     def tensorflow(cls, version: str) -> str:
