@@ -43,7 +43,7 @@ def outputs_by_step(part, first_step: int | None = None) -> dict[str, np.ndarray
 
 
 def _resumed(j, check):
-    return j.trajectory(check, outputs_by_step(j.ref_second, j.export.steps), outputs_by_step(j.resumed(), j.export.steps))
+    return j.trajectory(check, outputs_by_step(j.ref_second), outputs_by_step(j.resumed(), j.export.steps))
 
 
 def _resumed_checkpoints(j) -> tuple[str, str]:

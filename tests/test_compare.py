@@ -274,3 +274,17 @@ def test_a_named_band_names_itself_in_the_verdict_and_an_unnamed_one_is_the_cros
     plain = compare(want, inside, band={"float32": 1e-4})  # a band without a name: the cross-version one
     assert plain.band_name == CROSS_VERSION_BAND.name == "cross-version band"
     assert compare(want, want, band=kernels).band_name == "TFLite kernels band" and compare(want, want).band == 0.0
+
+
+def test_the_band_and_the_tolerance_are_inclusive_bounds_and_every_tensor_is_judged():
+    """One ulp of 1.0 in float32 is a norm-wise error of exactly 2**-23: at the tolerance it is within it (not
+    drift); at the band's bound it is drift (not diverged); a drifted tensor does not end the comparison."""
+    one_ulp = 2.0 ** -23
+    want = {"w": np.array([1.0], np.float32)}
+    got = {"w": np.nextafter(want["w"], np.float32(2))}
+    at_tolerance = compare(want, got, relative=one_ulp, band={"float32": 1e-3})
+    assert (at_tolerance.verdict, at_tolerance.max_scaled) == (WITHIN, one_ulp)
+    assert compare(want, got, band={"float32": one_ulp}).verdict == DRIFT
+    both = {"a": want["w"], "b": want["w"] * 2}
+    judged = compare(both, {"a": got["w"], "b": both["b"] * 3}, band={"float32": one_ulp})
+    assert judged.verdict == DIVERGED and judged.first_divergence.startswith("b[0]: expected")

@@ -197,7 +197,8 @@ def test_one_table_of_causes_explains_expected_failures_and_certify(tmp_path):
 
 def test_an_entry_naming_an_unknown_cause_is_refused_by_file_and_index(tmp_path):
     (tmp_path / "causes.toml").write_text('[[cause]]\nid = "a"\npattern = "^x"\ncause = "c"\nfix = "f"\nlinks = ["https://e.org"]\n')
-    with pytest.raises(HarnessError, match=rf"^{tmp_path / 'rt.toml'}: expected_failure\[0\]: cause 'b' is not in "):
+    with pytest.raises(HarnessError, match=re.escape(f"{tmp_path / 'rt.toml'}: expected_failure[0]: cause 'b' is not in "
+                                                     f"{tmp_path / 'causes.toml'}")):
         entry(tmp_path, '[[expected_failure]]\ncase = "*"\ncause = "b"\n')
     assert entry(tmp_path, '[[expected_failure]]\ncase = "*"\ncause = "a"\n').failures[0].error == "^x"
     (tmp_path / "causes.toml").write_text('[[cause]]\nid = "a"\npattern = "("\ncause = "c"\nfix = "f"\nlinks = []\n')
@@ -322,6 +323,12 @@ def test_update_refuses_what_is_not_a_report_in_one_line(tmp_path, capsys):
     assert err == f"error: {tmp_path / 'x.json'}: not a conformance report (no environment, seconds, trajectories)\n"
 
 
+def test_update_names_a_missing_expectations_folder(tmp_path, capsys):
+    path = world(tmp_path)
+    assert main(["expectations", "update", str(path), "--expectations", str(tmp_path / "nope")]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'nope'}: expectations folder does not exist\n"
+
+
 def test_suggested_bounds_and_patterns():
     assert [expectations_update.bound(x) for x in (0.0114, 0.05, 0.0066, 1e-4)] == [0.02, 0.08, 0.01, 0.0002]
     shapes = "failed at train: InvalidArgument: Incompatible shapes (x+y): [8,1] vs. [4]"
@@ -395,6 +402,32 @@ def test_a_bounded_entry_explains_a_divergence_up_to_its_bound_and_no_further(tm
 def test_a_bad_entry_is_named_by_file_index_and_key(tmp_path, body, message):
     with pytest.raises(HarnessError, match=re.escape(f"{tmp_path / 'rt.toml'}: {message}")):
         entry(tmp_path, body)
+
+
+def test_a_tolerance_without_runtimes_and_a_causes_table_that_is_not_toml_are_named_by_file(tmp_path):
+    with pytest.raises(HarnessError, match=re.escape(f"{tmp_path / 'rt.toml'}: tolerance[0]: 'runtime' must be a glob")):
+        entry(tmp_path, '[[tolerance]]\ncase = "x"\nrelative = 1e-6\nreason = "r"\n', runtime="")
+    (tmp_path / "causes.toml").write_text("[[cause]\n")
+    with pytest.raises(HarnessError, match=re.escape(f"{tmp_path / 'causes.toml'}: not valid TOML: ")):
+        expectations.load_causes(tmp_path)
+
+
+def test_every_files_tolerances_are_loaded_and_a_stand_ins_entries_follow_its_candidate(tmp_path):
+    for name, runtime in (("a.toml", "rt-1"), ("b.toml", "rt-2")):
+        (tmp_path / name).write_text(f'[[tolerance]]\nruntime = "{runtime}"\ncase = "{name}.*"\nrelative = 1e-6\n'
+                                     'reason = "r"\n')
+    assert [t.case for t in expectations.load_all(tmp_path).tolerances] == ["a.toml.*", "b.toml.*"]
+    assert [t.case for t in expectations.load("rt-1", tmp_path, stand_in="rt-2").tolerances] == ["a.toml.*", "b.toml.*"]
+    assert [t.case for t in expectations.load("rt-1", tmp_path).tolerances] == ["a.toml.*"]
+
+
+def test_a_listed_check_that_passes_is_an_xpass_that_names_its_entry_and_an_unlisted_one_names_none(tmp_path):
+    listed = entry(tmp_path, '[[expected_failure]]\ncase = "*.keras3_module.train.loss"\nerror = "Could not find variable"\n'
+                             'reason = "r"\n' + LINK).failures
+    xpass, other = failing("rt", passed=True), Result("rt", "mlp.other", "train.loss", True, "bit-exact", exporter="2.21.0")
+    classify([xpass, other], listed)
+    assert (xpass.outcome, xpass.expectation) == (XPASS, listed[0])
+    assert (other.outcome, other.expectation) == (PASS, None)
 
 
 def test_tolerances_keep_their_place_in_the_file(tmp_path):

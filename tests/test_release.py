@@ -75,6 +75,9 @@ def test_the_release_verdict_exits_1_on_a_new_failure_and_on_drift_only_when_ask
         assert written["new_failures"] == ([f"{C}/java-1.1.0/cnn.tf_keras.train.loss"] if results is broken else [])
         assert written["fixed"] == ([f"{C}/java-1.1.0/cnn.tf_keras.train.loss"] if results is fixed else [])
         assert [(d["case"], d["max_ulp"]) for d in written["drift"]] == ([] if results is fixed else [("mlp.tf_keras", 2)])
+        changes = release.changes(results, B, C)  # per family and route, as the summary tells them
+        assert [written["families"], written["routes"]] == json.loads(json.dumps((changes.families, changes.routes)))
+        assert written["families"] and written["routes"]
         assert f"Release check: candidate TF {C} against baseline TF {B}" in capsys.readouterr().out
 
 

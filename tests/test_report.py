@@ -590,14 +590,50 @@ def test_an_interrupted_run_writes_a_partial_report_that_report_and_merge_read(t
         assert (merged["ok"], merged["partial"], merged["interrupted"]) == (False, True, True)
     assert "partial" not in report.merge([whole, whole])
 
+
     (tmp_path / "partial.json").write_text(json.dumps(partial))
-    done = harness("report", tmp_path / "partial.json", "--out", tmp_path / "out")
+    done = harness("report", tmp_path / "partial.json", "--out", tmp_path / "out")  # as a user runs it
     assert done.returncode == 1, done.stderr
     assert done.stdout.rstrip().endswith(report.partial_note(passed))
     page = (tmp_path / "out" / "index.html").read_text()
     assert "<title>TF training conformance: PARTIAL</title>" in page and ">PARTIAL</span>" in page
     assert f'<p class="partial">{report.partial_note(passed)}</p>' in page
-    (tmp_path / "whole.json").write_text(json.dumps(whole))
-    done = harness("report", tmp_path / "whole.json", "--out", tmp_path / "whole")
-    assert done.returncode == 0 and "interrupted:" not in done.stdout, done.stderr
+
+
+def test_report_command_in_process_says_partial_and_exits_1_only_for_a_partial_report(tmp_path, capsys, monkeypatch):
+    from harness.cli.main import main
+    from harness.reports import html_report
+
+    rendered = []  # each index.html written once, after the merged files
+    render = html_report.render
+    monkeypatch.setattr(html_report, "render", lambda merged, out: rendered.append(out) or render(merged, out))
+
+    full = standard().report()
+    passed = [r for r in full["results"] if r["outcome"] not in ("FAIL", "XPASS")]
+    whole = report.to_json(passed, full["environment"], 1.0, runtimes=full["runtimes"])
+    partial = report.to_json(passed, full["environment"], 1.0, runtimes=full["runtimes"], interrupted=True)
+    for name, body in (("whole", whole), ("partial", partial)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(body))
+    assert main(["report", str(tmp_path / "partial.json"), "--out", str(tmp_path / "out")]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2:] == [f"reports: {tmp_path / 'out' / 'index.html'}", report.partial_note(passed)]
+    assert main(["report", str(tmp_path / "whole.json"), "--out", str(tmp_path / "whole")]) == 0
+    out = capsys.readouterr().out
+    assert "interrupted:" not in out and out.splitlines()[-1] == f"reports: {tmp_path / 'whole' / 'index.html'}"
     assert ">OK</span>" in (tmp_path / "whole" / "index.html").read_text()
+    # A merge with a partial shard: partial, exit 1, the merged files and the note, and one index.html.
+    assert main(["merge", str(tmp_path / "whole.json"), str(tmp_path / "partial.json"), "--out", str(tmp_path / "m")]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2:] == ["reports: " + " ".join(str(tmp_path / "m" / f) for f in ("conformance.json", "junit.xml", "index.html")),
+                          report.partial_note(passed + passed)]
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["conformance.json", "index.html", "junit.xml"]
+    assert json.loads((tmp_path / "m" / "conformance.json").read_text())["partial"] is True
+    assert rendered == [tmp_path / "out", tmp_path / "whole", tmp_path / "m"]
+
+
+def test_the_legend_packs_items_up_to_the_width_never_splits_one_and_keeps_the_first_beside_the_lead():
+    assert report._packed(["ab", "cd"], "L: ", 10) == ["L: ab; cd."]  # exactly the width: one line
+    assert report._packed(["ab", "cd"], "L: ", 9) == ["L: ab;", "   cd."]
+    assert report._packed(["a-long-first-item", "b"], "L: ", 5) == ["L: a-long-first-item;", "   b."]
+    legend = ("Legend: " + report.table(small_run(), SMALL_COLUMNS).split("\nLegend: ")[1].split("\nTolerance: ")[0]).splitlines()
+    assert len(legend) > 1 and all(len(line) <= 100 for line in legend), legend

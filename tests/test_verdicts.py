@@ -897,6 +897,25 @@ def test_a_runtime_that_does_not_restore_says_why_in_its_restore_checks(store):
             assert (results[name].outcome, results[name].detail) == (NOT_APPLICABLE, "trains from the export only")
     assert results["train.loss"].passed and results["resume.loss"].passed
 
+    class Worded(FakeRuntime):  # a kind may say per capability why not
+        def why_not(self, capability):
+            return f"lacks {capability}"
+    worded = Worded("rt-1", plain, restores_by_saver=False, restores_by_weights=False)
+    results = {r.check: r for r in runner.check_runtime(worded, export(), reference(store), WORK, FakePython(store))}
+    assert [results[f"restore.{way}.loss"].detail for way in ("saver", "weights")] == [
+        "lacks restores_by_saver", "lacks restores_by_weights"]
+
+
+def test_restored_steps_are_named_by_the_steps_asked_not_by_the_runtimes_own_count(store):
+    def miscounted(restore):
+        t = good(store)(restore)
+        for part in t.restored.values():
+            part.first_step = 0  # the runtime's bookkeeping; the losses are the right ones
+        return t
+    results = check(store, miscounted)
+    for way in ("saver", "signature", "weights"):
+        assert results[f"restore.{way}.loss"].passed, results[f"restore.{way}.loss"].detail
+
 
 def test_a_planted_session_trains_through_its_own_call():
     """A session's own prepared train step (JavaSession.trainer) would skip a planted fault's hooks."""
@@ -924,8 +943,13 @@ def test_a_runtime_of_another_tf_drifts_within_the_band_and_fails_beyond_it(stor
     monkeypatch.setattr(runner, "reference", lambda *args: ref)
     monkeypatch.setattr(runner, "repeat", lambda *args: part(store, "again", 0, STEPS))
     near, far = 2e-6, 2e-3  # of losses <= 1: inside and beyond float32's band (1e-4, norm-wise)
+    def saved_near(restore):  # losses on the path, saved variables `near` off it
+        t = good(store)(restore)
+        t.saver_checkpoint = store.put("near/saver", {k: v * np.float32(1 + near) if v.dtype == np.float32 else v
+                                                      for k, v in weights(STEPS).items()})
+        return t
     runtimes = [FakeRuntime("same-tf", good(store, offset=near)), FakeRuntime("other-tf", good(store, offset=near)),
-                FakeRuntime("other-tf-far", good(store, offset=far))]
+                FakeRuntime("other-tf-far", good(store, offset=far)), FakeRuntime("other-tf-variables", saved_near)]
     band = lambda runtime, exporter: None if runtime == "same-tf" else compare.CROSS_VERSION_BAND
     by = {(r.runtime, r.check): r for r in runner.check_export(export(), runtimes, FakePython(store), WORK, band=band)}
     assert not by["same-tf", "train.loss"].passed  # one TF: 0 ulp, whatever the band
@@ -935,6 +959,8 @@ def test_a_runtime_of_another_tf_drifts_within_the_band_and_fails_beyond_it(stor
     assert by["other-tf", "checkpoint.saver"].comparison.verdict == compare.BIT_EXACT  # only the losses moved
     beyond = by["other-tf-far", "train.loss"]
     assert not beyond.passed and beyond.comparison.verdict == compare.DIVERGED
+    variables = by["other-tf-variables", "checkpoint.saver"]  # saved variables are held to the band too
+    assert variables.passed and variables.comparison.verdict == compare.DRIFT, variables.detail
 
 
 def test_the_band_is_for_runtimes_of_another_tf_than_the_exporters_and_off_with_fail_on_drift():
@@ -943,6 +969,10 @@ def test_the_band_is_for_runtimes_of_another_tf_than_the_exporters_and_off_with_
     assert band("python-2.22.0rc0", "2.21.0") is compare.CROSS_VERSION_BAND
     assert band("python-session-2.21.0", "2.21.0") is None and band("java-1.1.0+native-1.2.0", "2.21.0") is None
     assert cli.drift_band(True)("java-1.1.0", "2.21.0") is None
+    # A kind with kernels of its own (TFLite's) has its band even on the exporter's TF and with --fail-on-drift.
+    from harness.runtimes.tflite import KERNELS_BAND
+
+    assert band("tflite-2.21.0", "2.21.0") is KERNELS_BAND and cli.drift_band(True)("tflite-2.21.0", "2.21.0") is KERNELS_BAND
 
 
 def test_the_console_says_how_far_each_runtime_drifted():
@@ -960,6 +990,17 @@ def test_the_console_says_how_far_each_runtime_drifted():
     rows = {line.split()[1]: line.split()[2:] for line in text.splitlines() if line.startswith("2.22.0rc0")}
     assert rows == {"cnn.a": ["d7", "d320"], "mlp.a": [".", "d3"], "mlp.b": [".", "="]}
     assert "\n".join(report.drift_lines(report._dicts(results))) in text
+
+
+def test_drift_lines_are_ordered_by_exporter_version_then_runtime_and_name_an_unknown_exporter():
+    def drifted(exporter, runtime):
+        c = compare.Comparison(compare.DRIFT, max_ulp=2, max_scaled=1e-6, band=1e-4)
+        return Result(runtime, "m.a", "train.loss", True, c.summary(), c, PASS, exporter=exporter)
+    ran = [("2.10.0", "b-1"), ("2.9.0", "b-1"), ("", "b-1"), ("2.9.0", "a-1"), ("2.10.0", "a-1")]
+    lines = report.drift_lines(report._dicts([drifted(e, rt) for e, rt in ran]))
+    assert [line.split(":")[0] for line in lines[2:]] == [  # "" (an old report's results) first, 2.9 before 2.10
+        "  exports by ? in b-1", "  exports by 2.9.0 in a-1", "  exports by 2.9.0 in b-1",
+        "  exports by 2.10.0 in a-1", "  exports by 2.10.0 in b-1"]
 
 
 def test_tensorflow_errors_are_told_without_the_python_stack_tensorflow_appends():
@@ -1001,6 +1042,7 @@ def test_a_runtime_without_a_saver_is_resumed_from_its_save_signature(store):
     restore = kwargs.get("restore") or args[5]
     assert (restore.signature, restore.saver, restore.steps) == ("rt/signature", None, (STEPS, STEPS + RESUME))
     assert list(args[2]) == [] and args[0] == SAVED_MODEL  # from a fresh load of the export, no step before
+    assert args[3] == WORK / "resume" / "run"  # where a resume writes, as from a saver's checkpoint
     for name in ("resume.loss", "resume.variables"):
         assert results[name].outcome == "" and results[name].passed, results[name]  # classified later
         assert results[name].comparison.compared > 0

@@ -160,7 +160,7 @@ def compare(expected: dict[str, np.ndarray], actual: dict[str, np.ndarray], rela
             first = f"{name}{at}{label}: expected {want[index]!r}, got {got[index]!r} ({worst} ulp)"
     verdict = DIVERGED if first else DRIFT if drifted else WITHIN if any_difference else BIT_EXACT
     return Comparison(verdict, max_abs, max_rel, max_scaled, max_ulp, relative, len(expected), first,
-                      widest if drifted else 0.0, getattr(band, "name", CROSS_VERSION_BAND.name))
+                      widest, getattr(band, "name", CROSS_VERSION_BAND.name))  # widest: 0.0 unless drifted
 
 
 def steps(values, first_step: int = 0) -> dict[str, np.ndarray]:

@@ -322,7 +322,7 @@ def _packed(items: list[str], lead: str, width: int) -> list[str]:
     lines = [lead.rstrip()]
     for i, item in enumerate(items):
         text = item + (";" if i < len(items) - 1 else ".")
-        if len(lines[-1]) + 1 + len(text) > width and len(lines[-1]) >= len(lead):
+        if i and len(lines[-1]) + 1 + len(text) > width:  # the first item stays beside the lead, however long
             lines.append(" " * (len(lead) - 1))
         lines[-1] += " " + text
     return lines

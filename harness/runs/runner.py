@@ -334,7 +334,7 @@ def _plan_check(check: checks.Check, runtime, export: Export, got: Trajectory, j
 
 
 def _restore_checks(runtime: str, export: Export, way: str, got: Trajectory, ref_second: Trajectory, variables,
-                    trajectory, why_not: str = "") -> list[Result]:
+                    trajectory, why_not: str) -> list[Result]:
     """restore.<way>.loss and restore.<way>.variables: the restored part against the reference's second part
     (both not applicable, `why_not`, when the harness cannot check that way)."""
     loss, variables_check = f"restore.{way}.loss", f"restore.{way}.variables"
@@ -354,7 +354,8 @@ def _restore_checks(runtime: str, export: Export, way: str, got: Trajectory, ref
         results[0].passed, results[0].detail = False, f"failed at {failed} (restore by {way}): {part.failure.error}"
         results[1].detail, results[1].outcome = f"blocked by {export.name}.{loss}", BLOCKED
         return results
-    results[0].comparison = trajectory(loss, outputs_by_step(ref_second, first), outputs_by_step(part, first))
+    # The restored part's steps are named by what was asked (export.steps on), not by the runtime's own count.
+    results[0].comparison = trajectory(loss, outputs_by_step(ref_second), outputs_by_step(part, first))
     results[0].passed, results[0].detail = results[0].comparison.ok, results[0].comparison.summary()
     results[0].notes["losses"] = part.losses
     results[0].notes["first_step"] = first
