@@ -569,14 +569,19 @@ def test_report_command_prints_the_reports_columns_and_names_an_unreadable_file(
     assert "Is a directory" in capsys.readouterr().err
 
 
+def _whole_and_partial() -> tuple[list, dict, dict]:
+    """The results of a run that passed, and its report whole and as an interrupted run writes it."""
+    full = standard().report()
+    passed = [r for r in full["results"] if r["outcome"] not in ("FAIL", "XPASS")]
+    return passed, *(report.to_json(passed, full["environment"], 1.0, runtimes=full["runtimes"], interrupted=stopped)
+                     for stopped in (False, True))
+
+
 def test_an_interrupted_run_writes_a_partial_report_that_report_and_merge_read(tmp_path):
     """Ctrl-C: the exports that finished, marked partial and not ok whatever their results; a merge with
     a partial shard is partial; `report` says so and exits 1, even when what finished passed."""
-    full = standard().report()
-    passed = [r for r in full["results"] if r["outcome"] not in ("FAIL", "XPASS")]
-    whole = report.to_json(passed, full["environment"], 1.0, runtimes=full["runtimes"])
+    passed, whole, partial = _whole_and_partial()
     assert whole["ok"] is True and "partial" not in whole and "interrupted" not in whole
-    partial = report.to_json(passed, full["environment"], 1.0, runtimes=full["runtimes"], interrupted=True)
     assert (partial["ok"], partial["partial"], partial["interrupted"]) == (False, True, True)
     assert report.problem(partial) is None
     assert {k: v for k, v in partial.items() if k not in ("ok", "partial", "interrupted")} == \
@@ -608,10 +613,7 @@ def test_report_command_in_process_says_partial_and_exits_1_only_for_a_partial_r
     render = html_report.render
     monkeypatch.setattr(html_report, "render", lambda merged, out: rendered.append(out) or render(merged, out))
 
-    full = standard().report()
-    passed = [r for r in full["results"] if r["outcome"] not in ("FAIL", "XPASS")]
-    whole = report.to_json(passed, full["environment"], 1.0, runtimes=full["runtimes"])
-    partial = report.to_json(passed, full["environment"], 1.0, runtimes=full["runtimes"], interrupted=True)
+    passed, whole, partial = _whole_and_partial()
     for name, body in (("whole", whole), ("partial", partial)):
         (tmp_path / f"{name}.json").write_text(json.dumps(body))
     assert main(["report", str(tmp_path / "partial.json"), "--out", str(tmp_path / "out")]) == 1
