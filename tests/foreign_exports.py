@@ -677,6 +677,60 @@ def tf1_train_and_serve(out: Path) -> Expected:
                     inputs={"train": {"x": (np.dtype("float32"), (None, 2)), "label": (np.dtype("int64"), (None,))}})
 
 
+# -- an on-device RL agent (DQN-style): the online network trains; a target network is synced by copy; a
+# random re-initializer, a setter from one flat vector, a frozen encoder and the target network's head are
+# signatures too, and every one but the trainer carries a misleading name --
+
+def rl_agent(out: Path) -> Expected:
+    m = tf.Module()
+    m.encoder = tf.Variable(tf.fill([3, 3], 0.2), name="encoder", trainable=False)  # frozen: nothing writes it
+    m.q = tf.Variable(tf.fill([3, 2], 0.1), name="q")
+    m.q_target = tf.Variable(tf.fill([3, 2], 0.1), name="q_target")
+    state = _spec([None, 3], tf.float32, "state")
+    specs = [state, _spec([None, 2], tf.float32, "target_q")]
+
+    @tf.function(input_signature=specs)
+    def fit(state, target_q):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square((state @ m.encoder) @ m.q - target_q))
+        m.q.assign_sub(0.05 * tape.gradient(loss, m.q))
+        return {"loss": loss}
+
+    @tf.function(input_signature=[])
+    def train_reinit():
+        m.q.assign(tf.random.uniform([3, 2], -0.1, 0.1))
+        return {"done": tf.constant(True)}
+
+    @tf.function(input_signature=[])
+    def train_target_sync():
+        m.q_target.assign(m.q)
+        return {"done": tf.constant(True)}
+
+    @tf.function(input_signature=[_spec([6], tf.float32, "flat")])
+    def train_from_vector(flat):
+        m.q.assign(tf.reshape(flat, [3, 2]))
+        return {"done": tf.constant(True)}
+
+    @tf.function(input_signature=[state])
+    def predict_target(state):
+        return {"q": (state @ m.encoder) @ m.q_target}
+
+    @tf.function(input_signature=[state])
+    def predict_features(state):
+        return {"features": state @ m.encoder}
+
+    @tf.function(input_signature=[state])
+    def act(state):
+        return {"q": (state @ m.encoder) @ m.q}
+
+    _save_module(m, {"fit": fit, "train_reinit": train_reinit, "train_target_sync": train_target_sync,
+                     "train_from_vector": train_from_vector, "predict_target": predict_target,
+                     "predict_features": predict_features, "act": act}, out)
+    return Expected(Interface(train="fit", loss="loss", predict="act", save=None, restore=None),
+                    updated=_names([m.q]), update_ops=frozenset({"AssignSubVariableOp"}),
+                    inputs={"fit": _as_inputs(specs), "act": _as_inputs([state])})
+
+
 def _write_tf1(graph, out: Path, signatures: dict, tags=(v1.saved_model.tag_constants.SERVING,)) -> None:
     with v1.Session(graph=graph) as session:
         session.run(v1.global_variables_initializer())
@@ -686,6 +740,7 @@ def _write_tf1(graph, out: Path, signatures: dict, tags=(v1.saved_model.tag_cons
 
 
 BUILDERS = {
+    "rl_agent": rl_agent,
     "tf1_train_tag_only": tf1_train_tag_only,
     "tf1_prints": tf1_prints,
     "tf1_train_op_in_collection": tf1_train_op_in_collection,

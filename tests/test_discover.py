@@ -106,28 +106,24 @@ def test_updates_inside_a_while_loop_body_are_found(foreign):
     assert set(discover.discover(path).train_updates) == expected.updated
 
 
-def test_ambiguity_names_the_candidates_and_the_flag(foreign):
+def test_of_several_candidates_the_evidence_ranks_one_and_names_the_others(foreign):
     path, _ = foreign("two_trainers")
-    with pytest.raises(HarnessError) as e:
-        discover.discover(path)
-    assert str(e.value).startswith(f"{path / 'saved_model.pb'}: 2 signatures could be 'train'")
-    assert ("'fit_momentum' (updates 2 variables via ResourceApplyMomentum), "
-            "'fit_sgd' (updates 1 variable via AssignSubVariableOp)") in str(e.value)
-    assert "--train NAME" in str(e.value)
-
+    d = discover.discover(path)  # never refused while the evidence ranks them
+    # fit_momentum's step writes w and its momentum slot, fit_sgd's only w: the fuller optimizer step trains
+    assert d.interface.train == "fit_momentum"
+    assert ("also train?: signature 'fit_sgd' (updates 1 variable via AssignSubVariableOp): ranked below "
+            "'fit_momentum' by the evidence; --train fit_sgd certifies it instead") in d.notes
+    # predict and embed both compute from x and w; the name is the last tie-break
+    assert d.interface.predict == "predict"
+    assert any(n.startswith("also predict?: signature 'embed'") for n in d.notes)
     # loss = data + l2: of its two scalar float outputs, l2 is computed into loss, so loss is what the step minimizes
-    d = discover.discover(path, {"train": "fit_momentum", "predict": "embed"})
     assert note(d, "loss").startswith("loss: output 'loss' (of the scalar float outputs of 'fit_momentum', the one "
                                       "the others (l2) are computed into")
-    with pytest.raises(HarnessError, match=r"2 signatures could be 'predict': 'embed' \(updates no variables; inputs x: float32\[None, 2\]\), "
-                                           r"'predict' \(updates no variables; .*\)\. Name the one to use with --predict NAME"):
-        discover.discover(path, {"train": "fit_momentum", "loss": "loss"})
-
-    d = discover.discover(path, {"train": "fit_momentum", "loss": "loss", "predict": "embed", "save": None})
-    assert d.interface == Interface(train="fit_momentum", predict="embed", save=None, restore=None, metrics=("l2",))
-    assert note(d, "train").startswith("train: signature 'fit_momentum' (--train;")
-    assert note(d, "loss") == "loss: output 'loss' of 'fit_momentum' (--loss)"
-    assert "unused: signature 'fit_sgd' (updates 1 variable via AssignSubVariableOp)" in d.notes
+    d = discover.discover(path, {"train": "fit_sgd", "loss": "loss", "predict": "embed", "save": None})
+    assert d.interface == Interface(train="fit_sgd", predict="embed", save=None, restore=None, metrics=("l2",))
+    assert note(d, "train").startswith("train: signature 'fit_sgd' (--train;")
+    assert note(d, "loss") == "loss: output 'loss' of 'fit_sgd' (--loss)"
+    assert "unused: signature 'fit_momentum' (updates 2 variables via ResourceApplyMomentum)" in d.notes
 
 
 def test_overrides_win_and_are_checked(foreign):
@@ -214,7 +210,8 @@ def test_a_weight_setter_is_not_the_training_signature(foreign):
     d = discover.discover(path, {"get_weights": ""})
     assert (d.interface.get_weights, d.interface.set_weights) == (None, None)
     assert note(d, "weights") == "weights: none (--get-weights or --set-weights '')"
-    assert "unused: signature 'set_weights' only writes its inputs into variables (a weight setter, not train)" in d.notes
+    assert ("unused: signature 'set_weights' writes 2 variable(s) from its inputs as given (a setter, not an optimizer "
+            "step)") in d.notes
     assert "unused: signature 'get_weights' (takes no inputs)" in d.notes
     with pytest.raises(HarnessError, match=r"no weights by value in the signatures named \('get_weights' returns b: "
                                            r"float32\[1\], w: float32\[4, 1\], 'infer' takes x: float32\[None, 4\]\)"):
@@ -451,3 +448,19 @@ def test_a_predict_input_that_is_no_training_input_must_be_given(tmp_path, forei
         certify_data.from_npz(path, d, steps=2)
     np.savez(path, **dict(zip(("features", "target"), _fit_step_arrays(2))), **{"predict.prefix": np.array("x")})
     assert certify_data.from_npz(path, d, steps=2).data["predict.prefix"] == np.array("x")
+
+
+def test_roles_come_from_what_each_signature_computes_not_from_names(foreign):
+    """An on-device RL agent's signatures (tests/foreign_exports.rl_agent), named to mislead: only the one whose
+    writes come from data and the variables' own values trains; setters, copies and re-initializers do not;
+    inference reads what train trains (not the frozen encoder's nor the target network's variables)."""
+    path, expected = foreign("rl_agent")
+    d = discover.discover(path)
+    assert d.interface == expected.interface
+    assert set(d.train_updates) == expected.updated
+    unused = {n.split("'")[1]: n for n in d.notes if n.startswith("unused: signature")}
+    assert "writes 1 variable(s) by re-initialize, no optimizer step" in unused["train_reinit"]
+    assert "writes 1 variable(s) by copy, no optimizer step" in unused["train_target_sync"]
+    assert "from its inputs as given" in unused["train_from_vector"]
+    assert "reads none of the variables train writes" in unused["predict_target"]
+    assert "reads none of the variables train writes" in unused["predict_features"]

@@ -32,25 +32,9 @@ import numpy as np
 
 from ..errors import HarnessError
 from ..plan.interface import Interface
+from .evidence import (CONST, DATA, DEFAULT, HYPER, RESTORE_OPS, SAVE_OPS, SET, VAR, VARIABLE_OPS, Graph, Reach,
+                       is_update_op, _node_name)  # noqa: F401 (is_update_op: discover's vocabulary for the tests)
 
-# Ops that change a variable. Resource variables (TF2, and TF1 graphs with resource variables):
-UPDATE_OPS = frozenset({
-    "AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp", "ResourceStridedSliceAssign",
-    "AssignVariableXlaConcatND", "ResourceCountUpTo",
-    # reference variables (TF1 graphs):
-    "Assign", "AssignAdd", "AssignSub", "StridedSliceAssign", "CountUpTo",
-    "ScatterUpdate", "ScatterAdd", "ScatterSub", "ScatterMul", "ScatterDiv", "ScatterMin", "ScatterMax",
-    "ScatterNdUpdate", "ScatterNdAdd", "ScatterNdSub", "ScatterNdMax", "ScatterNdMin",
-})
-UPDATE_PREFIXES = ("ResourceApply", "ResourceSparseApply", "ResourceScatter", "Apply", "SparseApply")
-SAVE_OPS = frozenset({"SaveV2", "MergeV2Checkpoints", "Save", "SaveSlices"})
-RESTORE_OPS = frozenset({"RestoreV2", "Restore", "RestoreSlice"})
-VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable", "TemporaryVariable"})
-_FORWARDING_OPS = frozenset({"Identity", "RefIdentity"})  # pass a variable handle or ref through
-# Ops that only pass values along or call functions: left out of a signature's body fingerprint,
-# so that two wrappers around the same function (aliases) compare equal.
-_PLUMBING_OPS = frozenset({"Placeholder", "StatefulPartitionedCall", "PartitionedCall", "Identity", "IdentityN", "NoOp"})
-# Where TF1 exports keep a train op that no signature may run (SavedModelBuilder's train_op=, Estimator).
 TRAIN_OP_COLLECTIONS = frozenset({"saved_model_train_op", "train_op"})
 OVERRIDES = {"train": "--train", "predict": "--predict", "save": "--save", "restore": "--restore", "loss": "--loss",
              "get_weights": "--get-weights", "set_weights": "--set-weights"}
@@ -58,9 +42,6 @@ _FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 # Scalar outputs every runtime hands back as numbers (TF Java's worker and TrainExport: no bfloat16, no strings).
 _METRIC_DTYPES = ("float16", "float32", "float64", "int32", "int64", "bool")
 
-
-def is_update_op(op: str) -> bool:
-    return op in UPDATE_OPS or op.startswith(UPDATE_PREFIXES)
 
 
 @dataclass(frozen=True)
@@ -132,7 +113,7 @@ def discover(saved_model: Path, overrides: dict | None = None, tags: tuple[str, 
     train = chooser.train(notes)
     loss = chooser.loss(train, notes)
     metrics = chooser.metrics(train, loss, notes)
-    predict = chooser.other("predict", notes)
+    predict = chooser.other("predict", notes, train)
     save = chooser.other("save", notes)
     restore = chooser.other("restore", notes)
     get_weights, set_weights = chooser.weights(train, notes)
@@ -163,8 +144,15 @@ def _examine(pb, meta, overrides: dict) -> "_Chooser":
              for name, sig in sorted(sigs.items())}
     chooser = _Chooser(pb, sigs, inputs, outputs, facts, overrides)
     chooser.graph = graph
+    chooser.output_origins = {
+        name: frozenset().union(*(graph.origins(_graph_tensor(info.name)) for info in sig.outputs.values()
+                                  if info.WhichOneof("encoding") == "name")) for name, sig in sigs.items()}
     chooser.train_op_collections = sorted(set(meta.collection_def) & TRAIN_OP_COLLECTIONS)
     return chooser
+
+
+def _graph_tensor(name: str) -> str:
+    return name if ":" in name else name + ":0"
 
 
 def read_saved_model(saved_model: Path):
@@ -210,221 +198,6 @@ def _spec(name: str, info) -> TensorSpec:
     return TensorSpec(name, np_dtype, dtype.name, dims, dense=info.WhichOneof("encoding") == "name")
 
 
-@dataclass
-class Reach:
-    """What running a signature's outputs runs: the ops, the variables they update."""
-
-    updates: set = field(default_factory=set)  # update op types
-    targets: set = field(default_factory=set)  # variables updated: shared names, or "<scope>/<node>" when unresolved
-    ops: set = field(default_factory=set)  # every op type
-    body: set = field(default_factory=set)  # (scope, node) of every node doing work: equal for aliases
-    functions: set = field(default_factory=set)  # library functions reached
-    graph_nodes: set = field(default_factory=set)
-    computed: bool = False  # some update writes a computed value (an optimizer step), not an input as given (a setter)
-
-    @property
-    def saves(self) -> bool:
-        return bool(self.ops & SAVE_OPS)
-
-    @property
-    def restores(self) -> bool:
-        return bool(self.ops & RESTORE_OPS)
-
-    def update_summary(self) -> str:
-        n = len(self.targets)
-        return f"updates {n} variable{'s' if n != 1 else ''} via {', '.join(sorted(self.updates))}"
-
-
-class Graph:
-    """A meta graph's GraphDef and function library, walked from tensors to what they run."""
-
-    def __init__(self, meta):
-        self.nodes = {n.name: n for n in meta.graph_def.node}
-        self.library = {f.signature.name: f for f in meta.graph_def.library.function}
-        self._function_nodes = {name: {n.name: n for n in f.node_def} for name, f in self.library.items()}
-        self._visited: dict = {}
-
-    def reach(self, tensors: list[str]) -> Reach:
-        """Everything the tensors (names "node:i") depend on, control edges and function bodies included."""
-        reach = Reach()
-        stack = [_node_name(t) for t in tensors]
-        while stack:
-            name = stack.pop()
-            if name in reach.graph_nodes or name not in self.nodes:
-                continue
-            reach.graph_nodes.add(name)
-            stack += [_node_name(i) for i in self.nodes[name].input]
-        for name in sorted(reach.graph_nodes):
-            node = self.nodes[name]
-            self._node(reach, None, node, self._resolve_graph)
-        return reach
-
-    # -- variable resolution: which variable a resource/ref input is, when it can be told --
-
-    def _resolve_graph(self, tensor: str, depth: int = 0):
-        node = self.nodes.get(_node_name(tensor))
-        if node is None or depth > 50:
-            return None
-        if node.op in VARIABLE_OPS:
-            shared = node.attr["shared_name"].s.decode() if "shared_name" in node.attr else ""
-            return shared or node.name
-        if node.op in _FORWARDING_OPS and node.input:
-            return self._resolve_graph(node.input[0], depth + 1)
-        return None
-
-    def _resolve_function(self, fdef, bindings: dict, tensor: str, depth: int = 0):
-        if ":" not in tensor:  # a function argument
-            return bindings.get(tensor)
-        node = self._function_nodes[fdef.signature.name].get(tensor.split(":")[0])
-        if node is None or depth > 50:
-            return None
-        if node.op in VARIABLE_OPS:
-            shared = node.attr["shared_name"].s.decode() if "shared_name" in node.attr else ""
-            return shared or f"{fdef.signature.name}/{node.name}"
-        if node.op in _FORWARDING_OPS and node.input:
-            return self._resolve_function(fdef, bindings, node.input[0], depth + 1)
-        return None
-
-    def _is_input(self, scope: str | None, tensor: str, depth: int = 0) -> bool:
-        """`tensor` is a signature input or function argument passed along as is (what a weight setter writes)."""
-        if scope is not None and ":" not in tensor:  # a function argument
-            return True
-        node = (self.nodes if scope is None else self._function_nodes[scope]).get(_node_name(tensor))
-        if node is None or depth > 50:
-            return False
-        if node.op in _FORWARDING_OPS and node.input:
-            return self._is_input(scope, node.input[0], depth + 1)
-        return node.op == "Placeholder"
-
-    # -- where a value comes from: a signature output followed into the function that computes it --
-
-    def source(self, tensor: str, scope: str | None = None, depth: int = 0) -> tuple[str | None, str]:
-        """(scope, tensor) computing `tensor`, through Identity and call ops' returns (scope None: the graph)."""
-        nodes = self.nodes if scope is None else self._function_nodes.get(scope, {})
-        node = nodes.get(_node_name(tensor))
-        if node is None or depth > 50 or (scope is not None and ":" not in tensor):
-            return scope, tensor
-        inputs = [i for i in node.input if not i.startswith("^")]
-        if node.op in ("Identity", "IdentityN") and inputs:
-            index = int(tensor.rsplit(":", 1)[1]) if tensor.count(":") else 0
-            return self.source(inputs[min(index, len(inputs) - 1)] if node.op == "IdentityN" else inputs[0], scope, depth + 1)
-        if node.op in ("StatefulPartitionedCall", "PartitionedCall") and node.attr["f"].func.name in self.library:
-            fdef = self.library[node.attr["f"].func.name]
-            index = int(tensor.rsplit(":", 1)[1]) if tensor.count(":") else 0
-            if index < len(fdef.signature.output_arg):
-                return self.source(fdef.ret[fdef.signature.output_arg[index].name], fdef.signature.name, depth + 1)
-        return scope, _node_name(tensor)
-
-    def node(self, scope: str | None, tensor: str):
-        """The node computing `tensor` in `scope` (None: the graph), or None."""
-        return (self.nodes if scope is None else self._function_nodes.get(scope, {})).get(_node_name(tensor))
-
-    def ancestors(self, scope: str | None, tensor: str) -> set[str]:
-        """Nodes (in `scope`) whose values `tensor` is computed from, data edges only."""
-        nodes = self.nodes if scope is None else self._function_nodes.get(scope, {})
-        seen, stack = set(), [_node_name(tensor)]
-        while stack:
-            name = stack.pop()
-            if name in seen or name not in nodes:
-                continue
-            seen.add(name)
-            stack += [_node_name(i) for i in nodes[name].input if not i.startswith("^")]
-        return seen
-
-    # -- walking function bodies --
-
-    def _node(self, reach: Reach, scope: str | None, node, resolve) -> None:
-        where = scope or "graph"
-        reach.ops.add(node.op)
-        if node.op not in _PLUMBING_OPS:
-            reach.body.add((where, node.name))
-        data_inputs = [i for i in node.input if not i.startswith("^")]
-        if is_update_op(node.op):
-            reach.updates.add(node.op)
-            updated = _updated_inputs(node)
-            for index in updated:
-                target = resolve(node.input[index]) if index < len(node.input) else None
-                reach.targets.add(target if target is not None else f"{where}/{node.name}:{index}")
-            values = [t for i, t in enumerate(data_inputs) if i not in updated]
-            reach.computed |= node.op.startswith(UPDATE_PREFIXES) or not all(self._is_input(scope, t) for t in values)
-        for _, fname, args in _called_functions(node, data_inputs, self.library):
-            bindings = {}
-            if args is not None and fname in self.library:
-                arg_names = [a.name for a in self.library[fname].signature.input_arg]
-                bindings = {a: resolve(t) for a, t in zip(arg_names, args)}
-            self._function(reach, fname, bindings)
-
-    def _function(self, reach: Reach, fname: str, bindings: dict) -> None:
-        fdef = self.library.get(fname)
-        if fdef is None:
-            return
-        key = (fname, tuple(sorted((k, v) for k, v in bindings.items() if v is not None)))
-        reach.functions.add(fname)
-        if key in self._visited:
-            self._merge(reach, self._visited[key])
-            return
-        self._visited[key] = None  # guards against cycles (a function reaching itself)
-        sub = Reach()
-        sub.functions.add(fname)
-        for node in fdef.node_def:
-            self._node(sub, fname, node, lambda t, f=fdef: self._resolve_function(f, bindings, t))
-        self._visited[key] = sub
-        self._merge(reach, sub)
-
-    @staticmethod
-    def _merge(into: Reach, sub: Reach | None) -> None:
-        if sub is None:
-            return
-        into.updates |= sub.updates
-        into.targets |= sub.targets
-        into.ops |= sub.ops
-        into.body |= sub.body
-        into.functions |= sub.functions
-        into.computed |= sub.computed
-
-
-def _node_name(tensor: str) -> str:
-    return tensor.lstrip("^").split(":")[0]
-
-
-def _called_functions(node, data_inputs: list[str], library: dict):
-    """(attribute, function name, the data inputs bound to its arguments or None) for each function a node runs."""
-    if node.op in library:  # a graph node whose op is a library function: a direct call
-        yield "op", node.op, data_inputs
-    for attr_name, value in sorted(node.attr.items()):
-        names = [value.func.name] if value.HasField("func") else [f.name for f in value.list.func]
-        for fname in names:
-            if not fname:
-                continue
-            if node.op in ("StatefulPartitionedCall", "PartitionedCall", "TPUPartitionedCall") and attr_name == "f":
-                args = data_inputs
-            elif node.op in ("While", "StatelessWhile") and attr_name in ("cond", "body"):
-                args = data_inputs
-            elif node.op in ("If", "StatelessIf", "Case", "StatelessCase"):
-                args = data_inputs[1:]  # the first input picks the branch
-            else:
-                args = None
-            yield attr_name, fname, args
-
-
-def _updated_inputs(node) -> list[int]:
-    """Indices of the inputs an update op changes: its ref or resource arguments (the first if unknown)."""
-    from tensorflow.core.framework import types_pb2
-    from tensorflow.python.framework import op_def_registry
-
-    op_def = op_def_registry.get(node.op)
-    if op_def is None:
-        return [0]
-    indices, position = [], 0
-    for arg in op_def.input_arg:
-        if arg.number_attr or arg.type_list_attr:  # a list: sizes from attributes, not worth resolving
-            return indices or [0]
-        if arg.is_ref or arg.type == types_pb2.DT_RESOURCE:
-            indices.append(position)
-        position += 1
-    return indices or [0]
-
-
 class _Chooser:
     """Classifies signatures and picks one per role, overrides first."""
 
@@ -445,8 +218,10 @@ class _Chooser:
         inputs, reach = self.inputs[name], self.facts[name]
         if len(inputs) == 1 and inputs[0].is_scalar_string and (reach.saves or reach.restores):
             return "restore" if reach.restores else "save"
-        if reach.targets:
+        if reach.trains:
             return "train"
+        if reach.writes:  # writes variables, but no write is an optimizer step
+            return "setter" if reach.write_kinds() <= {SET} else "writer"
         if not inputs:
             return "no-inputs"
         if reach.saves or reach.restores:
@@ -457,6 +232,11 @@ class _Chooser:
         reach, kind = self.facts[name], self.kind[name]
         if kind == "train":
             return reach.update_summary()
+        if kind == "setter":
+            return f"writes {len(reach.targets)} variable(s) from its inputs as given (a setter, not an optimizer step)"
+        if kind == "writer":
+            how = ", ".join(sorted(reach.write_kinds()))
+            return f"writes {len(reach.targets)} variable(s) by {how}, no optimizer step (not train)"
         if kind in ("save", "restore"):
             ops = sorted(reach.ops & (SAVE_OPS | RESTORE_OPS))
             return f"{kind}s a checkpoint via {', '.join(ops)}; path input {self.inputs[name][0].name!r}"
@@ -470,14 +250,25 @@ class _Chooser:
         return HarnessError(f"{self.pb}: {OVERRIDES[role]} {name!r}: no such signature "
                             f"(signatures: {', '.join(sorted(self.sigs))})")
 
-    def _pick(self, role: str, candidates: list[str]) -> tuple[str | None, list[str]]:
-        """The candidate for `role`, with its aliases; an error when candidates differ."""
+    def _pick(self, role: str, candidates: list[str], rank=None, notes=None) -> tuple[str | None, list[str]]:
+        """The candidate for `role`, with its aliases: the best by `rank` (a key, lowest first) when candidates
+        differ, the others said in `notes`; an error when the best ones tie."""
         groups: dict = {}
         for name in candidates:
             key = (frozenset(self.facts[name].body), self.inputs[name], tuple(s.name for s in self.outputs[name]))
             groups.setdefault(key, []).append(name)
         if not groups:
             return None, []
+        if len(groups) > 1 and rank is not None:
+            ranked = sorted((sorted(g, key=lambda n: (n == "serving_default", n)) for g in groups.values()),
+                            key=lambda g: min(rank(n) for n in g))
+            best = min(rank(n) for n in ranked[0])
+            if all(min(rank(n) for n in g) != best for g in ranked[1:]):
+                for group in ranked[1:]:
+                    notes.append(f"also {role}?: signature {group[0]!r} ({self.describe(group[0])}): ranked below "
+                                 f"{ranked[0][0]!r} by the evidence; {OVERRIDES[role]} {group[0]} certifies it instead")
+                    self.aliases.update(group)
+                groups = {0: ranked[0]}
         if len(groups) > 1:
             listed = ", ".join(f"{names[0]!r}" + (f" (= {', '.join(map(repr, names[1:]))})" if names[1:] else "")
                                + f" ({self.describe(names[0])})" for names in sorted(sorted(g) for g in groups.values()))
@@ -502,14 +293,13 @@ class _Chooser:
             self._check_dense(name, "train")
             return name
         candidates = [n for n, k in self.kind.items() if k == "train"]
-        # An optimizer step computes what it writes; a weight setter writes its inputs as given: never the trainer.
-        setters = [n for n in candidates if not self.facts[n].computed]
-        if setters and len(setters) < len(candidates):
-            candidates = [n for n in candidates if n not in setters]
-            self.setters = {n: f"unused: signature {n!r} only writes its inputs into variables (a weight setter, not train)"
-                            for n in setters}
-            self.aliases.update(setters)  # noted as setters, not again as unused
-        name, aliases = self._pick("train", candidates)
+        # Setters (write their inputs as given), copies and re-initializers are no trainer, whatever their names.
+        self.setters = {n: f"unused: signature {n!r} {self.describe(n)}" for n, k in self.kind.items()
+                        if k in ("setter", "writer")}
+        self.aliases.update(self.setters)  # noted as such, not again as unused
+        # Of several trainers, the one whose optimizer step writes the most variables, then by name.
+        name, aliases = self._pick("train", candidates, rank=lambda n: (-len(self.facts[n].stepped), not _named(n, "train")),
+                                   notes=notes)
         if name is None:
             listed = "; ".join(f"{n!r}: {self.describe(n)}" for n in sorted(self.sigs))
             hint = (f" The graph's collection {', '.join(map(repr, self.train_op_collections))} holds a train op, but "
@@ -579,7 +369,7 @@ class _Chooser:
         getters = [given["get_weights"]] if given["get_weights"] else \
             [n for n in sorted(self.sigs) if self.kind[n] == "no-inputs" and self._returns_variables(n)]
         setters = [given["set_weights"]] if given["set_weights"] else \
-            [n for n in sorted(self.sigs) if n != train and self.kind[n] == "train" and not self.facts[n].computed]
+            [n for n in sorted(self.sigs) if n != train and self.kind[n] == "setter"]
         pairs = [(g, s) for g in getters for s in setters if self._takes_back(g, s)]
         if not pairs and any(given.values()):
             described = "; ".join(f"{n!r} returns {self._listed(self.outputs[n])}, {m!r} takes {self._listed(self.inputs[m])}"
@@ -602,12 +392,13 @@ class _Chooser:
         return ", ".join(f"{s.name}: {s.describe()}" for s in specs) or "nothing"
 
     def _returns_variables(self, name: str) -> bool:
-        """Every output of `name` is a variable's value as read (ReadVariableOp; a TF1 variable itself)."""
+        """Every output of `name` is variables' values (as read, stacked, concatenated, reshaped): no input in them."""
         outputs = self.sigs[name].outputs.values()
         if not outputs or any(o.WhichOneof("encoding") != "name" for o in outputs):
             return False
-        return all(getattr(self.graph.node(*self.graph.source(o.name)), "op", None) in {"ReadVariableOp", *VARIABLE_OPS}
-                   for o in outputs)
+        each = [self.graph.origins(_graph_tensor(o.name)) for o in outputs]
+        return all(origins and {o[0] for o in origins} <= {VAR, CONST} and any(o[0] == VAR for o in origins)
+                   for origins in each)
 
     def _takes_back(self, getter: str, setter: str) -> bool:
         """The setter's inputs are the getter's outputs: the same names, dtypes and (where known) dimensions."""
@@ -628,7 +419,7 @@ class _Chooser:
                                    and sources[o] != sources[s]) for o in scalars)]
         return found[0] if len(found) == 1 else None
 
-    def other(self, role: str, notes: list[str]) -> str | None:
+    def other(self, role: str, notes: list[str], train: str | None = None) -> str | None:
         """predict, save or restore."""
         if role in self.overrides:
             name = self.overrides[role]
@@ -647,9 +438,23 @@ class _Chooser:
             notes.append(f"{role}: signature {name!r} ({OVERRIDES[role]}; {self.describe(name)})")
             return name
         candidates = [n for n, k in self.kind.items() if k == role]
+        rank = None
         if role == "predict":
             candidates = [n for n in candidates if all(s.dense for s in self.inputs[n])]
-        name, aliases = self._pick(role, candidates)
+            # Inference computes from data and reads what train trains: not a frozen feature extractor, not another
+            # network (a target network), not a getter that ignores its inputs. The more trained variables, the better.
+            trained = self.facts[train].targets if train else set()
+            reads = {n: {o[1] for o in self.output_origins[n] if o[0] == VAR} & trained for n in candidates}
+            uses_data = {n: any(o[0] in (DATA, DEFAULT, HYPER) for o in self.output_origins[n]) for n in candidates}
+            for n in candidates:
+                if not (reads[n] and uses_data[n]):
+                    self.setters[n] = (f"unused: signature {n!r} is no inference of what train trains (it "
+                                       + ("reads none of the variables train writes" if uses_data[n] else
+                                          "does not compute from its inputs") + ")")
+                    self.aliases.add(n)
+            candidates = [n for n in candidates if reads[n] and uses_data[n]]
+            rank = lambda n: (-len(reads[n]), not _named(n, "predict", "infer", "serv", "call"))  # noqa: E731
+        name, aliases = self._pick(role, candidates, rank=rank, notes=notes)
         if name is None:
             why = {"predict": "no signature takes inputs without updating variables",
                    "save": "no signature takes one string path and writes a checkpoint",
@@ -658,6 +463,11 @@ class _Chooser:
             return None
         notes.append(f"{role}: signature {name!r} ({self.describe(name)})" + _aliases(aliases))
         return name
+
+
+def _named(name: str, *words: str) -> bool:
+    """The last tie-break: the signature's name says the role."""
+    return any(w in name.lower() for w in words)
 
 
 def _compatible(a, b) -> bool:
