@@ -232,16 +232,20 @@ def test_an_input_that_cannot_be_made_up_is_named(foreign, tmp_path):
 
 @pytest.mark.java
 def test_made_up_labels_the_reference_cannot_train_on_are_no_verdict(foreign, tmp_path):
-    """combined_loss's class labels lie in [0, 3): made-up integers in [0, 10) make TF itself refuse the step.
-    That is the harness's limit, never the export's failure: no verdict (exit 2), and what to give instead."""
+    """combined_loss's class labels lie in [0, 3): with no flags the graph says so (a sparse cross-entropy over 3
+    logits) and certify makes up labels in that range; integers in [0, 10) (--int-range) make TF itself refuse
+    the step. That is the harness's limit, never the export's failure: no verdict (exit 2), and what to give."""
     export = foreign("combined_loss")
-    done = harness("certify", export, "--out", tmp_path / "cert", "--on-device", "")
+    done = harness("certify", export, "--out", tmp_path / "cert", "--on-device", "", "--int-range", "0", "10")
     assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-2000:]
     certificate = json.loads((tmp_path / "cert" / "certificate.json").read_text())
     assert certificate["undecided"] and not certificate["ok"]
     assert certificate["verdict"].startswith("not certified: the data made up from the signatures is not valid")
     assert "--int-range LOW HIGH" in done.stdout and "NOT conformant" not in done.stdout
     assert "outside the valid range of [0, 3)" in done.stdout  # the reference's own error, shown as why
+    done = harness("certify", export, "--out", tmp_path / "cert2", "--on-device", "")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "data: 'label' uniform in [0, 3) (the class ids of a sparse cross-entropy over 3 logits)" in done.stdout
 
 
 @pytest.mark.java

@@ -464,3 +464,17 @@ def test_roles_come_from_what_each_signature_computes_not_from_names(foreign):
     assert "from its inputs as given" in unused["train_from_vector"]
     assert "reads none of the variables train writes" in unused["predict_target"]
     assert "reads none of the variables train writes" in unused["predict_features"]
+
+
+def test_integer_ids_get_the_range_the_graph_fixes_and_scalars_are_hyper_parameters(foreign):
+    d = discover.discover(foreign("combined_loss")[0])  # label: sparse cross-entropy over x @ w_cls's 3 logits
+    assert d.hints["step"]["label"][:2] == ("ids", 3)
+    data = certify_data.synthesize(d, 4)
+    assert data.data["train.label"].min() >= 0 and data.data["train.label"].max() == 2
+    assert "data: 'label' uniform in [0, 3) (the class ids of a sparse cross-entropy over 3 logits)" in data.notes
+    assert certify_data.synthesize(d, 4, int_range=(0, 10)).data["train.label"].max() > 2  # the flag wins
+    d = discover.discover(foreign("metrics_and_extra_inputs")[0])  # learning_rate, keep_prob: scalar floats
+    data = certify_data.synthesize(d, 3)
+    for name in ("learning_rate", "keep_prob"):
+        assert d.hints["train"][name][0] == "hyper"
+        assert (data.data[f"train.{name}"] == np.float32(certify_data.HYPER_VALUE)).all()

@@ -52,7 +52,7 @@ def prepare(args, work: Path) -> Prepared:
     if args.data:
         data = from_npz(args.data, discovery, wanted)
     else:
-        data = synthesize(discovery, wanted, batch=args.batch, int_range=tuple(args.int_range))
+        data = synthesize(discovery, wanted, batch=args.batch, int_range=tuple(args.int_range) if args.int_range else None)
     steps, resume_steps = _split(data.steps, args.steps, args.resume_steps, args.data or source)
     variables = source / "variables" / "variables"
     if (variables.parent / "variables.index").exists():

@@ -23,7 +23,8 @@ from .discover import Discovery, TensorSpec
 from ..errors import HarnessError
 
 DEFAULT_BATCH = 8
-DEFAULT_INT_RANGE = (0, 10)
+DEFAULT_INT_RANGE = (0, 10)  # integers the graph says nothing of
+HYPER_VALUE = 0.01  # a scalar float input with no default: small enough for a learning rate, never noise
 IGNORED_PREFIXES = ("pretrain.",)  # harness bundles' data for the exporter only
 _FLOATS = ("float16", "bfloat16", "float32", "float64")
 _COMPLEX = ("complex64", "complex128")
@@ -126,9 +127,12 @@ def from_npz(path: Path, discovery: Discovery, steps: int) -> CertifyData:
 
 
 def synthesize(discovery: Discovery, steps: int, *, batch: int = DEFAULT_BATCH, seed: int = 0,
-               int_range: tuple[int, int] = DEFAULT_INT_RANGE) -> CertifyData:
-    """Deterministic inputs for `steps` training steps (and predict) from the signatures' specs."""
-    low, high = int_range
+               int_range: tuple[int, int] | None = None) -> CertifyData:
+    """Deterministic inputs for `steps` training steps (and predict) from the signatures' specs and what the
+    graph says of them (discovery.hints): a default is kept, class ids get the range the graph fixes, a
+    scalar float is a hyper-parameter (HYPER_VALUE). `int_range` (--int-range) wins over the graph's."""
+    given_range = int_range is not None
+    low, high = int_range = int_range or DEFAULT_INT_RANGE
     if steps <= 0 or batch <= 0 or low >= high:
         raise HarnessError(f"cannot synthesize data with steps={steps}, batch={batch}, int_range=[{low}, {high})")
     pb = discovery.saved_model / "saved_model.pb"
@@ -143,11 +147,27 @@ def synthesize(discovery: Discovery, steps: int, *, batch: int = DEFAULT_BATCH, 
                            f"{' and ' + repr(iface.predict) if predict_only else ''}: {'; '.join(problems)}. "
                            f"Pass the data (--data)")
     rng = np.random.default_rng(seed)
-    out = {f"train.{s.name}": _random(rng, s, (steps,), batch, int_range) for s in train_specs}
-    out.update({f"predict.{s.name}": _random(rng, s, (), batch, int_range) for s in predict_only})
     notes = [f"data: synthesized for {steps} steps (numpy seed {seed}; unknown dimensions {batch}; "
-             f"floats standard normal, integers uniform in [{low}, {high}), bools uniform)"]
-    out.update(_predict_inputs(discovery, out, {}, notes, pb))
+             f"floats standard normal, integers uniform in [{low}, {high}) unless said below, bools uniform)"]
+    out = {}
+    for role, sig, specs, lead in (("train", iface.train, train_specs, (steps,)), ("predict", iface.predict, predict_only, ())):
+        hints = discovery.hints.get(sig, {})
+        for spec in specs:
+            kind, value, why = hints.get(spec.name, (None, None, ""))
+            key = f"{role}.{spec.name}"
+            if kind == "default":
+                out[key] = np.broadcast_to(np.asarray(value, spec.dtype), (*lead, *np.shape(value))).copy()
+                notes.append(f"data: {spec.name!r} keeps its default {np.asarray(value).tolist()} ({why})")
+            elif kind == "hyper":
+                out[key] = np.full((*lead, *spec.shape), HYPER_VALUE, spec.dtype)
+                notes.append(f"data: {spec.name!r} is {HYPER_VALUE} at every step ({why}; give --data to choose it)")
+            elif kind == "ids" and not given_range:
+                out[key] = _random(rng, spec, lead, batch, (0, value))
+                notes.append(f"data: {spec.name!r} uniform in [0, {value}) ({why})")
+            else:
+                out[key] = _random(rng, spec, lead, batch, int_range)
+    out.update(_predict_inputs(discovery, out, {k[len("predict."):]: v for k, v in out.items() if k.startswith("predict.")},
+                               notes, pb))
     return CertifyData(out, steps, "synthesized", tuple(notes))
 
 

@@ -74,6 +74,9 @@ class Discovery:
     saver_def: bool  # the meta graph has a saver_def (TF Java's Session.save/restore)
     train_updates: tuple[str, ...]  # variables the train signature updates (shared names; "<function>/<node>:<input>" when untold)
     notes: tuple[str, ...]  # how each thing was found, one line each
+    # signature -> input -> what the graph says of it: ("default", value, why), ("ids", N, why): integers in
+    # [0, N), ("hyper", None, why): a scalar hyper-parameter, never noise
+    hints: dict = field(default_factory=dict)
 
     @property
     def train_inputs(self) -> tuple[TensorSpec, ...]:
@@ -129,7 +132,9 @@ def discover(saved_model: Path, overrides: dict | None = None, tags: tuple[str, 
         restore=restore, restore_path=inputs[restore][0].name if restore else Interface.restore_path, tags=chosen,
         metrics=metrics, get_weights=get_weights, set_weights=set_weights,
     )
-    return Discovery(saved_model, interface, inputs, outputs, has_saver, tuple(sorted(facts[train].targets)), tuple(notes))
+    hints = {sig: chooser.hints(sig) for sig in (train, predict) if sig}
+    return Discovery(saved_model, interface, inputs, outputs, has_saver, tuple(sorted(facts[train].targets)), tuple(notes),
+                     hints)
 
 
 def _examine(pb, meta, overrides: dict) -> "_Chooser":
@@ -227,6 +232,22 @@ class _Chooser:
         if reach.saves or reach.restores:
             return "checkpoint-io"
         return "predict"
+
+    def hints(self, name: str) -> dict:
+        """What the graph says of each input of `name`: a default to keep, an id range, a hyper-parameter."""
+        out = {}
+        for spec in self.inputs[name]:
+            tensor = self.sigs[name].inputs[spec.name].name
+            default = self.graph.default_of(tensor)
+            if default is not None:
+                out[spec.name] = ("default", default, "a PlaceholderWithDefault: its default is kept")
+            elif spec.tf_dtype in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"):
+                found = self.graph.id_range(tensor)
+                if found:
+                    out[spec.name] = ("ids", found[0], found[1])
+            elif spec.shape == () and spec.tf_dtype in _FLOAT_DTYPES:
+                out[spec.name] = ("hyper", None, "a scalar float input: a hyper-parameter (a rate, a probability)")
+        return out
 
     def describe(self, name: str) -> str:
         reach, kind = self.facts[name], self.kind[name]

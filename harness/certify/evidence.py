@@ -211,6 +211,82 @@ class Graph:
                 return self.origins(fdef.ret[fdef.signature.output_arg[index].name], fdef.signature.name, callee_args)
         return union
 
+    # -- how an input is used: integer ids whose range the graph fixes, defaults --
+
+    def default_of(self, tensor: str):
+        """The default value of a graph input that is a PlaceholderWithDefault (a constant), else None."""
+        node = self.nodes.get(_node_name(tensor))
+        if node is None or node.op != "PlaceholderWithDefault" or not node.input:
+            return None
+        return _const_value(self.nodes.get(_node_name(node.input[0])))
+
+    def id_range(self, tensor: str) -> tuple[int, str] | None:
+        """(N, why) when the graph input `tensor` is used as a class id or an index into N rows: the labels of a
+        sparse cross-entropy (N: its logits' last dimension), the indices of a one_hot (its depth) or a gather
+        (the rows of what it gathers from). Followed through casts and reshapes and into called functions."""
+        stack, seen = [(None, _node_name(tensor))], set()
+        while stack:
+            scope, name = stack.pop()
+            if (scope, name) in seen:
+                continue
+            seen.add((scope, name))
+            nodes = self.nodes if scope is None else self._function_nodes[scope]
+            for node in nodes.values():
+                inputs = [i for i in node.input if not i.startswith("^")]
+                for index, i in enumerate(inputs):
+                    if _node_name(i) != name:
+                        continue
+                    found = self._id_use(scope, node, index, inputs)
+                    if found:
+                        return found
+                    if node.op in _PASS_THROUGH and index == 0:
+                        stack.append((scope, node.name))
+                    for _, fname, args in _called_functions(node, inputs, self.library):
+                        if args is not None and fname in self.library and index < len(args):
+                            stack.append((fname, self.library[fname].signature.input_arg[index].name))
+        return None
+
+    def _id_use(self, scope, node, index: int, inputs: list) -> tuple[int, str] | None:
+        nodes = self.nodes if scope is None else self._function_nodes[scope]
+        if node.op == "SparseSoftmaxCrossEntropyWithLogits" and index == 1:
+            shape = _shape_of(node, 1) or self._static_shape(scope, inputs[0])
+            if shape and shape[-1] > 0:
+                return shape[-1], f"the class ids of a sparse cross-entropy over {shape[-1]} logits"
+        if node.op == "OneHot" and index == 0 and len(inputs) > 1:
+            depth = _const_value(nodes.get(_node_name(inputs[1])))
+            if depth is not None and int(depth) > 0:
+                return int(depth), f"the indices of a one_hot of depth {int(depth)}"
+        if node.op in ("GatherV2", "Gather", "ResourceGather") and index == 1:
+            shape = self._static_shape(scope, inputs[0])
+            if shape and shape[0] > 0:
+                return shape[0], f"the indices of a gather from {shape[0]} rows"
+        return None
+
+    def _static_shape(self, scope, tensor: str, depth: int = 0):
+        """A tensor's static shape where the graph states it: inferred shapes, or the variable it reads."""
+        nodes = self.nodes if scope is None else self._function_nodes[scope]
+        node = nodes.get(_node_name(tensor))
+        if node is None or depth > 20:
+            return None
+        if node.op in VARIABLE_OPS and "shape" in node.attr:
+            return [d.size for d in node.attr["shape"].shape.dim]
+        index = int(tensor.rsplit(":", 1)[1]) if tensor.count(":") == (1 if scope is None else 2) else 0
+        shape = _shape_of(node, index)
+        if shape is not None and all(d >= 0 for d in shape[-1:]):
+            return shape
+        data = [i for i in node.input if not i.startswith("^")]
+        if node.op in ("ReadVariableOp", "Identity", "BiasAdd", "Relu", "Softmax", "Add", "AddV2") and data:
+            if node.op in ("BiasAdd", "Add", "AddV2") and len(data) > 1:  # the bias says the last dimension
+                bias = self._static_shape(scope, data[1], depth + 1)
+                if bias:
+                    return bias
+            return self._static_shape(scope, data[0], depth + 1)
+        if node.op == "MatMul" and len(data) > 1:
+            b = self._static_shape(scope, data[1], depth + 1)
+            if b and len(b) == 2:
+                return [-1, b[0] if node.attr["transpose_b"].b else b[1]]
+        return None
+
     # -- variable resolution: which variable a resource/ref input is, when it can be told --
 
     def _resolve_graph(self, tensor: str, depth: int = 0):
@@ -355,6 +431,24 @@ class Graph:
             into.writes.setdefault(variable, set()).update(kinds)
         into.reads |= sub.reads
         into.random_ops |= sub.random_ops
+
+
+# Ops an integer id passes through unchanged in meaning (a class id cast to int64 is still that class id).
+_PASS_THROUGH = frozenset({"Identity", "Cast", "Reshape", "Squeeze", "ExpandDims", "StopGradient", "IdentityN"})
+
+
+def _shape_of(node, index: int = 0):
+    """A node's inferred output shape (`_output_shapes`, which saved functions carry), as a list (-1: unknown)."""
+    if "_output_shapes" not in node.attr or index >= len(node.attr["_output_shapes"].list.shape):
+        return None
+    shape = node.attr["_output_shapes"].list.shape[index]
+    return None if shape.unknown_rank else [d.size for d in shape.dim]
+
+
+def _const_value(node):
+    from tensorflow.python.framework import tensor_util
+
+    return tensor_util.MakeNdarray(node.attr["value"].tensor) if node is not None and node.op == "Const" else None
 
 
 def _node_name(tensor: str) -> str:

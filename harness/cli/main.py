@@ -55,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
     check.add_argument("--steps", type=int, default=5, help="steps each runtime trains (default 5; fewer if the data holds fewer)")
     check.add_argument("--resume-steps", type=int, default=3, help="steps Python trains after resuming (default 3)")
     check.add_argument("--batch", type=int, default=8, help="batch size of made-up data where the signature leaves it open")
-    check.add_argument("--int-range", type=int, nargs=2, default=[0, 10], metavar=("LOW", "HIGH"),
-                       help="made-up integer inputs are drawn from [LOW, HIGH) (default 0 10)")
+    check.add_argument("--int-range", type=int, nargs=2, default=None, metavar=("LOW", "HIGH"),
+                       help="made-up integer inputs are drawn from [LOW, HIGH) (default: the range the graph fixes for class ids and indices, else 0 10)")
     check.add_argument("--allow-op", action="append", metavar="OP", help="run an export that uses this refused op (repeatable)")
     for role, what in (("train", "the training signature"), ("predict", "the inference signature ('' for none)"),
                        ("save", "the save(path) signature ('' for none)"), ("restore", "the restore(path) signature ('' for none)"),
