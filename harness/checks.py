@@ -43,15 +43,16 @@ def outputs_by_step(part, first_step: int | None = None) -> dict[str, np.ndarray
 
 
 def _resumed(j, check):
-    return j.trajectory(check, outputs_by_step(j.ref_second), outputs_by_step(j.resumed(), j.export.steps))
+    expected = j.resume_expected or j.ref_second
+    return j.trajectory(check, outputs_by_step(expected, j.export.steps), outputs_by_step(j.resumed(), j.export.steps))
 
 
 def _resumed_checkpoints(j) -> tuple[str, str]:
     """(the reference's, Python resumed's) checkpoints of the second part, as the resume saved them."""
-    resumed = j.resumed()
+    resumed, expected = j.resumed(), j.resume_expected or j.ref_second
     if resumed.notes.get("resumed_by") == "signature":  # runner.resume_by_signature: a runtime with no saver
-        return j.ref_second.signature_checkpoint, resumed.signature_checkpoint
-    return j.ref_second.saver_checkpoint, resumed.saver_checkpoint
+        return expected.signature_checkpoint, resumed.signature_checkpoint
+    return expected.saver_checkpoint, resumed.saver_checkpoint
 
 
 PLAN = (

@@ -830,9 +830,9 @@ class WeightsSession:
 
 
 @pytest.mark.parametrize("whole", [True, False])
-def test_weights_by_value_are_restored_only_when_they_are_the_whole_training_state(tmp_path, whole):
-    """runner.weights_for: Python itself sets the reference's weights into a fresh load and must rejoin its own
-    trajectory; when it cannot (a slot is not among the weights), restore.weights.* are N/A, said why."""
+def test_weights_by_value_are_given_as_the_reference_had_them(tmp_path, whole):
+    """runner.weights_for writes the reference's weights of step k, by name, whether or not they are the whole
+    training state (a slot not among them): own_resumes then compares the runtimes with Python's own resume."""
     from harness.plan.interface import Interface
     from harness.plan.trajectory import execute
 
@@ -843,26 +843,13 @@ def test_weights_by_value_are_restored_only_when_they_are_the_whole_training_sta
     ref = (execute(reference_session, data, range(STEPS), tmp_path / "1", interface),
            execute(reference_session, data, range(STEPS, STEPS + RESUME), tmp_path / "2", interface))
     assert not ref[0].failure and set(ref[0].weights) == ({"w", "slot"} if whole else {"w"})
-
-    class Python:
-        name, opened = "python-x", []
-
-        def open_session(self, saved_model, tags):
-            self.opened.append((saved_model, tags))
-            return WeightsSession(whole)
-    prefix, why_not = runner.weights_for(e, ref, Python(), tmp_path)
-    assert Python.opened == [(SAVED_MODEL, ("serve",))]
-    if whole:
-        assert (prefix, why_not) == (str(tmp_path / "reference" / "first" / "weights.npz"), "")
-        with np.load(prefix) as saved:  # what set_weights is given: the reference's weights of step k, by name
-            assert {k: float(saved[k]) for k in saved.files} == {"weights.w": 0.125, "weights.slot": 3.0}
-    else:
-        assert prefix is None
-        assert why_not.startswith("the weights 'get' returns are not the whole training state: python-x itself, "
-                                  f"setting the reference's weights of step {STEPS} into a fresh load with 'set', "
-                                  "trains on to other values (step 3: expected")
+    prefix, why_not = runner.weights_for(e, ref, None, tmp_path)  # runs nothing: no Python is needed
+    assert (prefix, why_not) == (str(tmp_path / "reference" / "first" / "weights.npz"), "")
+    with np.load(prefix) as saved:  # what set_weights is given: the reference's weights of step k, by name
+        assert {k: float(saved[k]) for k in saved.files} == ({"weights.w": 0.125, "weights.slot": 3.0} if whole
+                                                              else {"weights.w": 0.125})
     no_pair = runner.Export(CASE, SAVED_MODEL, data, STEPS, RESUME, "2.0", replace(interface, get_weights=None))
-    assert runner.weights_for(no_pair, ref, Python(), tmp_path) == (
+    assert runner.weights_for(no_pair, ref, None, tmp_path) == (
         None, "export has no get_weights and set_weights signatures (weights by value)")
 
 
@@ -1107,3 +1094,28 @@ def test_check_runtime_works_out_the_weights_to_restore_unless_given_and_only_fo
     assert by_value.calls[0][0][5].weights is None
     assert (results["restore.weights.loss"].outcome, results["restore.weights.loss"].detail) == (
         NOT_APPLICABLE, "trains from the export only")
+
+
+def test_a_checkpoint_that_is_not_the_whole_state_is_a_finding_and_runtimes_are_compared_like_with_like(store, monkeypatch):
+    """TensorFlow's on-device layout restores the head's weights only: Python itself, restoring them, trains on
+    to other values than the uninterrupted run. That is the export's finding (Python's own restore checks: N/A,
+    saying what differs), and each runtime's restore is compared with Python's own restore the same way."""
+    ref = reference(store)
+    monkeypatch.setattr(runner, "reference", lambda *args: ref)
+    monkeypatch.setattr(runner, "repeat", lambda *args: part(store, "again", 0, STEPS))
+    off = 0.5  # every restore part of every runtime lands this far from the uninterrupted run
+    runtimes = [FakeRuntime("java-1", good(store, restored_offset=off)), FakeRuntime("python-x", good(store, restored_offset=off)),
+                FakeRuntime("java-2", good(store))]  # java-2 rejoins the uninterrupted run: unlike Python's own resume
+    results = {(r.runtime, r.check): r for r in runner.check_export(export(), runtimes, FakePython(store), WORK)}
+    runner.classify(list(results.values()), ())
+    for way in ("saver", "signature", "weights"):
+        own = results["python-x", f"restore.{way}.loss"]
+        assert own.outcome == NOT_APPLICABLE and own.notes["fidelity"]["convention"] == way, own
+        assert own.detail.startswith(f"the {way} checkpoint is not the whole training state: python-x itself, "
+                                     f"restoring the reference's checkpoint of step {STEPS} by {way} into a fresh load")
+        assert results["python-x", f"restore.{way}.variables"].outcome == NOT_APPLICABLE
+        for check in (f"restore.{way}.loss",):
+            assert results["java-1", check].outcome == PASS, results["java-1", check]
+            assert results["java-2", check].outcome == FAIL, results["java-2", check]  # a false pass would hide this
+    again = runner.check_export(export(), runtimes, FakePython(store), WORK)
+    assert [r.runtime for r in again if r.check == "train.loss"] == ["java-1", "python-x", "java-2"]  # order kept

@@ -143,17 +143,56 @@ def check_export(export: Export, runtimes: list, python, workdir: Path,
                       + _blocked(export, runtimes, "reference.deterministic"), export)
     out = [own("reference", True, "ok", losses=losses), own("reference.deterministic", True, repeated.summary())]
     ran: dict[str, Trajectory] = {}
+    resumes: dict[str, Trajectory] = {}
     saver_restore = saver_checkpoint_for(export, ref[0], workdir)
     weights_restore = weights_for(export, ref, python, workdir)
+    expected: dict[str, Trajectory] = {}  # way (or "resume") -> Python's own, where that checkpoint is not the whole state
+    judged = {}
+    for runtime in sorted(runtimes, key=lambda r: r.name != python.name):  # the reference runtime first: see own_resumes
+        results = check_runtime(runtime, export, ref, workdir / runtime.name, python,
+                                lambda check, name=runtime.name: tolerance(name, f"{export.name}.{check}", export.exporter),
+                                ran, saver_restore, band(runtime.name, export.exporter), weights_restore,
+                                expected=dict(expected), resumes=resumes)
+        if runtime.name == python.name:
+            expected = own_resumes(results, ran[python.name], resumes.get(python.name), export)
+        judged[runtime.name] = results
     for runtime in runtimes:
-        out += check_runtime(runtime, export, ref, workdir / runtime.name, python,
-                             lambda check, name=runtime.name: tolerance(name, f"{export.name}.{check}", export.exporter),
-                             ran, saver_restore, band(runtime.name, export.exporter), weights_restore)
+        out += judged[runtime.name]
     for runtime in runtimes:  # e.g. a Java team's own program must see exactly what the harness saw through JPype
         other = runtime.same_outputs_as and f"{runtime.same_outputs_as}-{runtime.version}"
         if runtime.name in ran and other in ran:
             out.append(same_run(runtime.name, export.name, ran[runtime.name], ran[other], other))
     return _stamp(out, export)
+
+
+def own_resumes(results: list[Result], got: Trajectory, resumed: Trajectory | None, export: Export) -> dict[str, Trajectory]:
+    """Python's own resumes (the reference runtime's restore parts and its resume from its own checkpoint) that
+    do not rejoin the uninterrupted run: that convention does not carry the whole training state (optimizer
+    slots, a step counter, random state). That is the export's finding, not a failure: Python's own checks of it
+    become not applicable, saying what differs, and every other runtime is compared with Python's own resume
+    through the same convention (like with like). Returns {way or "resume": that part}."""
+    by_check = {r.check: r for r in results}
+    parts = {**{way: got.restored.get(way) for way in RESTORE_WAYS}, "resume": resumed}
+    expected = {}
+    for way, part in parts.items():
+        prefix = "resume" if way == "resume" else f"restore.{way}"
+        pair = [by_check.get(f"{prefix}.loss"), by_check.get(f"{prefix}.variables")]
+        diverged = [r for r in pair if r is not None and r.comparison is not None and not r.comparison.ok]
+        if part is None or part.failure or not diverged or any(r is not None and r.comparison is None and r.passed is False
+                                                                for r in pair):
+            continue
+        expected[way] = part
+        what = ("resuming from its own checkpoint" if way == "resume" else
+                f"restoring the reference's checkpoint of step {export.steps} by {way} into a fresh load")
+        finding = (f"the {'saved' if way == 'resume' else way} checkpoint is not the whole training state: "
+                   f"{results[0].runtime} itself, {what}, trains on to other values than the uninterrupted run "
+                   f"({diverged[0].comparison.first_divergence}); the other runtimes are compared with this resume "
+                   f"(like with like)")
+        for r in pair:
+            if r is not None:
+                r.outcome, r.detail = NOT_APPLICABLE, finding
+                r.notes["fidelity"] = {"convention": way, "differs": diverged[0].comparison.summary()}
+    return expected
 
 
 def saver_checkpoint_for(export: Export, first: Trajectory, workdir: Path) -> tuple[str | None, str]:  # pragma: no mutate block (runs TF: reads the export, writes a checkpoint)
@@ -166,35 +205,19 @@ def saver_checkpoint_for(export: Export, first: Trajectory, workdir: Path) -> tu
         return None, f"the harness cannot re-key its reference checkpoint for this export's saver: {e}"
 
 
-def weights_for(export: Export, ref: tuple[Trajectory, Trajectory], python, workdir: Path) -> tuple[str | None, str]:  # pragma: no mutate block (runs TF)
+def weights_for(export: Export, ref: tuple[Trajectory, Trajectory], python, workdir: Path) -> tuple[str | None, str]:  # pragma: no mutate block (writes the reference's weights)
     """What the runtimes set through set_weights: the reference's get_weights outputs of step k (an .npz),
     or (None, why that cannot be checked).
 
-    Weights by value need not be the whole training state (a federated client's optimizer restarts):
-    when Python itself, setting them into a fresh load, does not rejoin its own trajectory, no runtime
-    can, and restore.weights.* are not applicable (said why), never failed."""
-    interface, first = export.interface, export.steps
+    Weights by value need not be the whole training state (a federated client's optimizer restarts): then
+    Python's own restore by value is what the other runtimes are compared with (check_export)."""
+    interface = export.interface
     if not (interface.get_weights and interface.set_weights):
         return None, "export has no get_weights and set_weights signatures (weights by value)"
     path = workdir / "reference" / "first" / "weights.npz"
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, **{WEIGHTS_KEY + name: value for name, value in ref[0].weights.items()})
-    steps = range(first, first + export.resume_steps)
-    try:
-        own = restore_and_train(lambda: python.open_session(export.saved_model, tags=interface.tags), "weights",
-                                str(path), export.data, steps, workdir / "reference" / "weights", interface)
-    except RuntimeFailure:  # the worker died (closing the session): every runtime's restore.weights checks run and say so
-        return str(path), ""
-    if own.failure:  # the setter fails in Python too: the export's failure, shown by the checks themselves
-        return str(path), ""
-    rejoined = compare.compare({**outputs_by_step(ref[1], first), **ref[1].weights},
-                               {**outputs_by_step(own, first), **own.weights})
-    if rejoined.ok:
-        return str(path), ""
-    return None, (f"the weights {interface.get_weights!r} returns are not the whole training state: {python.name} itself, "
-                  f"setting the reference's weights of step {first} into a fresh load with {interface.set_weights!r}, "
-                  f"trains on to other values ({rejoined.first_divergence}); e.g. optimizer slots or a step counter "
-                  f"are not among them")
+    return str(path), ""
 
 
 def same_run(runtime: str, case: str, got: Trajectory, other: Trajectory, other_name: str) -> Result:
@@ -232,14 +255,17 @@ def _blocked(export: Export, runtimes: list, cause: str) -> list[Result]:
 def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], workdir: Path, python,
                   tolerance=lambda check: 0.0, ran: dict | None = None,
                   saver_restore: tuple[str | None, str] | None = None, band: dict | None = None,
-                  weights_restore: tuple[str | None, str] | None = None) -> list[Result]:
+                  weights_restore: tuple[str | None, str] | None = None, expected: dict | None = None,
+                  resumes: dict | None = None) -> list[Result]:
     """Runs `runtime` on `export` and returns one Result per check in CHECKS (plus tensors.closed for Java).
 
     `python` (the reference runtime) resumes from what `runtime` saved; `ran`, if given, keeps the run.
     `saver_restore`: (the checkpoint the runtime's saver restores, or None and why that cannot be
     checked); by default the reference's own. `band`: the cross-version drift band every comparison of
     this runtime is held to (None: same TF). `weights_restore`: (what set_weights is given, or None and
-    why not: weights_for), by default worked out here.
+    why not: weights_for), by default worked out here. `expected`: Python's own resumes that the restore
+    parts and the resume are compared with instead of the uninterrupted run (own_resumes); `resumes`, if
+    given, keeps Python's resume from what this runtime saved.
     """
     ref_first, ref_second = ref
     saver_prefix, saver_why_not = saver_restore or (ref_first.saver_checkpoint, "")
@@ -263,19 +289,24 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
             resumed.append(resume_by_signature(export, got.signature_checkpoint, workdir / "resume", python))
         if not resumed:
             resumed.append(resume(export, got.saver_checkpoint, workdir / "resume", python))
+        if resumes is not None:
+            resumes[runtime.name] = resumed[0]
         if resumed[0].failure:
             raise HarnessError(f"{python.name} could not resume from {runtime.name}'s checkpoint "
                                f"({resumed[0].failure.stage}): {resumed[0].failure.error}")
         return resumed[0]
 
-    judging = Judging(export, ref_first, ref_second, got, tolerance, band, resume_once)
+    expected = expected or {}
+    judging = Judging(export, ref_first, ref_second, got, tolerance, band, resume_once,
+                      expected.get("resume" if can.saves_by_saver else "signature", ref_second))
     out = [_plan_check(check, runtime, export, got, judging) for check in checks.PLAN]
     for way in RESTORE_WAYS:
         why_not = {  # what the export (or the harness) lacks first, then what the runtime cannot do
             "saver": saver_why_not, "weights": weights_why_not,
             "signature": "" if signature_restorable else checks.BY_NAME["restore.signature.loss"].missing}[way] \
             or not_restoring[way]
-        out += _restore_checks(runtime.name, export, way, got, ref_second, judging.variables, judging.trajectory, why_not)
+        out += _restore_checks(runtime.name, export, way, got, expected.get(way, ref_second), judging.variables,
+                               judging.trajectory, why_not)
     unreleased = got.notes.get("unreleased_native_pointers")
     if unreleased is not None:
         out.append(Result(runtime.name, export.name, "tensors.closed", unreleased == 0,
@@ -294,6 +325,8 @@ class Judging:
     tolerance: object  # check -> relative tolerance
     band: dict | None
     resumed: object  # () -> Python's run resumed from what the runtime saved (run once)
+    resume_expected: Trajectory | None = None  # what that resume must equal: the uninterrupted second part, or
+    # Python's own resume where the checkpoint is not the whole training state (own_resumes)
 
     def variables(self, check: str, expected_prefix: str, actual_prefix: str) -> compare.Comparison:
         expected, actual = checkpoints.comparable(expected_prefix, actual_prefix)
