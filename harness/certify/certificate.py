@@ -114,12 +114,42 @@ def write(out: Path, prepared: Prepared, results: list[Result], facts: dict, wor
                  "steps": prepared.export.steps, "resume_steps": prepared.export.resume_steps},
         "not_applicable": [{"id": r.id, "why": r.detail, "for_a_java_team": _meaning(r.check)} for r in not_applicable],
         "failing": [{"id": r.id, "outcome": r.outcome, "detail": r.detail, **_cause(r, failing)} for r in failing],
+        "resume": conventions(d, results, prepared.export.reference_runtime),
+        "trains_randomly": list(d.train_random),
         "rerun_java": "sh rerun-java.sh" if rerun else None,
         "on_device": on_device(device),
     }
     path = out / "certificate.json"
     atomic.write_json(path, certificate)
     return path
+
+
+def conventions(d: Discovery, results: list[Result], python: str) -> dict:
+    """Per checkpoint convention the export has: the variables train changes that it carries, what it leaves
+    out (from the graph: the variables its restore writes), and whether Python's own resume through it differs
+    from the uninterrupted run (runner.own_resumes: a finding, the runtimes are compared with that resume)."""
+    iface = d.interface
+    restored = {"saver": set(d.train_updates) if d.saver_def else None,  # the saver restores every variable
+                "signature": set(d.written.get(iface.restore, ())) if iface.save and iface.restore else None,
+                "weights": set(d.written.get(iface.set_weights, ())) if iface.get_weights and iface.set_weights else None}
+    findings = {r.notes["fidelity"]["convention"]: r.notes["fidelity"]["differs"] for r in results
+                if r.runtime == python and "fidelity" in r.notes}
+    out = {}
+    for way, carried in restored.items():
+        if carried is None:
+            continue
+        missing = sorted(set(d.train_updates) - carried)
+        leaves_out = {}
+        for variable in missing:
+            what = ("iteration counter" if variable in d.counters else "weights" if variable in d.inference_reads
+                    else "optimizer slots" if d.inference_reads else "variables")
+            leaves_out.setdefault(what, []).append(variable)
+        if d.train_random:
+            leaves_out["random state"] = list(d.train_random)
+        differs = findings.get(way) or (findings.get("resume") if way == "saver" else None)
+        out[way] = {"carries": sorted(carried & set(d.train_updates)), "leaves_out": leaves_out,
+                    "python_resume_differs": differs}
+    return out
 
 
 def on_device(results: list[Result]) -> dict:
@@ -174,6 +204,13 @@ def summary(prepared: Prepared, certificate: Path, ok: bool) -> str:
         lines.append(f"  why {', '.join(ids)}: {cause['cause']}")
         if cause["fix"]:
             lines.append(f"    what to change: {cause['fix']} ({', '.join(cause['links'])})")
+    for way, found in written.get("resume", {}).items():
+        left = "; ".join(f"{what} ({', '.join(names)})" for what, names in found["leaves_out"].items())
+        line = f"  resume through the {way}: " + (f"leaves out {left}" if left else "carries every variable train changes")
+        if found["python_resume_differs"]:
+            line += (f"; Python's own resume through it differs from the uninterrupted run ({found['python_resume_differs']}): "
+                     f"a finding, not a failure; every runtime is compared with that resume")
+        lines.append(line)
     verdict = written["verdict"] if written.get("undecided") else \
         "trainable and conformant in every runtime" if ok else "NOT conformant (see above)"
     lines += [f"  verdict: {verdict}", f"  certificate: {certificate}"]

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import HarnessError
 from ..plan.interface import Interface
-from .evidence import (CONST, DATA, DEFAULT, HYPER, RESTORE_OPS, SAVE_OPS, SET, VAR, VARIABLE_OPS, Graph, Reach,
+from .evidence import (CONST, COUNT, DATA, DEFAULT, HYPER, RESTORE_OPS, SAVE_OPS, SET, VAR, VARIABLE_OPS, Graph, Reach,
                        is_update_op, _node_name)  # noqa: F401 (is_update_op: discover's vocabulary for the tests)
 
 TRAIN_OP_COLLECTIONS = frozenset({"saved_model_train_op", "train_op"})
@@ -77,6 +77,10 @@ class Discovery:
     # signature -> input -> what the graph says of it: ("default", value, why), ("ids", N, why): integers in
     # [0, N), ("hyper", None, why): a scalar hyper-parameter, never noise
     hints: dict = field(default_factory=dict)
+    written: dict = field(default_factory=dict)  # signature -> variables it writes
+    counters: tuple = ()  # variables train counts up (v += constant): an iteration counter
+    inference_reads: tuple = ()  # variables the inference signature's outputs are computed from
+    train_random: tuple = ()  # random ops train runs whose state is in no variable (so in no checkpoint)
 
     @property
     def train_inputs(self) -> tuple[TensorSpec, ...]:
@@ -133,8 +137,14 @@ def discover(saved_model: Path, overrides: dict | None = None, tags: tuple[str, 
         metrics=metrics, get_weights=get_weights, set_weights=set_weights,
     )
     hints = {sig: chooser.hints(sig) for sig in (train, predict) if sig}
+    counters = tuple(sorted(v for v, kinds in facts[train].writes.items() if kinds == {COUNT}))
+    reads = tuple(sorted(o[1] for o in chooser.output_origins[predict] if o[0] == VAR)) if predict else ()
+    if facts[train].random_ops:
+        notes.append(f"random: {train!r} draws random numbers ({', '.join(sorted(facts[train].random_ops))}) whose "
+                     f"state is in no variable: no checkpoint carries it")
     return Discovery(saved_model, interface, inputs, outputs, has_saver, tuple(sorted(facts[train].targets)), tuple(notes),
-                     hints)
+                     hints, {n: tuple(sorted(r.targets)) for n, r in facts.items()}, counters, reads,
+                     tuple(sorted(facts[train].random_ops)))
 
 
 def _examine(pb, meta, overrides: dict) -> "_Chooser":

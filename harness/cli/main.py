@@ -248,7 +248,9 @@ def run(args) -> int:  # pragma: no mutate block
     json_path, junit_path = report_files.write(out, results, env, time.monotonic() - started, runtimes=names,
                                          trajectories=report.trajectories_of(results), drift=drift(results),
                                          interrupted=interrupted)
-    print(report.table(results, names))
+    # certify: on-device runtimes are informational: their own section (certify.summary), never in the verdict's table.
+    verdict_names = [n for n in names if not (certifying and runtimes.is_on_device(n))]
+    print(report.table([r for r in results if r.runtime in verdict_names], verdict_names))
     print(f"reports: {json_path} {junit_path} {out / 'index.html'} ({time.monotonic() - started:.0f} s)")
     if interrupted:
         print(report.partial_note(results))
