@@ -1,16 +1,16 @@
-"""Keras 3 model in a tf.Module, exported through keras.export.ExportArchive with the module's tf.functions as endpoints.
+"""Keras 3 in a tf.Module, written by keras.export.ExportArchive with the module's tf.functions as endpoints.
 
-Follows github.com/aflaischer/tflite_training, model/dnn_model.py. `DNNModel(tf.Module)` holds a Keras 3
-Sequential (Dense(100, sigmoid) x 3 over 40 inputs, Dense(1); glorot_normal) compiled with Adam and MSE, and
-defines `train(features, targets)`, `infer`, `save(checkpoint_path)`/`restore(checkpoint_path)` as tf.functions
-(raw-op Save/Restore keyed by each weight's underlying tf.Variable name, `weight.value.name`, since Keras 3's
-own names are not unique). It does not call tf.saved_model.save: it traces every function once, then builds a
+Follows github.com/aflaischer/tflite_training, model/dnn_model.py. `DNNModel(tf.Module)` holds a Keras 3 Sequential
+(Dense(100, sigmoid) x 3 over 40 inputs, Dense(1); glorot_normal) compiled with Adam and MSE, and defines
+`train(features, targets)`, `infer`, `save(checkpoint_path)`/`restore(checkpoint_path)` as tf.functions (raw-op
+Save/Restore keyed by each weight's underlying tf.Variable name, `weight.value.name`, since Keras 3's own names are
+not unique). It does not call tf.saved_model.save: it traces every function once, then builds a
 `keras.export.ExportArchive`, tracks the Keras model and adds the four functions as endpoints by name. (Its
 converter sets experimental_enable_resource_variables only after convert().)
 
-Kept here: Keras 3, ExportArchive with track(model) and the four endpoints, `.value` names in the raw-op
-checkpoint (every model weight; no Adam slot, no step), Adam. Smaller: two Dense(4, sigmoid) over 6 inputs,
-seeded. The broken twin's save and restore skip the output bias.
+Kept here: Keras 3, ExportArchive with track(model) and the four endpoints, `.value` names in the raw-op checkpoint
+(every model weight; no Adam slot, no step), Adam. Smaller: two Dense(4, sigmoid) over 6 inputs, seeded. The broken
+twin's save and restore skip the output bias.
 """
 
 from __future__ import annotations

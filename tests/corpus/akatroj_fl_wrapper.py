@@ -1,13 +1,12 @@
 """A federated-learning wrapper with both conventions: a raw-op checkpoint and weights by value (dummy string input).
 
-Follows github.com/Akatroj/Federated-Learning-in-MCC, federated_learning/tflite_model_wrapper.py (the module)
-with federated_learning/tflite_model_utils.py (its signatures) and federated_learning/models.py (the local-time
-model). `TFLiteModelWrapper(tf.Module)` compiles a Keras model with Adam and MSE; the signatures are
-`train_epoch(x_batch, y_batch)` (labels a [None] vector), `predict`, `save(path)`/`restore(path)` (raw-op Save/
-Restore of every model.weights entry, answering {"result": 1}), `compute_loss(y_true, y_pred)` (the loss of two
-given tensors: it reads no variable), `get_weights_for_fl(unused)` — a scalar string input that is ignored, because
-the Android TFLite runtime rejected signatures with no inputs — returning a0, a1, ..., and
-`set_weights_from_fl(a0, a1, ...)`.
+Follows github.com/Akatroj/Federated-Learning-in-MCC, federated_learning/tflite_model_wrapper.py (the module) with
+federated_learning/tflite_model_utils.py (its signatures) and federated_learning/models.py (the local-time model).
+`TFLiteModelWrapper(tf.Module)` compiles a Keras model with Adam and MSE; the signatures are `train_epoch(x_batch,
+y_batch)` (labels a [None] vector), `predict`, `save(path)`/`restore(path)` (raw-op Save/ Restore of every
+model.weights entry, answering {"result": 1}), `compute_loss(y_true, y_pred)` (the loss of two given tensors: it
+reads no variable), `get_weights_for_fl(unused)` — a scalar string input that is ignored, because the Android
+TFLite runtime rejected signatures with no inputs — returning a0, a1, ..., and `set_weights_from_fl(a0, a1, ...)`.
 
 Kept here, with Keras 2 (tf_keras, what the repository ran on): all seven signatures, the dummy string input, the
 [None]-shaped labels, the Dense(5, relu) -> Dense(1) model over 4 inputs (seeded), Adam. Neither convention carries

@@ -4,9 +4,9 @@ Follows github.com/Akatroj/Federated-Learning-in-MCC, federated_learning/fmnist_
 (tf.Module) compiles Flatten -> Dense(128, relu) -> Dense(10) with Adam(1e-4) and
 SparseCategoricalCrossentropy(from_logits=True); `train_epoch(x_batch, y_batch)` takes the labels as class ids in a
 float32 [None] vector (the script feeds train_labels.astype(float32)); `predict` answers the argmax as int32 beside
-the logits; `compute_loss(y_true [None], logits_pred [None, 10])` evaluates the loss of given tensors (no variable);
-`save(path)`/`restore(path)` are raw-op over every model.weights entry; `get_weights_for_fl(unused)` (a dummy string
-input) and `set_weights_from_fl(a0, a1, ...)` carry the weights by value.
+the logits; `compute_loss(y_true [None], logits_pred [None, 10])` evaluates the loss of given tensors (no
+variable); `save(path)`/`restore(path)` are raw-op over every model.weights entry; `get_weights_for_fl(unused)` (a
+dummy string input) and `set_weights_from_fl(a0, a1, ...)` carry the weights by value.
 
 Kept here, with Keras 2 (tf_keras, the repository's era): all seven signatures, float class ids in [0, 10) read by
 the sparse loss, the int32 argmax output, Adam at 1e-4. Smaller: 4x4 images, 8 hidden units, seeded. Neither

@@ -2,13 +2,13 @@
 
 Follows github.com/dkds/budget-predictor-test-1, models/budget_predictor.py. Its `Model(tf.Module)` compiles a
 Sequential (Dense(256, relu) over 12 inputs, Dense(1)) with optimizer='adam', MSE and metrics; `train` takes the
-loss from `self.model.loss` and applies it with `self.model.optimizer` (Adam, so m and v slots and a step
-counter); `infer` returns both the raw output ("logits") and a softmax over its single unit ("output", which is
-1.0 whatever the input); `save`/`restore` write and read every model.weights entry by name with raw ops.
+loss from `self.model.loss` and applies it with `self.model.optimizer` (Adam, so m and v slots and a step counter);
+`infer` returns both the raw output ("logits") and a softmax over its single unit ("output", which is 1.0 whatever
+the input); `save`/`restore` write and read every model.weights entry by name with raw ops.
 
-Kept here, with Keras 2 (tf_keras, what the guide-era code ran on): optimizer='adam' by string, the compiled
-loss and optimizer used by hand, the two infer outputs, the raw-op checkpoint of model.weights (no slots, no
-step). Smaller: 8 hidden units, seeded initializers. The broken twin's save and restore skip the first kernel.
+Kept here, with Keras 2 (tf_keras, what the guide-era code ran on): optimizer='adam' by string, the compiled loss
+and optimizer used by hand, the two infer outputs, the raw-op checkpoint of model.weights (no slots, no step).
+Smaller: 8 hidden units, seeded initializers. The broken twin's save and restore skip the first kernel.
 """
 
 from __future__ import annotations

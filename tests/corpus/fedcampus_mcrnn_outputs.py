@@ -1,17 +1,18 @@
 """FedCampus's Flower-on-Android client: parameters as an unnamed list (output_0, output_1, ...), a recurrent net.
 
 Follows github.com/FedCampus/dyn_flower_android_drf, gen_tflite/__init__.py (at 721be2849aa7), with its
-fed_mcrnn_eg model (gen_tflite/fed_mcrnn_eg/__init__.py). `BaseModel(tf.Module)` differs from Flower's own in
-that `parameters` returns a Python list, so the signature's outputs are TF's default output_0, output_1, ...,
-and `restore(**parameters)` takes inputs of those same names. `train` is `model.train_step((x, y))` (the Keras
-metrics dict). The model: Conv1D + BatchNormalization blocks, a Dense, Flatten, RepeatVector, LSTMs with
-dropout=0.2, Dense(1); compiled with only an MSE loss, so Keras's default optimizer (RMSprop) trains it.
+fed_mcrnn_eg model (gen_tflite/fed_mcrnn_eg/__init__.py). `BaseModel(tf.Module)` differs from Flower's own in that
+`parameters` returns a Python list, so the signature's outputs are TF's default output_0, output_1, ..., and
+`restore(**parameters)` takes inputs of those same names. `train` is `model.train_step((x, y))` (the Keras metrics
+dict). The model: Conv1D + BatchNormalization blocks, a Dense, Flatten, RepeatVector, LSTMs with dropout=0.2,
+Dense(1); compiled with only an MSE loss, so Keras's default optimizer (RMSprop) trains it.
 
 Kept here, with Keras 2 (tf_keras, what the repository ran on): the output_<i> naming, the setter named restore,
-train_step, one Conv1D + BatchNormalization block and one LSTM(dropout=0.2) at a width of 2, RMSprop by
-default. `parameters` carries model.weights, so the BatchNormalization moving statistics travel with it; the
-RMSprop slots and step do not, nor the loss tracker's total/count (train_step's "loss" is their running mean). The LSTM's dropout draws unseeded random masks in every train step. The broken twin's
-parameters/restore pair skips the last weight (the output bias).
+train_step, one Conv1D + BatchNormalization block and one LSTM(dropout=0.2) at a width of 2, RMSprop by default.
+`parameters` carries model.weights, so the BatchNormalization moving statistics travel with it; the RMSprop slots
+and step do not, nor the loss tracker's total/count (train_step's "loss" is their running mean). The LSTM's dropout
+draws unseeded random masks in every train step. The broken twin's parameters/restore pair skips the last weight
+(the output bias).
 """
 
 from __future__ import annotations

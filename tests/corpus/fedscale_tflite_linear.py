@@ -1,12 +1,12 @@
 """FedScale's TFLite export: a restore signature named `load`, a `test` signature that also answers "loss".
 
-Follows github.com/SymbioticLab/FedScale, fedscale/utils/models/tflite_model_provider.py (convert_and_save with
-its 'linear' model). A compiled Keras model (Flatten, Dense(128, relu), Dense(num_classes) logits; SGD with
-momentum 0.9 and weight_decay 4e-5; CategoricalCrossentropy(from_logits=True)) is wrapped in a `TFLiteModel`
-tf.Module whose signatures are `train(data, label)`, `test(data, label)` (loss, top1, top5: it computes a loss
-too, but applies nothing), `infer(data)`, `save(checkpoint_path)` and — the restore — `load(checkpoint_path)`,
-both over every model.weights entry by raw op. `load` returns only the last restored tensor (its dict write sits
-after the loop). The momentum slots and the step are in no checkpoint the signatures write.
+Follows github.com/SymbioticLab/FedScale, fedscale/utils/models/tflite_model_provider.py (convert_and_save with its
+'linear' model). A compiled Keras model (Flatten, Dense(128, relu), Dense(num_classes) logits; SGD with momentum
+0.9 and weight_decay 4e-5; CategoricalCrossentropy(from_logits=True)) is wrapped in a `TFLiteModel` tf.Module whose
+signatures are `train(data, label)`, `test(data, label)` (loss, top1, top5: it computes a loss too, but applies
+nothing), `infer(data)`, `save(checkpoint_path)` and — the restore — `load(checkpoint_path)`, both over every
+model.weights entry by raw op. `load` returns only the last restored tensor (its dict write sits after the loop).
+The momentum slots and the step are in no checkpoint the signatures write.
 
 Kept here, with Keras 2 (tf_keras, what the repository ran on): the five signatures and their names, the test
 outputs (top5 needs at least 5 classes: 5 here), SGD with momentum and weight decay, one-hot float labels, the

@@ -8,9 +8,11 @@ setter: it takes a0, a1, ... as keyword inputs (its concrete function traced fro
 assigns them and returns parameters(). No save signature: the server holds the weights.
 
 Kept here: that module with Keras 2 (tf_keras, what the example ran on), the toy model (Dense(1) over 2 inputs,
-SGD, MSE; lr 0.01 instead of the original's 1e-9 so a step shows), the a<i> naming, restore(**a<i>) returning
-the parameters. The weights by value leave out the optimizer's step and the loss tracker's total/count (the
-"loss" output is their running mean). The broken twin's parameters/restore pair skips the last weight (the bias).
+SGD, MSE; lr 0.01 instead of the original's 1e-9 so a step shows), the a<i> naming, restore(**a<i>) returning the
+parameters. The weights by value leave out the optimizer's step, its momentum slots (TF >= 2.12's SGD, the
+repository's floor, keeps and updates them even at momentum 0, where they do not steer the step) and the loss
+tracker's total/count (the "loss" output is their running mean). The broken twin's parameters/restore pair skips
+the last weight (the bias).
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ def case() -> Case:
         roles={"train": "train", "loss": "loss", "predict": "infer", "save": None, "restore": None,
                "get_weights": "parameters", "set_weights": "restore"},
         data={"x": "data", "y": "data"},
-        leaves_out={"weights": frozenset({"iteration counter", "non-trainable statistics"}), "saver": frozenset()},
+        leaves_out={"weights": frozenset({"optimizer slots", "iteration counter", "non-trainable statistics"}),
+                    "saver": frozenset()},
         broken_leaves_out={"weights": frozenset({"variables"})},
     )

@@ -4,8 +4,8 @@ Follows github.com/arxdeus/flutter_litert, scripts/generate_training_model_flex.
 LiteRT binding). Its tf.Module holds two plain tf.Variables (w [1,1], b [1], both 0) and no optimizer object:
 `train` (fixed batch [1,1]) takes the MSE gradient and applies it with assign_sub at a constant 0.01. `save` and
 `restore` take `checkpoint_path` as a string tensor of shape [1] (not a scalar), write and read the tensors
-'weight' and 'bias' with tf.raw_ops.Save/Restore, and answer with an int32 `status`; signatures are passed as
-the tf.functions themselves, not concrete functions.
+'weight' and 'bias' with tf.raw_ops.Save/Restore, and answer with an int32 `status`; signatures are passed as the
+tf.functions themselves, not concrete functions.
 
 Kept here: all of that (w and b at 0, lr 0.01, the [1]-shaped path, status outputs). The broken twin's restore
 reads 'weight' but leaves the bias as it is.

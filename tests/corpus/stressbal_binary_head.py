@@ -1,11 +1,11 @@
 """A copy of the personalization head retargeted to 15 sensor features and 2 classes with binary cross-entropy.
 
 Follows github.com/yjhan99/StressBal, transfer_learning/generate_training_model.py: TensorFlow's
-model-personalization script edited for a stress detector. The head is the same (zero-initialised ws [15, 2],
-bs [1, 2], Adam 0.001, softmax), but the loss is BinaryCrossentropy, called as the original calls it with the
+model-personalization script edited for a stress detector. The head is the same (zero-initialised ws [15, 2], bs
+[1, 2], Adam 0.001, softmax), but the loss is BinaryCrossentropy, called as the original calls it with the
 arguments swapped (the softmax as y_true, the labels as y_pred); save/restore keep ws and bs only, by raw ops;
-initialize redraws them uniformly. Its base, MobileNetV2 built with input_shape=(15,), cannot be constructed,
-so as written the script never reaches tf.saved_model.save; load/infer are declared on [None, 15, 15, 3] images.
+initialize redraws them uniformly. Its base, MobileNetV2 built with input_shape=(15,), cannot be constructed, so as
+written the script never reaches tf.saved_model.save; load/infer are declared on [None, 15, 15, 3] images.
 
 Kept here: the 15x15x3 image inputs of load/infer, the head, the swapped binary cross-entropy (written out), the
 head-only raw-op checkpoint, initialize. The unbuildable base is replaced by a variable-free one (the mean over

@@ -2,16 +2,16 @@
 
 Follows github.com/tensorflow/examples, lite/examples/model_personalization/transfer_learning/
 generate_training_model.py. The original wraps a frozen MobileNetV2 (`load` turns raw images into bottleneck
-features, `infer` runs images through base and head) and trains only a zero-initialised softmax head (`ws`,
-`bs`) with Adam on bottleneck features; `save`/`restore` write and read ws and bs alone with tf.raw_ops.Save /
-Restore (no Adam slots, no step counter); `initialize` redraws the head from tf.random.uniform, no inputs.
-Its loss calls CategoricalCrossentropy with the arguments swapped (softmax output as y_true, labels as y_pred).
+features, `infer` runs images through base and head) and trains only a zero-initialised softmax head (`ws`, `bs`)
+with Adam on bottleneck features; `save`/`restore` write and read ws and bs alone with tf.raw_ops.Save / Restore
+(no Adam slots, no step counter); `initialize` redraws the head from tf.random.uniform, no inputs. Its loss calls
+CategoricalCrossentropy with the arguments swapped (softmax output as y_true, labels as y_pred).
 
 Kept here: the six signatures and their shapes' roles, the zero-initialised head, Adam, the swapped-argument
 cross-entropy (written out: -sum(softmax * log(clip(label)))), the head-only raw-op checkpoint. The base is a
-fixed, non-trainable random projection (16 pixels -> 8 features) instead of MobileNetV2, 4 classes as there;
-the optimizer is tf-keras's Adam (Keras 2, what tf.keras was when the original was written).
-The broken twin's restore reads ws but not bs.
+fixed, non-trainable random projection (16 pixels -> 8 features) instead of MobileNetV2, 4 classes as there; the
+optimizer is tf-keras's Adam (Keras 2, what tf.keras was when the original was written). The broken twin's restore
+reads ws but not bs.
 """
 
 from __future__ import annotations

@@ -6,10 +6,10 @@ Dense softmax over 10 classes), compiles it with 'sgd' but trains with a second,
 calls CategoricalCrossentropy(prediction, y) (arguments swapped) and returns the loss plus every gradient keyed by
 its tensor name; `save`/`restore` write and read every `model.weights` entry by name with tf.raw_ops.Save/Restore.
 
-Kept here: that structure with Keras 2 (tf_keras, what tf.keras was for the guide's TF 2.7), the separate plain
-SGD (so the only optimizer state is its step counter), the swapped-argument loss, gradients as extra outputs (keyed
-by layer instead of by graph tensor name). Smaller: 4x4 images, 8 hidden units, 10 classes, seeded initializers.
-The broken twin's save and restore skip the last bias.
+Kept here: that structure with Keras 2 (tf_keras, what tf.keras was for the guide's TF 2.7), the separate plain SGD
+(tf_keras's legacy SGD, the guide-era optimizer: no slot at momentum 0, so its only state is the step), the
+swapped-argument loss, gradients as extra outputs (keyed by layer instead of by graph tensor name). Smaller: 4x4
+images, 8 hidden units, 10 classes, seeded initializers. The broken twin's save and restore skip the last bias.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def build(out: Path, broken: bool) -> None:
             ])
             self.model.compile(optimizer="sgd", loss=tf_keras.losses.CategoricalCrossentropy(from_logits=True))
             self._loss_fn = tf_keras.losses.CategoricalCrossentropy()
-            self._optim = tf_keras.optimizers.SGD()
+            self._optim = tf_keras.optimizers.legacy.SGD()  # TF 2.7's SGD: no slot at momentum 0
 
         def _checkpointed(self):
             weights = list(self.model.weights)

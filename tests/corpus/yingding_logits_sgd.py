@@ -1,14 +1,14 @@
 """The TFLite guide as commonly re-typed: a logits head, the compiled loss and optimizer, softmax only in infer.
 
-Follows github.com/yingding/tf-every-day, 07tflite/custom_model.py (TF 2.10). Unlike the guide, the last Dense
-has no activation; the model is compiled with optimizer='sgd' and CategoricalCrossentropy(from_logits=True), and
+Follows github.com/yingding/tf-every-day, 07tflite/custom_model.py (TF 2.10). Unlike the guide, the last Dense has
+no activation; the model is compiled with optimizer='sgd' and CategoricalCrossentropy(from_logits=True), and
 `train` uses exactly those (`self.model.loss(y, prediction)` in the right order, `self.model.optimizer`); `infer`
 returns {"output": softmax, "logits"}; `save`/`restore` are the guide's raw-op pair over every model.weights entry.
 
 Kept here, with Keras 2 (tf_keras, what TF 2.10 ships as tf.keras): the logits model, the compiled 'sgd' and loss
-used by hand, the two infer outputs, the raw-op checkpoint. Plain SGD has no slots: only its step counter goes
-unsaved. Smaller: 4x4 inputs, 6 hidden units, 10 classes, seeded. The broken twin's save and restore skip the
-last kernel.
+used by hand, the two infer outputs, the raw-op checkpoint. 'sgd' is TF 2.10's SGD (tf_keras's legacy one here),
+which has no slot at momentum 0: only its step counter goes unsaved. Smaller: 4x4 inputs, 6 hidden units, 10
+classes, seeded. The broken twin's save and restore skip the last kernel.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ def build(out: Path, broken: bool) -> None:
                 tf_keras.layers.Dense(6, activation="relu", name="dense_1", kernel_initializer=g(seed=51)),
                 tf_keras.layers.Dense(CLASSES, activation=None, name="dense_2", kernel_initializer=g(seed=52)),
             ])
-            self.model.compile(optimizer="sgd", loss=tf_keras.losses.CategoricalCrossentropy(from_logits=True))
+            self.model.compile(optimizer=tf_keras.optimizers.legacy.SGD(),  # what 'sgd' meant in TF 2.10
+                               loss=tf_keras.losses.CategoricalCrossentropy(from_logits=True))
 
         def _checkpointed(self):
             weights = list(self.model.weights)
