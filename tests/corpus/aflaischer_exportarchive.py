@@ -9,8 +9,9 @@ not unique). It does not call tf.saved_model.save: it traces every function once
 converter sets experimental_enable_resource_variables only after convert().)
 
 Kept here: Keras 3, ExportArchive with track(model) and the four endpoints, `.value` names in the raw-op checkpoint
-(every model weight; no Adam slot, no step), Adam. Smaller: two Dense(4, sigmoid) over 6 inputs, seeded. The broken
-twin's save and restore skip the output bias.
+(every model weight; no Adam slot, no step), Adam. Smaller: two Dense(4, sigmoid) over 6 inputs, seeded.
+ExportArchive also writes its first endpoint, train, as serving_default: the export has two signatures that apply
+gradients (the role is the one named train). The broken twin's save and restore skip the output bias.
 """
 
 from __future__ import annotations
