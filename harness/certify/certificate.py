@@ -36,6 +36,7 @@ class Prepared:
     data: CertifyData
     source: Path  # the user's export (never written)
     written_by: str  # the TF version recorded in the export ("" if none)
+    planted: str | None = None  # test-only: the runtime fault planted in this run (--plant-fault)
 
 
 def prepare(args, work: Path) -> Prepared:
@@ -80,6 +81,11 @@ UNDECIDED = ("not certified: the data made up from the signatures is not valid f
              "itself fails on it, see why); give the integer inputs' range (--int-range LOW HIGH) or real data (--data FILE)")
 
 
+IRREPRODUCIBLE = ("not certified: two Python runs of the same training steps differ (the train step draws random "
+                  "numbers no seed fixes, see why), so no runtime can be compared with another step by step; make the "
+                  "step reproducible and certify again")
+
+
 def write(out: Path, prepared: Prepared, results: list[Result], facts: dict, work: Path) -> Path:
     """certificate.json and rerun-java.sh beside the reports; returns the certificate's path."""
     from ..runtimes import KINDS, is_on_device
@@ -90,8 +96,11 @@ def write(out: Path, prepared: Prepared, results: list[Result], facts: dict, wor
     not_applicable = [r for r in results if r.outcome == "N/A"]
     # Made-up data the reference itself cannot train on (a class id beyond the labels' range) is the harness's
     # limit, not the export's failure: no verdict, and what to give instead.
-    undecided = prepared.data.source == "synthesized" and any(r.check == "reference" and r.passed is False
-                                                               for r in results)
+    invalid_data = prepared.data.source == "synthesized" and any(r.check == "reference" and r.passed is False
+                                                                  for r in results)
+    # A train step that is not reproducible (unseeded random draws) cannot be compared step by step: no verdict.
+    irreproducible = any(r.check == "reference.deterministic" and r.passed is False for r in results)
+    undecided = invalid_data or irreproducible
     d = prepared.discovery
     rerun = sorted(p for kind in KINDS.values() if kind.capabilities.without_python
                    for p in work.glob(f"*/{prepared.export.name}/{kind.kind}-*/rerun.sh"))
@@ -100,7 +109,8 @@ def write(out: Path, prepared: Prepared, results: list[Result], facts: dict, wor
     certificate = {
         "export": str(prepared.source),
         "written_by_tensorflow": prepared.written_by,
-        "verdict": UNDECIDED if undecided else "trainable and conformant in every runtime" if not failing
+        "verdict": UNDECIDED if invalid_data else IRREPRODUCIBLE if irreproducible
+        else "trainable and conformant in every runtime" if not failing
         else "not conformant",
         "ok": not failing,
         "undecided": undecided,
@@ -117,6 +127,7 @@ def write(out: Path, prepared: Prepared, results: list[Result], facts: dict, wor
         "resume": conventions(d, results, prepared.export.reference_runtime),
         "trains_randomly": list(d.train_random),
         "rerun_java": "sh rerun-java.sh" if rerun else None,
+        "planted_fault": prepared.planted,
         "on_device": on_device(device),
     }
     path = out / "certificate.json"
@@ -141,8 +152,11 @@ def conventions(d: Discovery, results: list[Result], python: str) -> dict:
         missing = sorted(set(d.train_updates) - carried)
         leaves_out = {}
         for variable in missing:
-            what = ("iteration counter" if variable in d.counters else "weights" if variable in d.inference_reads
-                    else "optimizer slots" if d.inference_reads else "variables")
+            # From the dataflow: a counter counts; inference reads the model's variables; an optimizer's slots go
+            # into other variables' updates; what does neither (a metric's running total, moving statistics) is a
+            # statistic train keeps.
+            what = ("iteration counter" if variable in d.counters else "variables" if variable in d.inference_reads
+                    else "optimizer slots" if variable in d.feeds_writes else "non-trainable statistics")
             leaves_out.setdefault(what, []).append(variable)
         if d.train_random:
             leaves_out["random state"] = list(d.train_random)

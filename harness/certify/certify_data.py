@@ -162,7 +162,8 @@ def synthesize(discovery: Discovery, steps: int, *, batch: int = DEFAULT_BATCH, 
                 out[key] = np.full((*lead, *spec.shape), HYPER_VALUE, spec.dtype)
                 notes.append(f"data: {spec.name!r} is {HYPER_VALUE} at every step ({why}; give --data to choose it)")
             elif kind == "ids" and not given_range:
-                out[key] = _random(rng, spec, lead, batch, (0, value))
+                shape = (*lead, *(batch if d is None else d for d in spec.shape))
+                out[key] = rng.integers(0, value, shape).astype(spec.dtype)  # integral even where the input is a float
                 notes.append(f"data: {spec.name!r} uniform in [0, {value}) ({why})")
             else:
                 out[key] = _random(rng, spec, lead, batch, int_range)

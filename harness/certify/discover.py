@@ -81,6 +81,7 @@ class Discovery:
     counters: tuple = ()  # variables train counts up (v += constant): an iteration counter
     inference_reads: tuple = ()  # variables the inference signature's outputs are computed from
     train_random: tuple = ()  # random ops train runs whose state is in no variable (so in no checkpoint)
+    feeds_writes: tuple = ()  # variables train reads into another variable's update (optimizer slots, counters)
 
     @property
     def train_inputs(self) -> tuple[TensorSpec, ...]:
@@ -137,14 +138,14 @@ def discover(saved_model: Path, overrides: dict | None = None, tags: tuple[str, 
         metrics=metrics, get_weights=get_weights, set_weights=set_weights,
     )
     hints = {sig: chooser.hints(sig) for sig in (train, predict) if sig}
-    counters = tuple(sorted(v for v, kinds in facts[train].writes.items() if kinds == {COUNT}))
+    counters = tuple(sorted(v for v, kinds in facts[train].writes.items() if kinds == {COUNT} or _integer_scalar(chooser.graph, v)))
     reads = tuple(sorted(o[1] for o in chooser.output_origins[predict] if o[0] == VAR)) if predict else ()
     if facts[train].random_ops:
         notes.append(f"random: {train!r} draws random numbers ({', '.join(sorted(facts[train].random_ops))}) whose "
                      f"state is in no variable: no checkpoint carries it")
     return Discovery(saved_model, interface, inputs, outputs, has_saver, tuple(sorted(facts[train].targets)), tuple(notes),
                      hints, {n: tuple(sorted(r.targets)) for n, r in facts.items()}, counters, reads,
-                     tuple(sorted(facts[train].random_ops)))
+                     tuple(sorted(facts[train].random_ops)), tuple(sorted(facts[train].feeds_writes)))
 
 
 def _examine(pb, meta, overrides: dict) -> "_Chooser":
@@ -251,12 +252,12 @@ class _Chooser:
             default = self.graph.default_of(tensor)
             if default is not None:
                 out[spec.name] = ("default", default, "a PlaceholderWithDefault: its default is kept")
-            elif spec.tf_dtype in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"):
-                found = self.graph.id_range(tensor)
-                if found:
-                    out[spec.name] = ("ids", found[0], found[1])
             elif spec.shape == () and spec.tf_dtype in _FLOAT_DTYPES:
                 out[spec.name] = ("hyper", None, "a scalar float input: a hyper-parameter (a rate, a probability)")
+            elif spec.tf_dtype in _FLOAT_DTYPES + ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"):
+                found = self.graph.id_range(tensor)  # class ids may come as floats, cast to integers in the graph
+                if found:
+                    out[spec.name] = ("ids", found[0], found[1])
         return out
 
     def describe(self, name: str) -> str:
@@ -494,6 +495,14 @@ class _Chooser:
             return None
         notes.append(f"{role}: signature {name!r} ({self.describe(name)})" + _aliases(aliases))
         return name
+
+
+def _integer_scalar(graph: Graph, variable: str) -> bool:
+    """A scalar integer variable: what an optimizer counts its steps in."""
+    from tensorflow import as_dtype
+
+    found = graph.variable_dtype_shape(variable)
+    return found is not None and found[1] == [] and as_dtype(found[0]).is_integer
 
 
 def _named(name: str, *words: str) -> bool:

@@ -92,6 +92,7 @@ class Reach:
     writes: dict = field(default_factory=dict)  # variable -> set of write kinds (STEP, SET, COPY, ...)
     reads: set = field(default_factory=set)  # variables whose values are read
     random_ops: set = field(default_factory=set)  # HIDDEN_STATE_RANDOM_OPS it runs
+    feeds_writes: set = field(default_factory=set)  # variables whose values go into another variable's write (slots)
 
     @property
     def trains(self) -> bool:
@@ -210,6 +211,14 @@ class Graph:
                 callee_args = {a: memo.get(t, frozenset()) for a, t in zip(names, inputs)}
                 return self.origins(fdef.ret[fdef.signature.output_arg[index].name], fdef.signature.name, callee_args)
         return union
+
+    def variable_dtype_shape(self, variable: str):
+        """(dtype enum, shape list) of the graph's variable node with this shared name (or node name), else None."""
+        for node in self.nodes.values():
+            if node.op in VARIABLE_OPS and variable in (node.attr["shared_name"].s.decode(), node.name):
+                dtype = node.attr["dtype"].type
+                return dtype, [d.size for d in node.attr["shape"].shape.dim]
+        return None
 
     # -- how an input is used: integer ids whose range the graph fixes, defaults --
 
@@ -387,6 +396,7 @@ class Graph:
                 reach.targets.add(target)
                 kind = write_kind(origins, implicit or (VAR, target) in origins)
                 reach.writes.setdefault(target, set()).add(kind)
+                reach.feeds_writes |= {o[1] for o in origins if o[0] == VAR and o[1] != target}
         for _, fname, call_args in _called_functions(node, data_inputs, self.library):
             bindings, arg_origins = {}, {}
             if call_args is not None and fname in self.library:
@@ -431,6 +441,7 @@ class Graph:
             into.writes.setdefault(variable, set()).update(kinds)
         into.reads |= sub.reads
         into.random_ops |= sub.random_ops
+        into.feeds_writes |= sub.feeds_writes
 
 
 # Ops an integer id passes through unchanged in meaning (a class id cast to int64 is still that class id).

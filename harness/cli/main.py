@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
     check.add_argument("--batch", type=int, default=8, help="batch size of made-up data where the signature leaves it open")
     check.add_argument("--int-range", type=int, nargs=2, default=None, metavar=("LOW", "HIGH"),
                        help="made-up integer inputs are drawn from [LOW, HIGH) (default: the range the graph fixes for class ids and indices, else 0 10)")
+    check.add_argument("--plant-fault", choices=sorted(RUNTIME_FAULTS), metavar="NAME",
+                       help="TEST-ONLY: make a runtime misbehave on purpose (harness/testing/faults.py), to show that a "
+                            "certificate flips to NOT conformant; the certificate records it")
     check.add_argument("--allow-op", action="append", metavar="OP", help="run an export that uses this refused op (repeatable)")
     for role, what in (("train", "the training signature"), ("predict", "the inference signature ('' for none)"),
                        ("save", "the save(path) signature ('' for none)"), ("restore", "the restore(path) signature ('' for none)"),
@@ -215,6 +218,7 @@ def run(args) -> int:  # pragma: no mutate block
         from ..certify import certificate as certify
 
         prepared = certify.prepare(args, work)  # validates input before any runtime starts
+        prepared.planted = planted  # test-only runs say so in their certificate
         exports = [prepared.export]
     else:
         exports, not_run = _exports(args, tf_versions, names)  # validates input before any runtime starts
@@ -224,7 +228,8 @@ def run(args) -> int:  # pragma: no mutate block
     def classified(export, results):  # per export, as it finishes, so progress counts expected failures right
         for name in names:
             runner.classify([r for r in results if r.runtime == name], expected[name].failures)
-        bar.finished(report.export_name(export.exporter, export.name), results)
+        counted = [r for r in results if not (certifying and runtimes.is_on_device(r.runtime))]  # on device: apart
+        bar.finished(report.export_name(export.exporter, export.name), counted)
 
     interrupted = False
     with progress.Progress(len(exports)) as bar:

@@ -1,0 +1,123 @@
+"""certify on the corpus of public styles (tests/corpus/: one module per style, each citing its source), with
+no flags and no data: what it finds, what data it makes up, its verdict, what each checkpoint convention
+leaves out; and the flips: a broken twin's convention leaves one more variable out, a runtime that drops
+what it restores is NOT conformant.
+
+What each case expects was derived from the public code it follows, not from a run of the harness.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.certify import certificate, certify_data, discover
+
+from .corpus import collect
+from .test_cli import harness
+
+CASES = {case.name: case for case in collect()}
+ROLES = ("train", "loss", "predict", "save", "restore", "get_weights", "set_weights")
+# What the harness cannot do yet, one entry per cause: the roles it finds otherwise, why, and the issue. Strict:
+# an entry whose roles are found as the case expects fails the test ("remove it").
+LIMITS = {
+    "akatroj_fl_wrapper": ({"get_weights", "set_weights"}, "the weights getter takes a dummy string input: the plan "
+                           "calls get_weights with no inputs, so weights by value are not found (none: N/A)"),
+    "akatroj_fmnist_class_ids": ({"get_weights", "set_weights"}, "the weights getter takes a dummy string input"),
+    "flutter_litert_linear": ({"save", "restore"}, "the checkpoint path is a [1] string vector: the runtimes feed a "
+                              "scalar path, so save/restore are not used (the saver still is)"),
+}
+# Where the expected verdict is not what the harness gives, and why.
+SLOW = 90  # seconds: the issue's bound per export of the zoo's size on 2 cores
+
+
+def _built(tmp_path_factory, name: str, broken: bool = False) -> Path:
+    out = tmp_path_factory.getbasetemp() / "corpus" / (name + (".broken" if broken else "")) / "saved_model"
+    if not (out / "saved_model.pb").exists():
+        CASES[name].build(out, broken)
+    return out
+
+
+def _hint(kind_value) -> str:
+    if kind_value is None:
+        return "data"
+    kind, value, _ = kind_value
+    return f"class-ids:{value}" if kind == "ids" else kind
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_roles_and_the_data_come_from_the_graph(tmp_path_factory, name):
+    case = CASES[name]
+    assert "/" in case.source and " " in case.source, case.source  # "owner/repo path"
+    d = discover.discover(_built(tmp_path_factory, name))
+    found = {role: getattr(d.interface, role) for role in ROLES}
+    wanted = {role: case.roles.get(role) for role in ROLES}
+    differ = {role for role in ROLES if found[role] != wanted[role]}
+    limited, why = LIMITS.get(name, (set(), ""))
+    assert differ == limited, (f"found {found}, the source says {wanted}" + (f"; listed limit: {why}" if why else "")
+                               + ("; remove it from LIMITS" if limited and not differ else ""))
+    assert tuple(d.interface.tags) == tuple(sorted(case.tags))
+    hints = d.hints.get(d.interface.train, {})
+    assert {i: _hint(hints.get(i)) for i in case.data} == case.data
+    assert bool(d.train_random) == case.trains_randomly
+    data = certify_data.synthesize(d, 8)
+    for i, choice in case.data.items():
+        if choice.startswith("class-ids:"):
+            labels = data.data[f"train.{i}"]
+            assert labels.min() >= 0 and labels.max() < int(choice.split(":")[1])
+
+
+def _leaves_out(d) -> dict:
+    """Convention -> the kinds of state it leaves out, from the graph alone (certificate.conventions)."""
+    return {way: frozenset(found["leaves_out"]) for way, found in certificate.conventions(d, [], "").items()}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_what_each_convention_leaves_out_and_the_broken_twin_leaves_out_more(tmp_path_factory, name):
+    case = CASES[name]
+    limited = LIMITS.get(name, (set(),))[0]
+    good = _leaves_out(discover.discover(_built(tmp_path_factory, name)))
+    bad = _leaves_out(discover.discover(_built(tmp_path_factory, name, broken=True)))
+    for way, expected in case.leaves_out.items():
+        if (way == "weights" and "get_weights" in limited) or (way == "signature" and "save" in limited):
+            continue
+        assert good[way] == expected, (way, good)
+        assert bad[way] == expected | case.broken_leaves_out.get(way, frozenset()), (way, bad)
+
+
+def certify(export: Path, out: Path, *flags):
+    done = harness("certify", export, "--out", out, "--on-device", "", *flags)
+    return done, json.loads((out / "certificate.json").read_text())
+
+
+@pytest.mark.java
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_corpus_is_certified_with_no_flags_and_no_data(tmp_path_factory, tmp_path, name):
+    case = CASES[name]
+    done, cert = certify(_built(tmp_path_factory, name), tmp_path / "cert")
+    if case.verdict == "conformant":
+        assert done.returncode == 0 and cert["ok"], done.stdout[-5000:] + done.stderr[-2000:]
+        assert "verdict: trainable and conformant in every runtime" in done.stdout
+        assert " failed," not in done.stdout.split("verdict:")[0].splitlines()[-1] or " 0 failed," in done.stdout
+    else:
+        cause = case.verdict.split(": ", 1)[1]
+        assert done.returncode in (1, 2) and not cert["ok"], done.stdout[-5000:]
+        causes = {f.get("cause", {}).get("id") for f in cert["failing"]}
+        assert cause in causes or cause in cert["verdict"], (cause, causes, cert["verdict"])
+    for way, found in cert["resume"].items():  # a convention that leaves state out says so, and is no failure
+        assert set(found["leaves_out"]) == set(case.leaves_out.get(way, found["leaves_out"])), (way, found)
+
+
+# A runtime that drops what it restores is NOT conformant, whatever the export leaves out itself.
+FLIPS = [("tfexamples_personalization", "java-restore-signature-ignored", "restore.signature"),
+         ("flower_android_parameters", "java-restore-drops-slots", "restore.saver")]
+
+
+@pytest.mark.java
+@pytest.mark.parametrize("name, fault, check", FLIPS)
+def test_a_runtime_that_does_not_restore_what_it_should_is_not_conformant(tmp_path_factory, tmp_path, name, fault, check):
+    done, cert = certify(_built(tmp_path_factory, name), tmp_path / "cert", "--plant-fault", fault)
+    assert done.returncode == 1 and not cert["ok"], done.stdout[-4000:]
+    assert any(f["id"].split("/")[-1].startswith(f"{name}.{check}") and "java-1" in f["id"] for f in cert["failing"]), \
+        [f["id"] for f in cert["failing"]]
+    assert "NOT conformant" in done.stdout
