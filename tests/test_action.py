@@ -193,7 +193,7 @@ def test_the_action_certifies_a_good_export_and_fails_on_a_bad_one_naming_the_ca
     assert "verdict: trainable and conformant in every runtime" in done.stdout
     certificate = json.loads((good / "certificate" / "certificate.json").read_text())
     assert certificate["ok"] and (good / "certificate" / "index.html").exists()
-    installed = subprocess.run([venv_bin / "python", "-c", "import harness; print(harness.__file__)"],
+    installed = subprocess.run([venv_bin / "python", "-c", "import harness; print(harness.__file__)"], cwd=tmp_path,
                                capture_output=True, text=True, env=env, check=True).stdout
     assert "site-packages" in installed and str(action_path) not in installed  # not editable
 
