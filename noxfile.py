@@ -56,6 +56,24 @@ def require_system_tools(session: nox.Session) -> None:
             session.error(f"`{command}` succeeded but no {' or '.join(names)} is on PATH")
 
 
+# Go programs the tests run, installed with `go install` (the Go module proxy) into .cache/tools/: name, module@version, who.
+GO_TOOLS = (("actionlint", "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12", "tests/test_action.py"),)
+
+
+def require_go_tools(session: nox.Session) -> None:
+    """Installs GO_TOOLS that are missing (into .cache/tools/<module@version>/) and names each to the tests
+    by its environment variable (ACTIONLINT=...); stops the session if Go itself is missing."""
+    for name, module, who in GO_TOOLS:
+        folder = ROOT.resolve() / ".cache" / "tools" / module.replace("/", "_")
+        if not (folder / name).exists():
+            go = shutil.which("go") or next((g for g in ["/usr/local/go/bin/go"] if Path(g).exists()), None)
+            if go is None:
+                session.error(f"missing: go, to install {name} ({who}): install Go, e.g. on Debian: apt-get install golang")
+            session.log(f"installing {name} ({who}): go install {module}")
+            session.run_install(go, "install", module, env={"GOBIN": str(folder)}, external=True, silent=True)
+        session.env[name.upper()] = str(folder / name)
+
+
 def install(session: nox.Session, extras: str = "test") -> None:
     """Installs the project (editable) with `extras`, unless this venv already has this pyproject."""
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
@@ -102,9 +120,11 @@ def release(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The project's tests, TF Java included (Java 17 and Maven must be installed). Arguments go to pytest.
 
-    The HTML report is tested in headless Chromium: installed here when missing, and gcc for the C API runtime (require_system_tools).
+    The HTML report is tested in headless Chromium: installed here when missing, and gcc for the C API runtime
+    (require_system_tools); actionlint, for the GitHub Action's tests, with `go install` (require_go_tools).
     """
     require_system_tools(session)
+    require_go_tools(session)
     install(session)
     session.run("pytest", *session.posargs)
 

@@ -1,7 +1,10 @@
 """Command line: `python -m harness conformance`, `check`, `replay`, `report` and `expectations`.
 
 Exit status: 0 when every check passed or failed as listed in expectations/, 1 when a check
-failed unexpectedly or a listed failure passed, 2 on bad input (the message names the file).
+failed unexpectedly or a listed failure passed, 2 on bad input (the message names the file),
+130 on SIGINT and 143 on SIGTERM (reports of the cases that finished, marked partial).
+
+Nothing heavy is imported at the top: bad arguments and paths are answered before TensorFlow loads.
 """
 
 from __future__ import annotations
@@ -10,19 +13,34 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
 
 from . import quiet
+from .. import __version__, resources
 from ..errors import HarnessError
 from ..testing import faults
 from ..testing.faults import PLANTED, RUNTIME_FAULTS
 from ..runs.versions import TF_JAVA, TF_JAVA_MATRIX, TF_PYTHON, TFLITE_ON_DEVICE
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-INTERRUPTED = 128 + 2  # the exit status of a process ended by SIGINT, as shells report it
+REPORTS = "reports/ in a checkout, else <cache>/reports"  # resources.reports_dir(), for the help texts
+_stopped_by = signal.SIGINT  # the signal that interrupted the run: SIGTERM is handled as SIGINT
+
+
+def interrupted_status() -> int:
+    """The exit status of a run ended by a signal, as shells report it: 130 for SIGINT, 143 for SIGTERM."""
+    return 128 + _stopped_by
+
+
+def _on_sigterm(signum, frame):
+    """SIGTERM (docker stop, Kubernetes, a CI timeout) stops the run as Ctrl-C does: partial reports, no worker left."""
+    global _stopped_by
+    _stopped_by = signal.Signals(signum)
+    raise KeyboardInterrupt
 
 
 # Not mutated by `nox -s mutants` (pragma): argument declarations and orchestration that starts
@@ -30,6 +48,7 @@ INTERRUPTED = 128 + 2  # the exit status of a process ended by SIGINT, as shells
 # decisions they delegate (load_expectations, judge, exit_status, _shard) are mutated.
 def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
     parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"tf-training-conformance {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     conf = sub.add_parser("conformance", help="export the reference specs and check every runtime against Python")
     conf.add_argument("--tf", action="append", metavar="VERSION",
@@ -39,8 +58,8 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
     rel.add_argument("candidate", metavar="CANDIDATE", help="TF Python version under validation (any PyPI serves)")
     rel.add_argument("--baseline", metavar="VERSION", help="version to compare with (default: the newest release before)")
     for p in (conf, rel):
-        p.add_argument("--expectations", type=Path, default=ROOT / "expectations", metavar="DIR",
-                       help="folder of expected failures and tolerances, *.toml (default: expectations/)")
+        p.add_argument("--expectations", type=Path, default=resources.data("expectations"), metavar="DIR",
+                       help="folder of expected failures and tolerances, *.toml (default: the harness's own)")
         p.add_argument("--plant-fault", choices=sorted(RUNTIME_FAULTS), metavar="NAME",
                        help="TEST-ONLY: make a runtime misbehave on purpose (harness/testing/faults.py), to show the verdicts "
                             "catch it; the report records it. Never use it to certify anything")
@@ -77,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
     replay.add_argument("--plant-fault", choices=sorted(PLANTED),
                         help="re-plant the fault the story was found with (test-only)")
     replay.add_argument("--java", default=None, metavar="VERSION", help="TF Java version (default: the pinned one)")
-    replay.add_argument("--cache-dir", type=Path, default=ROOT / ".cache")
+    replay.add_argument("--cache-dir", type=Path, default=resources.cache_dir())
     for p in (conf, check, rel):
         p.add_argument("-v", "--verbose", action="store_true",
                        help="show TensorFlow's own log lines (default: kept in <out>/logs/harness.log)")
@@ -90,8 +109,10 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
                        help="one more runtime of any registered kind (repeatable), e.g. c-2.21.0 or tflite-2.15.1")
         p.add_argument("--all-kinds", action="store_true",
                        help="each TF version also gets every other registered kind it versions (c-X, tflite-X)")
-        p.add_argument("--out", type=Path, default=ROOT / "reports", help="reports and work files (default: reports/)")
-        p.add_argument("--cache-dir", type=Path, default=ROOT / ".cache", help="exports and classpaths (default: .cache/)")
+        p.add_argument("--out", type=Path, default=resources.reports_dir(), help=f"reports and work files (default: {REPORTS})")
+        p.add_argument("--cache-dir", type=Path, default=resources.cache_dir(),
+                       help=f"exports, jars, built programs, virtualenvs (default: ${resources.ENV_CACHE}, else .cache/ "
+                            f"in a checkout, else the user's cache folder)")
         p.add_argument("--threads", type=int, default=1, help="intra/inter-op threads in every runtime (default 1)")
         p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
                        help="cases run in parallel, each on its own worker processes (default: the number of cores)")
@@ -105,26 +126,49 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
     args = parser.parse_args(argv)
     if args.command in ("report", "merge"):
         return run_report(args)
+    global _stopped_by
+    _stopped_by = signal.SIGINT
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
         if args.command == "expectations":
             return run_expectations(args)
         if args.command == "replay":
             return run_replay(args)
+        validate(args)  # before anything heavy loads, and before the log file is made
         with quiet.tensorflow_to(args.out.resolve() / "logs" / "harness.log", args.verbose):
             return run(args)
     except HarnessError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except Exception as e:  # the harness's own code failed: exit 2 (not a runtime's finding), traceback in a log
-        log = getattr(args, "out", ROOT / "reports").resolve() / "logs" / "harness-bug.log"
+        log = getattr(args, "out", resources.reports_dir()).resolve() / "logs" / "harness-bug.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(traceback.format_exc())
         print(f"error: a bug in the harness, not a finding about any runtime: {type(e).__name__}: {e} "
               f"(traceback: {log})", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # Ctrl-C before or after the cases ran (during them, run() reports what finished)
-        print("interrupted", file=sys.stderr)
-        return INTERRUPTED
+        print("interrupted" if _stopped_by == signal.SIGINT else f"interrupted by {_stopped_by.name}", file=sys.stderr)
+        return interrupted_status()
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def validate(args) -> None:  # pragma: no mutate block (tests/test_cli.py runs every error it raises)
+    """Argument and path errors of conformance, release and certify, found without importing TensorFlow."""
+    if args.jobs < 1:
+        raise HarnessError(f"-j must be at least 1, got {args.jobs}")
+    if args.command in ("conformance", "release") and not args.expectations.is_dir():
+        raise HarnessError(f"{args.expectations}: expectations folder does not exist")
+    if args.command in ("certify", "check"):
+        if not args.saved_model.resolve().is_dir():
+            raise HarnessError(f"{args.saved_model.resolve()}: export directory does not exist")
+        if args.data is not None and not args.data.is_file():
+            raise HarnessError(f"{args.data}: data file does not exist")
+        if args.steps <= 0 or args.resume_steps <= 0:
+            raise HarnessError("--steps and --resume-steps must be positive")
 
 
 def load_expectations(names: list[str], directory: Path | None, stand_ins: dict | None = None) -> dict:
@@ -182,10 +226,7 @@ def run(args) -> int:  # pragma: no mutate block
     started = time.monotonic()
     conformance = args.command in ("conformance", "release")
     certifying = args.command in ("certify", "check")
-    if args.jobs < 1:
-        raise HarnessError(f"-j must be at least 1, got {args.jobs}")
-    if conformance and not args.expectations.is_dir():
-        raise HarnessError(f"{args.expectations}: expectations folder does not exist")
+    validate(args)
     # TensorFlow's C++ INFO/WARNING lines would bury the report; set before TF loads (workers inherit it).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from ..runs import matrix, runner
@@ -259,7 +300,7 @@ def run(args) -> int:  # pragma: no mutate block
     print(f"reports: {json_path} {junit_path} {out / 'index.html'} ({time.monotonic() - started:.0f} s)")
     if interrupted:
         print(report.partial_note(results))
-        return INTERRUPTED
+        return interrupted_status()
     if args.command == "release":
         return _release_verdict(args, results, out)
     # certify: on-device trainability is reported beside the verdict, not part of it.
@@ -303,7 +344,7 @@ def add_report_command(sub) -> None:  # pragma: no mutate block (declares argume
     rep = sub.add_parser("report", aliases=["merge"],
                          help="re-render the summary and index.html from JSON reports; merge CI shards")
     rep.add_argument("reports", type=Path, nargs="+", help="conformance.json of a run, or of each shard")
-    rep.add_argument("--out", type=Path, default=ROOT / "reports",
+    rep.add_argument("--out", type=Path, default=resources.reports_dir(),
                      help="writes index.html; for several inputs also the merged conformance.json and junit.xml")
 
 
@@ -315,8 +356,8 @@ def add_expectations_command(sub) -> None:  # pragma: no mutate block (declares 
     update.add_argument("report", type=Path, help="conformance.json of a run (a full run's: `nox -s matrix`)")
     update.add_argument("--write", action="store_true", help="remove the stale and XPASS entries, add the suggested "
                                                              "ones a known cause explains (each file atomically)")
-    update.add_argument("--expectations", type=Path, default=ROOT / "expectations", metavar="DIR",
-                        help="folder of expected failures and tolerances (default: expectations/)")
+    update.add_argument("--expectations", type=Path, default=resources.data("expectations"), metavar="DIR",
+                        help="folder of expected failures and tolerances (default: the harness's own)")
     diff = actions.add_parser("compare", help="the outcome of every result id of two reports: the same? (exit 1 if not)")
     diff.add_argument("reports", type=Path, nargs=2, metavar="REPORT")
 
@@ -329,6 +370,9 @@ def run_expectations(args) -> int:
         return expectations_update.compare_reports(*args.reports)
     if not args.expectations.is_dir():
         raise HarnessError(f"{args.expectations}: expectations folder does not exist")
+    if args.write and resources.CHECKOUT is None and args.expectations.resolve() == resources.data("expectations").resolve():
+        raise HarnessError(f"{args.expectations}: --write edits the installed package's own lists: "
+                           f"pass --expectations DIR (a checkout's expectations/)")
     return expectations_update.update(args.report, args.expectations, args.write)
 
 

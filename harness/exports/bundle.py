@@ -152,7 +152,9 @@ def _export_in_subprocess(spec: Spec, route: str, tmp: Path, python: Path, versi
     devices a distributed export needs (several logical CPUs) never exist in the process that runs
     and compares the exports. Only the repository is on the worker's path: not the harness's packages."""
     request = json.dumps({"raw": spec.raw, "route": route, "bundle": str(tmp), "threads": 1})
-    root = Path(__file__).resolve().parent.parent.parent
+    from .. import resources
+
+    root = resources.import_root()
     env = {**os.environ, "PYTHONPATH": str(root), "PYTHONNOUSERSITE": "1",
            "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
     done = subprocess.run([str(python), "-m", "harness.exports.export_worker"], input=request, capture_output=True, text=True,

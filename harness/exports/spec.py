@@ -14,9 +14,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import resources
 from ..errors import HarnessError
 
-SPECS_DIR = Path(__file__).resolve().parent.parent.parent / "specs"
+SPECS_DIR = resources.data("specs")
 
 # layer type -> {option: (type, required)}
 LAYERS = {

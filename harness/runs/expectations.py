@@ -40,9 +40,10 @@ from pathlib import Path
 import numpy as np
 
 from ..plan.compare import DIVERGED, Comparison
+from .. import resources
 from ..errors import HarnessError
 
-EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "expectations"
+EXPECTATIONS_DIR = resources.data("expectations")
 NOT_ENTRIES = ("causes.toml", "interleavings.toml")  # the other tables of the folder
 ANY_DIVERGENCE = Comparison(DIVERGED).summary()  # "diverged: max|d|=0 ...": an error matching it needs max_relative
 SATURATED = int(np.iinfo(np.int64).max)  # compare's max_ulp for a changed shape or dtype, or NaN against a number

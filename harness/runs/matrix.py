@@ -4,7 +4,7 @@ Each worker set holds one worker per (language, version) of the run; one thread 
 next export and runs all its checks there, so N cases run at once, each on its own processes.
 Results come back in export order whatever finished first: the report does not depend on N.
 
-Ctrl-C (KeyboardInterrupt in the main thread) kills every worker and plain-Java JVM at once, lets the
+Ctrl-C (KeyboardInterrupt in the main thread; SIGTERM raises it too, cli/main.py) kills every worker and plain-Java JVM at once, lets the
 threads see their processes die, and raises Interrupted with the results of the exports that had
 finished: the caller reports those, marked partial.
 """
@@ -92,7 +92,8 @@ def run(exports: list[Export], runtime_names: list[str], *, jobs: int, cache_dir
             results += future.result()
         return results, facts
     except KeyboardInterrupt:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup short
+        # a second Ctrl-C (or a SIGTERM after it) must not cut the cleanup short
+        previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             stopping.set()  # before the kill: a case that sees its workers die knows it is not a result
             for s in sets:
@@ -101,7 +102,8 @@ def run(exports: list[Export], runtime_names: list[str], *, jobs: int, cache_dir
             finished = [f.result() for f in futures if not f.cancelled()]
             raise Interrupted(setup + [r for out in finished if out is not None for r in out], facts) from None
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for s, handler in previous.items():
+                signal.signal(s, handler)
     finally:
         pool.shutdown(wait=True)
         stop(sets)  # every worker told at once: their shutdowns overlap

@@ -35,7 +35,7 @@ from packaging.tags import sys_tags
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from .. import atomic
+from .. import atomic, resources
 from ..errors import HarnessError
 
 FORMAT = 2  # bump when the way a virtualenv is built changes (2: its stamp records `modules`)
@@ -444,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m harness.runs.venvs", description=main.__doc__.splitlines()[0])
     parser.add_argument("versions", nargs="*", metavar="VERSION", help="TensorFlow versions (default: the matrix)")
-    parser.add_argument("--cache-dir", type=Path, default=Path(__file__).resolve().parent.parent.parent / ".cache")
+    parser.add_argument("--cache-dir", type=Path, default=resources.cache_dir())
     args = parser.parse_args(argv)
     try:
         for version in args.versions or TF_PYTHON_MATRIX:

@@ -33,13 +33,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import atomic
+from .. import atomic, resources
 from ..errors import HarnessError
 from ..plan.interface import Interface
 from ..plan.trajectory import RESTORE_WAYS, STAGES, Failure
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-SOURCE_DIR = ROOT / "c"
+SOURCE_DIR = resources.data("c")
 PROGRAM = "train_export"
 ERROR_MARK = "train_export: "  # how the program starts its one-line error message on stderr
 STAGE_MARK = "train_export-stage: "  # written to stderr before each stage: names the stage of a failure or crash

@@ -15,9 +15,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from .. import resources
 from ..errors import HarnessError
 
-SOURCES = Path(__file__).resolve().parent.parent.parent / "java" / "worker"
+SOURCES = resources.data("java") / "worker"
 
 
 def classes(classpath: list[str], cache_dir: Path) -> Path:

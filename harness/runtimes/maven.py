@@ -9,11 +9,39 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
+from .. import resources
 from ..errors import HarnessError
 
-POM = Path(__file__).resolve().parent.parent.parent / "java" / "pom.xml"
+POM = resources.data("java") / "pom.xml"
+PROJECT_PARTS = ("pom.xml", "src")  # what Maven reads of java/ (worker/ is javac's: javac.py)
+
+
+def project(cache_dir: Path) -> Path:
+    """The pom of a copy of java/'s Maven project in the cache (keyed by its content), which Maven runs on:
+    nothing is ever written beside the package (an installed one sits in site-packages)."""
+    files = sorted(p for part in PROJECT_PARTS for p in ([POM.parent / part] if part == "pom.xml"
+                                                         else (POM.parent / part).rglob("*")) if p.is_file())
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(POM.parent)).encode() + b"\0" + path.read_bytes() + b"\0")
+    copy = cache_dir / f"java-project-{digest.hexdigest()[:12]}"
+    if not (copy / "pom.xml").exists():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = cache_dir / f".{copy.name}.{os.getpid()}.{threading.get_ident()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        for path in files:
+            (tmp / path.relative_to(POM.parent)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, tmp / path.relative_to(POM.parent))
+        try:
+            os.replace(tmp, copy)
+        except OSError:  # another process copied it first
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not (copy / "pom.xml").exists():
+                raise
+    return copy / "pom.xml"
 
 
 @contextlib.contextmanager
@@ -100,7 +128,7 @@ def _classpath(version: str, cache_dir: Path) -> list[str]:
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_name(cached.name + ".tmp")
     # -U: re-ask Central for artifacts that were missing last time (an expected failure may start passing).
-    cmd = [mvn, "-B", "-q", "-U", "-Dstyle.color=never", "-f", str(POM), "dependency:build-classpath",
+    cmd = [mvn, "-B", "-q", "-U", "-Dstyle.color=never", "-f", str(project(cache_dir)), "dependency:build-classpath",
            f"-Dmdep.outputFile={tmp}", f"-Dtensorflow-java.version={version}"]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0 or not tmp.exists():

@@ -74,13 +74,14 @@ def _jar(version: str, cache_dir: Path) -> Path:
     build = Path(tempfile.mkdtemp(prefix=".train-export-build.", dir=cache_dir))
     try:
         # -U, as for the classpath: re-ask Central for artifacts that were missing last time.
-        cmd = [mvn, "-B", "-q", "-U", "-Dstyle.color=never", "-f", str(maven.POM), "package",
+        pom = maven.project(cache_dir)  # a copy in the cache: nothing is built beside the package
+        cmd = [mvn, "-B", "-q", "-U", "-Dstyle.color=never", "-f", str(pom), "package",
                f"-Dtensorflow-java.version={version}", f"-Dconformance.build.directory={build}"]
         done = subprocess.run(cmd, capture_output=True, text=True)
         built = build / "train-export.jar"
         if done.returncode != 0 or not built.exists():
             error = maven.first_error(done, prefer=".java:")
-            where = next((p for p in sources()[1:] if str(p) in error), maven.POM)
+            where = next((p for p in sources()[1:] if str(pom.parent / p.relative_to(maven.POM.parent)) in error), maven.POM)
             raise HarnessError(f"{where}: Maven could not build {MAIN} against TF Java {version}: {error[:900]}")
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         shutil.copyfile(built, tmp)

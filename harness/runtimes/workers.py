@@ -15,14 +15,12 @@ from typing import Callable, ClassVar
 import numpy as np
 
 from . import ipc
+from .. import resources
 from ..errors import HarnessBug, HarnessError, one_line
 from ..plan.interface import ZOO, Interface
 from ..plan.trajectory import RESTORE_WAYS, Failure, Restore, RuntimeFailure, Trajectory
 from .worker import STAGE_MARK
 from .base import DEFAULT_CALL_TIMEOUT, Runtime, Setting
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-
 
 @dataclass(frozen=True)
 class WorkerStart:
@@ -85,7 +83,7 @@ class Worker:
         command, hello, what = starting.command, starting.hello, starting.what
         self.log.parent.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in [str(ROOT), env.get("PYTHONPATH", "")] if p)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in [str(resources.import_root()), env.get("PYTHONPATH", "")] if p)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ INFO/WARNING lines go to the log anyway
         for key, value in starting.env.items():
             env.setdefault(key, value)

@@ -44,10 +44,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import atomic
+from .. import atomic, resources
 from ..runs.versions import TF_JAVA, TF_PYTHON
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 MODELS = (("mlp", "mlp_regression", "tf_keras"), ("cnn", "cnn", "tf_keras"))
 
 
@@ -187,7 +186,7 @@ def parallel(jobs: tuple[int, int], cache_dir: Path, work: Path, specs: list[str
         out = work / f"j{j}"
         started = time.monotonic()
         done = subprocess.run([sys.executable, "-m", "harness", "conformance", "-j", str(j), "--out", str(out),
-                               "--cache-dir", str(cache_dir), *chosen], cwd=ROOT, capture_output=True, text=True)
+                               "--cache-dir", str(cache_dir), *chosen], capture_output=True, text=True)
         seconds[j] = round(time.monotonic() - started, 1)
         if not (out / "conformance.json").exists():
             raise RuntimeError(f"conformance -j {j} wrote no report (exit {done.returncode}): {done.stderr[-2000:]}")
@@ -217,8 +216,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="'ci' (the CI subset, default), 'none', or spec names to run at -j 1 and -j 2, e.g. "
                              "'mlp_regression,cnn'")
     parser.add_argument("--java", default=TF_JAVA, metavar="VERSION", help=f"TF Java version (default {TF_JAVA})")
-    parser.add_argument("--out", type=Path, default=ROOT / "reports", help="where bench.json goes (default reports/)")
-    parser.add_argument("--cache-dir", type=Path, default=ROOT / ".cache")
+    parser.add_argument("--out", type=Path, default=resources.reports_dir(), help="where bench.json goes (default reports/ in a checkout)")
+    parser.add_argument("--cache-dir", type=Path, default=resources.cache_dir())
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from ..cli import quiet
