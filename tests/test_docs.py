@@ -194,3 +194,12 @@ def test_no_figure_is_typed_by_hand(page):
     text = re.sub(r"<!-- generated: (\w+) -->.*?<!-- end: \1 -->", "", prose(page), flags=re.S)
     text = re.sub(r"`[^`\n]*`", "", text)  # code: flags, file names, versions
     assert not FIGURE.findall(text), f"{page.relative_to(ROOT)}: {FIGURE.findall(text)}: generate it into docs/measured.md"
+
+
+def test_the_plain_java_options_shown_are_the_program_s():
+    page = (ROOT / "docs" / "certify.md").read_text()
+    usage = re.search(r"## The plain Java program.*?```text\n(.*?)```", page, flags=re.S)
+    assert usage, "docs/certify.md shows no TrainExport options"
+    shown = set(re.findall(r"--[a-z-]+", usage[1]))
+    source = (ROOT / "java" / "src" / "main" / "java" / "dev" / "conformance" / "TrainExport.java").read_text()
+    assert shown == set(re.findall(r'"(--[a-z-]+)"', source))
