@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-WIDTH, HEIGHT = 1280, 960  # the matrix, the legend and the first export's plots
+WIDTH, HEIGHT = 1280, 2200  # the matrix, the expected failures and the first exports' plots
 
 
 def render(html: Path, png: Path) -> None:
