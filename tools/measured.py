@@ -65,7 +65,9 @@ def main(paths: list[str]) -> str:
              f"`python tools/measured.py {' '.join(paths)} > docs/measured.md` -->", "",
              "Counts from the committed report data below, made by the command in this file's first comment. "
              "Each data file is a real run's `conformance.json`, gzipped; its name carries the commit it ran. "
-             "To refresh: run, copy `reports/conformance.json` gzipped into `docs/data/`, rerun the command.", ""]
+             "To refresh: run, copy `reports/conformance.json` gzipped into `docs/data/`, rerun the command. "
+             "Runs with no committed report (the version matrix, `nox -s bench`'s `reports/bench.json`, "
+             "`nox -s mutants`' `reports/mutants.json`) have no figures here until one is committed.", ""]
     for p in paths:
         lines += describe(Path(p), load(Path(p)))
     return "\n".join(lines)
