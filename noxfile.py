@@ -1,6 +1,7 @@
 """Sessions: `nox -s conformance` (the main job), `nox -s tests` (the project's tests), `nox -s matrix`
 and `nox -s release` (TF release validation), `nox -s provision` (the other TF Python versions'
-virtualenvs, ahead of time), `nox -s mutants` (mutation testing of the verdicts), `nox -s bench`.
+virtualenvs, ahead of time), `nox -s mutants` (mutation testing of the verdicts), `nox -s bench`,
+`nox -s docs` (every command the docs show, run) and `nox -s screenshot` (the README's picture of a report).
 
 Virtualenvs are built by uv (nox's uv backend: `pip install "nox[uv]"`), reused, and reinstalled only
 when pyproject.toml changes; uv's cache (~/.cache/uv) holds one copy of each wheel, hard-linked into every
@@ -21,7 +22,7 @@ PYTHON = "3.11"
 
 nox.options.reuse_venv = "yes"
 # uv builds every session's virtualenv from its cache (~/.cache/uv) by hard links: TensorFlow is
-# downloaded and unpacked once, and a second session's install takes seconds (measured in README).
+# downloaded and unpacked once, and a second session's install takes seconds.
 nox.options.default_venv_backend = "uv"
 nox.options.sessions = ["tests"]
 nox.options.error_on_missing_interpreters = True
@@ -172,3 +173,23 @@ def mutants(session: nox.Session) -> None:
     """
     install(session, "test,mutants")
     session.run("python", "tools/mutants.py", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def docs(session: nox.Session) -> None:
+    """Run every command README.md and docs/ show (```sh blocks marked `<!-- run -->`, tools/docs.py) and check
+    each exits as marked. Arguments select blocks by `file:line` substring: `nox -s docs -- docs/certify.md`."""
+    require_system_tools(session)  # Chromium for `nox -s screenshot` and the tests a block may run
+    install(session)
+    session.run("python", "tools/docs.py", "run", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def screenshot(session: nox.Session) -> None:
+    """The README's picture: a real conformance run (one spec), its index.html rendered by headless Chromium
+    into docs/report.png (tools/screenshot.py)."""
+    require_system_tools(session)
+    install(session)
+    session.run("python", "-m", "harness", "conformance", "--spec", "mlp_regression", "--java", "1.1.0",
+                "--out", "reports/screenshot")
+    session.run("python", "tools/screenshot.py", "reports/screenshot/index.html", "docs/report.png")

@@ -1,5 +1,5 @@
 """The checks: ONE registry of what is judged per export and runtime. The runner runs them in this
-order, the README's table and certify's explanations are read from it, the fault catalog names them.
+order, docs/reference.md's table and certify's explanations are read from it, the fault catalog names them.
 
 A check has a stage (the part of the plan, trajectory.STAGES, whose output it judges: a failure
 there fails the stage's first check and blocks the later ones), may need a capability of the runtime
@@ -21,7 +21,7 @@ import numpy as np
 @dataclass(frozen=True)
 class Check:
     name: str
-    what: str  # what it compares with the reference (the README's table)
+    what: str  # what it compares with the reference (docs/reference.md's table)
     stage: str = ""  # the plan's stage that produces what it judges ("": not a check of the plan)
     needs: str = ""  # a Capabilities flag the runtime must have
     requires: str = ""  # an Interface field the export must have
@@ -126,8 +126,8 @@ def find(name: str) -> Check:
     return BY_NAME.get(name) or BY_NAME["equals.<runtime>" if name.startswith("equals.") else name]
 
 
-def readme_table() -> str:
-    """The README's table of checks, as the registry has them."""
+def docs_table() -> str:
+    """The table of checks in docs/reference.md, as the registry has them (tools/reference.py renders it)."""
     rows = ["| check | compares with the reference |", "|---|---|"]
     rows += [f"| `{c.name}` | {c.what} |" for c in ALL]
     return "\n".join(rows)

@@ -1,4 +1,4 @@
-"""A runtime kind added as the README says a newcomer adds one: this module, and its line in the registry
+"""A runtime kind added as docs/contributing.md says a newcomer adds one: this module, and its line in the registry
 (test_architecture installs it with monkeypatch). It is the TF1 session loader again, under a name of
 its own, so the conformance checks must all pass bit-exactly on it."""
 

@@ -179,12 +179,13 @@ def test_a_harness_bug_exits_2_with_its_traceback_in_a_log(monkeypatch, tmp_path
     assert err.count("\n") == 1 and "Traceback" in log.read_text()
 
 
-def test_the_readme_table_and_the_fault_catalog_name_the_registry_checks():
-    """One registry of checks: the README's table is its rendering; every planted fault names checks it has."""
+def test_the_reference_table_and_the_fault_catalog_name_the_registry_checks():
+    """One registry of checks: docs/reference.md's table is its rendering; every planted fault names checks it has."""
     from harness import checks
     from harness.testing import faults
 
-    readme = (PACKAGE.parent / "README.md").read_text()
-    assert checks.readme_table() in readme, "README's table of checks differs from harness/checks.py: paste readme_table()"
+    reference = (PACKAGE.parent / "docs" / "reference.md").read_text()
+    assert checks.docs_table() in reference, \
+        "docs/reference.md's table of checks differs from harness/checks.py: python tools/reference.py --write docs/reference.md"
     for fault in faults.RUNTIME_FAULTS.values():
         assert all(c in checks.BY_NAME for c in fault.checks), (fault.name, fault.checks)
