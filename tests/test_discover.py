@@ -157,13 +157,24 @@ def test_an_export_that_trains_nothing_is_refused(tmp_path, foreign):
     assert "no variable update was found in it" in note(d, "train")
 
 
-def test_a_train_op_that_no_signature_runs(foreign):
+def test_a_train_op_that_no_signature_runs_is_trained_by_op(foreign, tmp_path):
+    """No signature trains, but the graph's collection holds a train op: it is trained as Java code does
+    (feed the placeholders it depends on, fetch the loss its gradients come from, target the op), through a
+    signature added to certify's scratch copy only."""
     path, _ = foreign("tf1_train_op_in_collection")
-    with pytest.raises(HarnessError) as e:
-        discover.discover(path)
-    assert str(e.value).startswith(f"{path / 'saved_model.pb'}: no signature updates variables, so none trains "
-                                   f"('evaluate': updates no variables; inputs x: float32[None, 2], y: float32[None, 1]; ")
-    assert "collection 'train_op' holds a train op, but no signature runs it" in str(e.value)
+    before = (path / "saved_model.pb").read_bytes()
+    d = discover.discover(path)
+    op, loss, fed = d.train_op
+    assert (loss, fed) == ("Mean:0", ("x", "y")) and op.startswith("GradientDescent")
+    assert d.interface.train == discover.TRAIN_SIGNATURE and d.interface.loss == "loss"
+    assert d.interface.predict == "serving_default"  # evaluate computes from x, y too; the name breaks the tie
+    assert note(d, "train op").startswith(f"train op: {op!r} (no signature trains")
+    copy = tmp_path / "copy"
+    shutil.copytree(path, copy)
+    discover.write_train_signature(copy, d.interface.tags, d.train_op)
+    assert (path / "saved_model.pb").read_bytes() == before  # the export itself is only read
+    assert discover.discover(copy).interface.train == discover.TRAIN_SIGNATURE  # the copy trains by signature
+    assert discover.discover(copy).train_op is None
 
 
 def test_bad_export_directories(tmp_path, foreign):

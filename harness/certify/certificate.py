@@ -61,6 +61,10 @@ def prepare(args, work: Path) -> Prepared:
     copy = work / "export" / source.name
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(source, copy)  # the runtimes work on a copy: nothing can write into the user's export
+    if discovery.train_op:  # trained by op: the copy gets the signature discovery called it by
+        from .discover import write_train_signature
+
+        write_train_signature(copy, discovery.interface.tags, discovery.train_op)
     _, meta = read_meta_graph(source, discovery.interface.tags)
     export = Export(source.name, copy, data.data, steps, resume_steps, TF_PYTHON, discovery.interface)
     return Prepared(export, report, discovery, data, source, meta.meta_info_def.tensorflow_version)
@@ -140,7 +144,10 @@ def conventions(d: Discovery, results: list[Result], python: str) -> dict:
     out (from the graph: the variables its restore writes), and whether Python's own resume through it differs
     from the uninterrupted run (runner.own_resumes: a finding, the runtimes are compared with that resume)."""
     iface = d.interface
-    restored = {"saver": set(d.train_updates) if d.saver_def else None,  # the saver restores every variable
+    # What the saver's restore op writes (a TF1 Saver may list fewer variables than train changes); when the
+    # graph does not say which (unresolved), every variable of the checkpoint.
+    saver = set(d.saver_restores or ()) & set(d.train_updates) or set(d.train_updates)
+    restored = {"saver": saver if d.saver_def else None,
                 "signature": set(d.written.get(iface.restore, ())) if iface.save and iface.restore else None,
                 "weights": set(d.written.get(iface.set_weights, ())) if iface.get_weights and iface.set_weights else None}
     findings = {r.notes["fidelity"]["convention"]: r.notes["fidelity"]["differs"] for r in results
@@ -152,10 +159,11 @@ def conventions(d: Discovery, results: list[Result], python: str) -> dict:
         missing = sorted(set(d.train_updates) - carried)
         leaves_out = {}
         for variable in missing:
-            # From the dataflow: a counter counts; inference reads the model's variables; an optimizer's slots go
+            # From the dataflow: a counter counts; the loss and inference read the model's variables; an optimizer's slots go
             # into other variables' updates; what does neither (a metric's running total, moving statistics) is a
             # statistic train keeps.
-            what = ("iteration counter" if variable in d.counters else "variables" if variable in d.inference_reads
+            model = set(d.inference_reads or d.loss_reads)  # inference, where there is one, says best
+            what = ("iteration counter" if variable in d.counters else "variables" if variable in model
                     else "optimizer slots" if variable in d.feeds_writes else "non-trainable statistics")
             leaves_out.setdefault(what, []).append(variable)
         if d.train_random:

@@ -81,6 +81,11 @@ class Discovery:
     counters: tuple = ()  # variables train counts up (v += constant): an iteration counter
     inference_reads: tuple = ()  # variables the inference signature's outputs are computed from
     train_random: tuple = ()  # random ops train runs whose state is in no variable (so in no checkpoint)
+    # A TF1 graph no signature trains, trained by its train op: (op, loss tensor, placeholders fed); the runtimes
+    # call it through TRAIN_SIGNATURE, which certify adds to its scratch copy (add_train_signature)
+    train_op: tuple | None = None
+    saver_restores: tuple | None = None  # variables the saver_def's restore op writes (None: no saver_def)
+    loss_reads: tuple = ()  # variables the loss is computed from: the model's (its optimizer's slots are not)
     feeds_writes: tuple = ()  # variables train reads into another variable's update (optimizer slots, counters)
 
     @property
@@ -119,6 +124,12 @@ def discover(saved_model: Path, overrides: dict | None = None, tags: tuple[str, 
     how = "--tags" if tags is not None else "the only one" if len(sets) == 1 else f"holds the training signature; tag sets {sets}"
     notes = [f"tags: meta graph {list(chosen)} ({how})"]
     train = chooser.train(notes)
+    if chooser.train_op:
+        op, loss_tensor, fed = chooser.train_op
+        notes.append(f"train op: {op!r} (no signature trains; its updates are an optimizer step), fed {', '.join(fed)}, "
+                     f"loss {loss_tensor!r}: what Java code runs as runner().feed(...).fetch({loss_tensor!r})"
+                     f".addTarget({op!r}); the runtimes call it as signature {TRAIN_SIGNATURE!r}, which certify adds to "
+                     f"its scratch copy (an Identity of the loss with a control input on the op)")
     loss = chooser.loss(train, notes)
     metrics = chooser.metrics(train, loss, notes)
     predict = chooser.other("predict", notes, train)
@@ -140,24 +151,38 @@ def discover(saved_model: Path, overrides: dict | None = None, tags: tuple[str, 
     hints = {sig: chooser.hints(sig) for sig in (train, predict) if sig}
     counters = tuple(sorted(v for v, kinds in facts[train].writes.items() if kinds == {COUNT} or _integer_scalar(chooser.graph, v)))
     reads = tuple(sorted(o[1] for o in chooser.output_origins[predict] if o[0] == VAR)) if predict else ()
+    loss_info = sigs[train].outputs[loss]
+    loss_reads = tuple(sorted(o[1] for o in chooser.graph.origins(_graph_tensor(loss_info.name)) if o[0] == VAR)) \
+        if loss_info.WhichOneof("encoding") == "name" else ()
     if facts[train].random_ops:
         notes.append(f"random: {train!r} draws random numbers ({', '.join(sorted(facts[train].random_ops))}) whose "
                      f"state is in no variable: no checkpoint carries it")
     return Discovery(saved_model, interface, inputs, outputs, has_saver, tuple(sorted(facts[train].targets)), tuple(notes),
-                     hints, {n: tuple(sorted(r.targets)) for n, r in facts.items()}, counters, reads,
-                     tuple(sorted(facts[train].random_ops)), tuple(sorted(facts[train].feeds_writes)))
+                     hints=hints, written={n: tuple(sorted(r.targets)) for n, r in facts.items()}, counters=counters,
+                     inference_reads=reads, train_random=tuple(sorted(facts[train].random_ops)),
+                     feeds_writes=tuple(sorted(facts[train].feeds_writes)), train_op=chooser.train_op, loss_reads=loss_reads,
+                     saver_restores=tuple(sorted(chooser.graph.reach([meta.saver_def.restore_op_name]).targets))
+                     if has_saver else None)
 
 
 def _examine(pb, meta, overrides: dict) -> "_Chooser":
     """One meta graph's signatures, inputs, outputs and what each runs, ready to choose from."""
     graph = Graph(meta)
     sigs = {k: v for k, v in meta.signature_def.items() if not k.startswith("__")}
-    if not sigs:
-        raise HarnessError(f"{pb}: the meta graph tagged {sorted(meta.meta_info_def.tags)} has no signatures")
+    if not sigs and not find_train_op(graph, meta):
+        raise HarnessError(f"{pb}: the meta graph tagged {sorted(meta.meta_info_def.tags)} has no signatures, "
+                           f"and no op in it trains")
     inputs = {k: tuple(sorted((_spec(n, i) for n, i in s.inputs.items()), key=lambda t: t.name)) for k, s in sigs.items()}
     outputs = {k: tuple(sorted((_spec(n, i) for n, i in s.outputs.items()), key=lambda t: t.name)) for k, s in sigs.items()}
     facts = {name: graph.reach([info.name for info in sig.outputs.values() if info.WhichOneof("encoding") == "name"])
              for name, sig in sorted(sigs.items())}
+    if "train" not in overrides and not any(r.trains for r in facts.values()) and TRAIN_SIGNATURE not in sigs:
+        found = find_train_op(graph, meta)
+        if found:  # no signature trains, a train op does: discovered as the signature a scratch copy gets
+            add_train_signature(meta, *found)
+            chooser = _examine(pb, meta, overrides)
+            chooser.train_op = found
+            return chooser
     chooser = _Chooser(pb, sigs, inputs, outputs, facts, overrides)
     chooser.graph = graph
     chooser.output_origins = {
@@ -165,6 +190,113 @@ def _examine(pb, meta, overrides: dict) -> "_Chooser":
                                   if info.WhichOneof("encoding") == "name")) for name, sig in sigs.items()}
     chooser.train_op_collections = sorted(set(meta.collection_def) & TRAIN_OP_COLLECTIONS)
     return chooser
+
+
+TRAIN_SIGNATURE = "conformance_train"  # the signature certify adds to its copy of a graph trained by op
+_TRAIN_LOSS_NODE = "conformance_train/loss"
+
+
+def find_train_op(graph: Graph, meta) -> tuple[str, str, tuple[str, ...]] | None:
+    """(train op, loss tensor, placeholders it is fed) of a TF1 graph that no signature trains, or None.
+
+    The train op: the graph's train-op collection if it has one, else a node nothing consumes (a sink) whose
+    updates include an optimizer step (evidence.write_kind), the one writing the most variables. The loss: the
+    tensor the gradients are seeded from (tf.gradients' Fill(Shape(loss), 1)), else the scalar float sink of
+    the forward graph computed from the fed inputs and the variables the op trains (shapes from TensorFlow's
+    shape inference); of several, the one named loss."""
+    named = []
+    for key in sorted(set(meta.collection_def) & TRAIN_OP_COLLECTIONS):
+        collection = meta.collection_def[key]
+        named += [_node_name(n) for n in collection.node_list.value]
+    consumed = {_node_name(i) for node in graph.nodes.values() for i in node.input}
+    candidates = []
+    for name in dict.fromkeys(named + sorted(n for n in graph.nodes if n not in consumed)):
+        if name not in graph.nodes:
+            continue
+        reach = graph.reach([name])
+        if reach.trains and not (reach.saves or reach.restores):
+            candidates.append((name not in named, -len(reach.stepped), name, reach))
+    if not candidates:
+        return None
+    _, _, op, reach = min(candidates, key=lambda c: c[:3])
+    fed = tuple(sorted(n for n in reach.graph_nodes if graph.nodes[n].op in ("Placeholder", "PlaceholderWithDefault")))
+    loss = _loss_of(graph, meta, reach, fed)
+    return (op, loss, fed) if loss else None
+
+
+def _loss_of(graph: Graph, meta, reach: Reach, fed: tuple) -> str | None:
+    """The scalar float tensor computed from the fed inputs and the trained variables that the gradients are
+    seeded from (Fill(Shape(loss), 1)), else the one such tensor of the forward graph nothing else consumes."""
+    import tensorflow as tf
+
+    from .evidence import _const_value
+
+    with tf.Graph().as_default() as g:  # shapes only (TensorFlow's shape inference): no session, no variable read
+        tf.compat.v1.train.import_meta_graph(meta, clear_devices=True)
+
+    def loss_like(tensor: str) -> bool:
+        try:
+            t = g.get_tensor_by_name(tensor)
+        except (KeyError, ValueError):
+            return False
+        origins = graph.origins(tensor)
+        return (t.shape.rank == 0 and t.dtype.is_floating and bool({o[1] for o in origins if o[0] == VAR} & reach.stepped)
+                and bool({o[1] for o in origins if o[0] in (DATA, HYPER, DEFAULT)} & set(fed)))
+
+    seeds = set()
+    for name in reach.graph_nodes:
+        node = graph.nodes[name]
+        inputs = [i for i in node.input if not i.startswith("^")]
+        if node.op == "Fill" and len(inputs) == 2:
+            shape, one = graph.nodes.get(_node_name(inputs[0])), _const_value(graph.nodes.get(_node_name(inputs[1])))
+            if shape is not None and shape.op == "Shape" and one is not None and float(one) == 1.0:
+                seeds.add(_graph_tensor(shape.input[0]))
+    seeds = sorted(t for t in seeds if loss_like(t))
+    if len(seeds) == 1:
+        return seeds[0]
+    consumers: dict = {}
+    for node in graph.nodes.values():
+        for i in node.input:
+            consumers.setdefault(_node_name(i), []).append(node.op)
+    found = [_graph_tensor(name) for name in sorted(graph.nodes) if name not in reach.graph_nodes
+             and all(op in ("Shape", "ScalarSummary", "Identity") for op in consumers.get(name, []))
+             and loss_like(_graph_tensor(name))]
+    if len(found) > 1:
+        found = [t for t in found if "loss" in t.lower()] or found  # the last tie-break: the name
+    return found[0] if len(found) == 1 else None
+
+
+def add_train_signature(meta, op: str, loss: str, fed: tuple) -> None:
+    """Adds TRAIN_SIGNATURE to `meta` (in memory): inputs the placeholders, output "loss" an Identity of the loss
+    that runs `op` first (a control input): calling it is runner().feed(...).fetch(loss).addTarget(op)."""
+    from tensorflow.core.framework import types_pb2
+
+    source = meta.graph_def.node
+    producer = next(n for n in source if n.name == _node_name(loss))
+    dtype = next((producer.attr[k].type for k in ("T", "dtype", "out_type") if k in producer.attr), types_pb2.DT_FLOAT)
+    node = meta.graph_def.node.add(name=_TRAIN_LOSS_NODE, op="Identity", input=[loss, "^" + op])
+    node.attr["T"].type = dtype
+    signature = meta.signature_def[TRAIN_SIGNATURE]
+    for name in fed:
+        placeholder = next(n for n in source if n.name == name)
+        info = signature.inputs[name]
+        info.name, info.dtype = name + ":0", placeholder.attr["dtype"].type
+        if "shape" in placeholder.attr:
+            info.tensor_shape.CopyFrom(placeholder.attr["shape"].shape)
+    out = signature.outputs["loss"]
+    out.name, out.dtype = _TRAIN_LOSS_NODE + ":0", dtype
+    out.tensor_shape.SetInParent()  # a scalar
+    signature.method_name = "tensorflow/serving/train"
+
+
+def write_train_signature(copy: Path, tags: tuple, train_op: tuple) -> None:
+    """Adds TRAIN_SIGNATURE to the meta graph tagged `tags` of `copy` (certify's scratch copy, never the export)."""
+    from .. import atomic
+
+    pb, proto = read_saved_model(copy)
+    meta = next(m for m in proto.meta_graphs if set(m.meta_info_def.tags) == set(tags))
+    add_train_signature(meta, *train_op)
+    atomic.write_bytes(pb, proto.SerializeToString())
 
 
 def _graph_tensor(name: str) -> str:
@@ -224,6 +356,7 @@ class _Chooser:
         self.aliases: set[str] = set()  # signatures that are a chosen one under another name
         self.setters: dict[str, str] = {}  # weight setters passed over for train -> the note saying so (unless paired)
         self.train_op_collections: list[str] = []
+        self.train_op: tuple | None = None  # (op, loss tensor, inputs) of a graph trained by op (find_train_op)
 
     @property
     def trains(self) -> bool:
@@ -485,7 +618,9 @@ class _Chooser:
                                           "does not compute from its inputs") + ")")
                     self.aliases.add(n)
             candidates = [n for n in candidates if reads[n] and uses_data[n]]
-            rank = lambda n: (-len(reads[n]), not _named(n, "predict", "infer", "serv", "call"))  # noqa: E731
+            # then one whose inputs can be made up (not serialized strings), then by name
+            rank = lambda n: (-len(reads[n]), any(s.tf_dtype == "string" for s in self.inputs[n]),  # noqa: E731
+                              not _named(n, "predict", "infer", "serv", "call"))
         name, aliases = self._pick(role, candidates, rank=rank, notes=notes)
         if name is None:
             why = {"predict": "no signature takes inputs without updating variables",

@@ -46,7 +46,10 @@ _SELF_PREFIXES = ("ResourceApply", "ResourceSparseApply", "Apply", "SparseApply"
 # Stateless draws (tf.random.Generator, Keras 3's SeedGenerator) take their state from a variable instead.
 HIDDEN_STATE_RANDOM_OPS = frozenset({
     "RandomUniform", "RandomUniformInt", "RandomStandardNormal", "TruncatedNormal", "ParameterizedTruncatedNormal",
-    "Multinomial", "RandomShuffle", "RandomGamma", "RandomPoisson", "RandomPoissonV2", "RandomCrop"})
+    "Multinomial", "RandomShuffle", "RandomGamma", "RandomPoisson", "RandomPoissonV2", "RandomCrop",
+    # the samplers of sampled losses (NCE, sampled softmax)
+    "LogUniformCandidateSampler", "UniformCandidateSampler", "LearnedUnigramCandidateSampler",
+    "FixedUnigramCandidateSampler", "AllCandidateSampler", "ThreadUnsafeUnigramCandidateSampler"})
 _READ_OPS = frozenset({"ReadVariableOp", "ResourceGather", "ResourceGatherNd"})  # input 0: the variable
 _CALL_OPS = frozenset({"StatefulPartitionedCall", "PartitionedCall"})
 
