@@ -158,11 +158,33 @@ def check_export(export: Export, runtimes: list, python, workdir: Path,
         judged[runtime.name] = results
     for runtime in runtimes:
         out += judged[runtime.name]
+    _without_reference_saver(out, ref[0], python.name)
     for runtime in runtimes:  # e.g. a Java team's own program must see exactly what the harness saw through JPype
         other = runtime.same_outputs_as and f"{runtime.same_outputs_as}-{runtime.version}"
         if runtime.name in ran and other in ran:
             out.append(same_run(runtime.name, export.name, ran[runtime.name], ran[other], other))
     return _stamp(out, export)
+
+
+def _without_reference_saver(results: list[Result], first: Trajectory, python: str) -> None:  # pragma: no mutate block (reads a checkpoint)
+    """When the Python reference's own saver checkpoint holds no variable (the TF2 loader does not save a TF1
+    graph's reference variables), nothing can be compared with it, nor resumed from it in Python: the harness's
+    limit, said so (N/A), never a runtime's failure. The restore parts (the reference's checkpoint re-keyed for
+    each saver) still run."""
+    if not first.saver_checkpoint:
+        return
+    try:
+        empty = not checkpoints.read(first.saver_checkpoint)
+    except HarnessError:
+        return
+    if not empty:
+        return
+    why = (f"the Python reference ({python}) saves none of this export's variables through its saver (a TF1 graph's "
+           f"reference variables), so its saver checkpoint cannot be compared with, nor resumed from in Python")
+    for r in results:
+        if r.check == "checkpoint.saver" or (r.runtime == python and r.check in ("resume.loss", "resume.variables")
+                                              and r.passed is False):
+            r.outcome, r.detail, r.passed, r.comparison = NOT_APPLICABLE, why, None, None
 
 
 def own_resumes(results: list[Result], got: Trajectory, resumed: Trajectory | None, export: Export) -> dict[str, Trajectory]:
