@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import checks  # noqa: E402
+from harness import checks, resources  # noqa: E402
 from harness.exports import spec  # noqa: E402
 from harness.plan import compare  # noqa: E402
 from harness.runs import versions  # noqa: E402
@@ -62,7 +62,8 @@ def specs() -> str:
 def causes() -> str:
     import tomllib
 
-    table = tomllib.loads((Path(__file__).resolve().parent.parent / "expectations" / "causes.toml").read_text())
+    # Where the package reads it (harness/_data in a wheel, the repository's expectations/ in a checkout).
+    table = tomllib.loads((resources.data("expectations") / "causes.toml").read_text())
     return _table(["cause id", "what happened", "what to change"],
                   [[f"`{c['id']}`", " ".join(c["cause"].split()), " ".join(c["fix"].split())] for c in table["cause"]])
 
