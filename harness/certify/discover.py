@@ -148,21 +148,27 @@ def discover(saved_model: Path, overrides: dict | None = None, tags: tuple[str, 
         restore=restore, restore_path=inputs[restore][0].name if restore else Interface.restore_path, tags=chosen,
         metrics=metrics, get_weights=get_weights, set_weights=set_weights,
     )
+    return Discovery(saved_model, interface, inputs, outputs, has_saver, tuple(sorted(facts[train].targets)), tuple(notes),
+                     **_evidence(chooser, meta, train, predict, loss, notes))
+
+
+def _evidence(chooser: "_Chooser", meta, train: str, predict: str | None, loss: str, notes: list[str]) -> dict:
+    """The Discovery fields that say how to feed the roles and what the checkpoints leave out (notes: appended)."""
+    facts = chooser.facts
     hints = {sig: chooser.hints(sig) for sig in (train, predict) if sig}
     counters = tuple(sorted(v for v, kinds in facts[train].writes.items() if kinds == {COUNT} or _integer_scalar(chooser.graph, v)))
     reads = tuple(sorted(o[1] for o in chooser.output_origins[predict] if o[0] == VAR)) if predict else ()
-    loss_info = sigs[train].outputs[loss]
+    loss_info = chooser.sigs[train].outputs[loss]
     loss_reads = tuple(sorted(o[1] for o in chooser.graph.origins(_graph_tensor(loss_info.name)) if o[0] == VAR)) \
         if loss_info.WhichOneof("encoding") == "name" else ()
     if facts[train].random_ops:
         notes.append(f"random: {train!r} draws random numbers ({', '.join(sorted(facts[train].random_ops))}) whose "
                      f"state is in no variable: no checkpoint carries it")
-    return Discovery(saved_model, interface, inputs, outputs, has_saver, tuple(sorted(facts[train].targets)), tuple(notes),
-                     hints=hints, written={n: tuple(sorted(r.targets)) for n, r in facts.items()}, counters=counters,
-                     inference_reads=reads, train_random=tuple(sorted(facts[train].random_ops)),
-                     feeds_writes=tuple(sorted(facts[train].feeds_writes)), train_op=chooser.train_op, loss_reads=loss_reads,
-                     saver_restores=tuple(sorted(chooser.graph.reach([meta.saver_def.restore_op_name]).targets))
-                     if has_saver else None)
+    return dict(hints=hints, written={n: tuple(sorted(r.targets)) for n, r in facts.items()}, counters=counters,
+                inference_reads=reads, train_random=tuple(sorted(facts[train].random_ops)),
+                feeds_writes=tuple(sorted(facts[train].feeds_writes)), train_op=chooser.train_op, loss_reads=loss_reads,
+                saver_restores=tuple(sorted(chooser.graph.reach([meta.saver_def.restore_op_name]).targets))
+                if meta.HasField("saver_def") else None)
 
 
 def _examine(pb, meta, overrides: dict) -> "_Chooser":
