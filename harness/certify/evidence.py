@@ -91,7 +91,6 @@ class Reach:
     body: set = field(default_factory=set)  # (scope, node) of every node doing work: equal for aliases
     functions: set = field(default_factory=set)  # library functions reached
     graph_nodes: set = field(default_factory=set)
-    computed: bool = False  # some update writes a computed value (an optimizer step), not an input as given (a setter)
     writes: dict = field(default_factory=dict)  # variable -> set of write kinds (STEP, SET, COPY, ...)
     reads: set = field(default_factory=set)  # variables whose values are read
     random_ops: set = field(default_factory=set)  # HIDDEN_STATE_RANDOM_OPS it runs
@@ -325,17 +324,6 @@ class Graph:
             return self._resolve_function(fdef, bindings, node.input[0], depth + 1)
         return None
 
-    def _is_input(self, scope: str | None, tensor: str, depth: int = 0) -> bool:
-        """`tensor` is a signature input or function argument passed along as is (what a weight setter writes)."""
-        if scope is not None and ":" not in tensor:  # a function argument
-            return True
-        node = (self.nodes if scope is None else self._function_nodes[scope]).get(_node_name(tensor))
-        if node is None or depth > 50:
-            return False
-        if node.op in _FORWARDING_OPS and node.input:
-            return self._is_input(scope, node.input[0], depth + 1)
-        return node.op == "Placeholder"
-
     # -- where a value comes from: a signature output followed into the function that computes it --
 
     def source(self, tensor: str, scope: str | None = None, depth: int = 0) -> tuple[str | None, str]:
@@ -389,7 +377,6 @@ class Graph:
             reach.updates.add(node.op)
             updated = _updated_inputs(node)
             values = [t for i, t in enumerate(data_inputs) if i not in updated]
-            reach.computed |= node.op.startswith(UPDATE_PREFIXES) or not all(self._is_input(scope, t) for t in values)
             origins = frozenset().union(*(self.origins(self._tensor(t, scope), scope, args) for t in values)) \
                 if values else frozenset()
             implicit = node.op in _SELF_UPDATES or node.op.startswith(_SELF_PREFIXES)
@@ -439,7 +426,6 @@ class Graph:
         into.ops |= sub.ops
         into.body |= sub.body
         into.functions |= sub.functions
-        into.computed |= sub.computed
         for variable, kinds in sub.writes.items():
             into.writes.setdefault(variable, set()).update(kinds)
         into.reads |= sub.reads
