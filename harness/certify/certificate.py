@@ -70,6 +70,23 @@ def prepare(args, work: Path) -> Prepared:
     return Prepared(export, report, discovery, data, source, meta.meta_info_def.tensorflow_version)
 
 
+def settle(prepared: Prepared, results: list[Result]) -> None:
+    """Before the verdict: resumes certify cannot compare like with like, said why (N/A), never failed. A train
+    step whose random draws no checkpoint carries resumes onto another path than the uninterrupted run; only
+    Python's own resume through the same checkpoint is a fair baseline (runner.own_resumes), and when Python
+    cannot resume from its own checkpoint there is none."""
+    d = prepared.discovery
+    python = prepared.export.reference_runtime
+    own = next((r for r in results if r.runtime == python and r.check == "resume.loss"), None)
+    if not d.train_random or own is None or own.outcome == PASS or "fidelity" in own.notes:
+        return
+    why = (f"the train step draws random numbers whose state no checkpoint carries ({', '.join(d.train_random)}), and "
+           f"{python} cannot resume from its own checkpoint to compare like with like ({own.detail}): not checked")
+    for r in results:
+        if r.check in ("resume.loss", "resume.variables") and r.comparison is not None and not r.comparison.ok:
+            r.outcome, r.detail, r.passed, r.comparison = "N/A", why, None, None
+
+
 def _split(available: int, steps: int, resume_steps: int, where) -> tuple[int, int]:
     """Steps to train, then to resume, within what the data holds (at least one of each)."""
     if available >= steps + resume_steps:

@@ -269,6 +269,8 @@ def run(args) -> int:  # pragma: no mutate block
     def classified(export, results):  # per export, as it finishes, so progress counts expected failures right
         for name in names:
             runner.classify([r for r in results if r.runtime == name], expected[name].failures)
+        if certifying:  # before anything reports them: resumes certify cannot compare like with like are N/A
+            certify.settle(prepared, results)
         counted = [r for r in results if not (certifying and runtimes.is_on_device(r.runtime))]  # on device: apart
         bar.finished(report.export_name(export.exporter, export.name), counted)
 
