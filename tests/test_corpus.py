@@ -38,6 +38,13 @@ DATA_LIMITS = {
 UNSYNTHESIZABLE = {"rust_regression_checkpoint": "its rank is unknown", "rust_regression_savedmodel": "its rank is unknown",
                    # its placeholder is a serialized tf.Example (string); training feeds the parsed Identity instead
                    "serving_mnist_classify": "its rank is unknown"}
+# Verdicts that are not stable yet, one entry per cause (open in issue 26): certify must never call them conformant.
+UNSTABLE = {
+    # LSTM dropout (tf_keras, seeded per op) under RMSprop: two Python loads drew different masks on one run (no
+    # verdict, exit 2) and equal ones on another, where java-1.1.0 (TF 2.18) then diverged from TF 2.21 norm-wise on
+    # slots of ~1e-7 (scaled error 1.05 against the 1e-4 band): near-zero tensors need an absolute floor in the band
+    "fedcampus_mcrnn_outputs": "random masks and near-zero slots across TF versions",
+}
 # Exports discovery still refuses, one entry per cause: the error it gives (strict, as LIMITS).
 REFUSED = {
     "java_mnist_softmax_nosig": "no op in it trains",  # tf.losses.sparse_softmax_cross_entropy's loss is not found
@@ -133,6 +140,8 @@ def test_the_corpus_is_certified_with_no_flags_and_no_data(tmp_path_factory, tmp
         assert done.returncode == 0 and cert["ok"], done.stdout[-5000:] + done.stderr[-2000:]
         assert "verdict: trainable and conformant in every runtime" in done.stdout
         assert " failed," not in done.stdout.split("verdict:")[0].splitlines()[-1] or " 0 failed," in done.stdout
+    elif name in UNSTABLE:  # no verdict either way is settled yet: never conformant, and why is listed
+        assert done.returncode in (1, 2) and not cert["ok"], done.stdout[-5000:]
     else:
         cause = case.verdict.split(": ", 1)[1]
         assert done.returncode in (1, 2) and not cert["ok"], done.stdout[-5000:]
