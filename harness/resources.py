@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from importlib import resources
 from pathlib import Path
 
@@ -52,6 +53,9 @@ def reports_dir() -> Path:
     return CHECKOUT / "reports" if CHECKOUT is not None else cache_dir() / "reports"
 
 
+_LINKING = threading.Lock()
+
+
 def import_root() -> Path:
     """A folder to put on a worker's PYTHONPATH so that `import harness` finds this harness and nothing else
     (a worker of another TF version must not see this interpreter's packages): a checkout's repository;
@@ -60,10 +64,14 @@ def import_root() -> Path:
         return CHECKOUT
     root = cache_dir() / "python" / hashlib.sha256(str(PACKAGE).encode()).hexdigest()[:12]
     link = root / "harness"
-    if not link.is_symlink() or link.resolve() != PACKAGE.resolve():
-        root.mkdir(parents=True, exist_ok=True)
-        tmp = root / f".harness.{os.getpid()}"
-        tmp.unlink(missing_ok=True)
-        tmp.symlink_to(PACKAGE, target_is_directory=True)
-        os.replace(tmp, link)  # atomic: workers starting side by side see the old link or the new one
+    # Workers start from several threads at once: one thread links at a time (a temporary name per
+    # process alone let one thread unlink another's before it was moved), processes race only on the
+    # atomic replace.
+    with _LINKING:
+        if not link.is_symlink() or link.resolve() != PACKAGE.resolve():
+            root.mkdir(parents=True, exist_ok=True)
+            tmp = root / f".harness.{os.getpid()}"
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(PACKAGE, target_is_directory=True)
+            os.replace(tmp, link)  # atomic: workers starting side by side see the old link or the new one
     return root

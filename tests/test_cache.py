@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -112,3 +113,32 @@ def test_a_run_on_a_damaged_cache_entry_passes(tmp_path, mlp_spec):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     notes = [l for l in done.stderr.splitlines() if l.startswith("note: rebuilding")]
     assert len(notes) == 1 and str(built.root) in notes[0], done.stderr[-3000:]
+
+
+def test_an_installed_package_links_its_import_root_from_many_threads_at_once(tmp_path, monkeypatch):
+    # certify starts its workers from several threads; each asks for the import root of an installed wheel.
+    from harness import resources
+
+    monkeypatch.setattr(resources, "CHECKOUT", None)
+    monkeypatch.setenv(resources.ENV_CACHE, str(tmp_path))
+    errors = []
+    for _ in range(20):
+        for old in tmp_path.glob("python/*/harness"):
+            old.unlink()  # each round links afresh, as on a first run
+        start = threading.Barrier(16)
+
+        def ask():
+            start.wait()
+            try:
+                root = resources.import_root()
+                assert (root / "harness").resolve() == resources.PACKAGE.resolve()
+            except Exception as e:  # collected: the assertion below names it
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=ask) for _ in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
+    assert [p.name for p in (tmp_path / "python").iterdir()] and not list(tmp_path.glob("python/*/.harness.*"))
