@@ -482,6 +482,78 @@ def weights_by_value(out: Path) -> Expected:
                     inputs={"train": _as_inputs(train_specs), "infer": _as_inputs(train_specs[:1])})
 
 
+# -- a GRU autoencoder with a hand-written Adam, every signature TFLite builtins: fixed shapes (no
+# BroadcastGradientArgs), sigmoid and tanh (TF lowers their gradients to builtins; ReluGrad it does not),
+# Adam by assign ops, the weights by value (no SaveV2/RestoreV2): what LiteRT's interpreter, which has no
+# Flex delegate, trains (tests/test_litert.py) --
+
+GRU = {"batch": 4, "time": 5, "features": 3, "hidden": 6}
+
+
+def gru_autoencoder(out: Path) -> Expected:
+    batch, time, features, hidden = GRU["batch"], GRU["time"], GRU["features"], GRU["hidden"]
+    rng = np.random.default_rng(7)
+    m = tf.Module()
+
+    def weight(shape, name):
+        return tf.Variable((0.3 * rng.standard_normal(shape)).astype("float32"), name=name)
+
+    gates = features + hidden
+    m.params = [weight([gates, hidden], "w_update"), weight([gates, hidden], "w_reset"), weight([gates, hidden], "w_cand"),
+                *(tf.Variable(tf.zeros([hidden]), name=n) for n in ("b_update", "b_reset", "b_cand")),
+                weight([hidden, features], "w_out"), tf.Variable(tf.zeros([features]), name="b_out")]
+    m.first = [tf.Variable(tf.zeros_like(p), name=f"m_{i}") for i, p in enumerate(m.params)]
+    m.second = [tf.Variable(tf.zeros_like(p), name=f"v_{i}") for i, p in enumerate(m.params)]
+    m.step = tf.Variable(0.0, name="step")
+    every = [*m.params, *m.first, *m.second, m.step]
+    names = [v.name.split(":")[0] for v in every]
+
+    def reconstruct(x):
+        wz, wr, wh, bz, br, bh, wo, bo = m.params
+        h, outputs = tf.zeros([batch, hidden]), []
+        for t in range(time):
+            xt = x[:, t, :]
+            z = tf.sigmoid(tf.concat([xt, h], 1) @ wz + bz)
+            r = tf.sigmoid(tf.concat([xt, h], 1) @ wr + br)
+            h = (1 - z) * h + z * tf.tanh(tf.concat([xt, r * h], 1) @ wh + bh)
+            outputs.append(h @ wo + bo)
+        return tf.stack(outputs, 1)
+
+    x_spec = _spec([batch, time, features], tf.float32, "x")
+
+    @tf.function(input_signature=[x_spec])
+    def train(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(reconstruct(x) - x))
+        m.step.assign_add(1.0)
+        for p, g, first, second in zip(m.params, tape.gradient(loss, m.params), m.first, m.second):
+            first.assign(0.9 * first + 0.1 * g)
+            second.assign(0.999 * second + 0.001 * g * g)
+            corrected = (first / (1 - tf.pow(0.9, m.step))) / (tf.sqrt(second / (1 - tf.pow(0.999, m.step))) + 1e-7)
+            p.assign_sub(0.01 * corrected)
+        return {"loss": loss}
+
+    @tf.function(input_signature=[x_spec])
+    def predict(x):
+        return {"reconstruction": reconstruct(x)}
+
+    @tf.function(input_signature=[])
+    def get_weights():
+        return {name: tf.identity(v) for name, v in zip(names, every)}
+
+    @tf.function(input_signature=[_spec(v.shape, tf.float32, name) for name, v in zip(names, every)])
+    def set_weights(*values):
+        for v, value in zip(every, values):
+            v.assign(value)
+        return {name: tf.identity(v) for name, v in zip(names, every)}
+
+    _save_module(m, {"train": train, "predict": predict, "get_weights": get_weights, "set_weights": set_weights}, out)
+    return Expected(Interface(train="train", loss="loss", predict="predict", save=None, restore=None,
+                              get_weights="get_weights", set_weights="set_weights"),
+                    updated=_names(every), update_ops=frozenset({"AssignVariableOp", "AssignSubVariableOp"}),
+                    inputs={"train": _as_inputs([x_spec]), "predict": _as_inputs([x_spec])})
+
+
 # -- two labels (int64 class ids, a float target), a combined loss and its parts as outputs --
 
 def combined_loss(out: Path) -> Expected:
@@ -740,6 +812,7 @@ def _write_tf1(graph, out: Path, signatures: dict, tags=(v1.saved_model.tag_cons
 
 
 BUILDERS = {
+    "gru_autoencoder": gru_autoencoder,
     "rl_agent": rl_agent,
     "tf1_train_tag_only": tf1_train_tag_only,
     "tf1_prints": tf1_prints,

@@ -25,7 +25,7 @@ from .. import __version__, resources
 from ..errors import HarnessError
 from ..testing import faults
 from ..testing.faults import PLANTED, RUNTIME_FAULTS
-from ..runs.versions import TF_JAVA, TF_JAVA_MATRIX, TF_PYTHON, TFLITE_ON_DEVICE
+from ..runs.versions import LITERT, TF_JAVA, TF_JAVA_MATRIX, TF_PYTHON, TFLITE_ON_DEVICE
 
 REPORTS = "reports/ in a checkout, else <cache>/reports"  # resources.reports_dir(), for the help texts
 _stopped_by = signal.SIGINT  # the signal that interrupted the run: SIGTERM is handled as SIGINT
@@ -87,8 +87,9 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
                        ("set_weights", "the signature taking them back as inputs ('' for none)")):
         check.add_argument(f"--{role.replace('_', '-')}", dest=role, metavar="NAME", help=f"{what}, when discovery cannot tell")
     check.add_argument("--on-device", action="append", metavar="VERSION",
-                       help=f"TF version whose TFLite trains the export, reported as on-device trainability beside the "
-                            f"verdict (repeatable; default {', '.join(TFLITE_ON_DEVICE)}; '' for none)")
+                       help=f"TF version whose TFLite trains the export, or an on-device runtime's KIND-VERSION (LiteRT's), "
+                            f"reported as on-device trainability beside the verdict (repeatable; default the TFLite of "
+                            f"{', '.join(TFLITE_ON_DEVICE)} and LiteRT {', '.join(LITERT)}; '' for none)")
     check.add_argument("--tags", metavar="TAG[,TAG...]", help="the meta graph's tag set every runtime loads "
                                                           "(default: the one holding the training signature, serve first)")
     replay = sub.add_parser("replay", help="replay a reproduction folder written by the stateful tests, in Python and TF Java")
@@ -108,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
         p.add_argument("--runtime", action="append", metavar="KIND-VERSION",
                        help="one more runtime of any registered kind (repeatable), e.g. c-2.21.0 or tflite-2.15.1")
         p.add_argument("--all-kinds", action="store_true",
-                       help="each TF version also gets every other registered kind it versions (c-X, tflite-X)")
+                       help="each TF version also gets every other registered kind it versions (c-X, tflite-X); a "
+                            "kind with versions of its own gets those (LiteRT: versions.LITERT)")
         p.add_argument("--out", type=Path, default=resources.reports_dir(), help=f"reports and work files (default: {REPORTS})")
         p.add_argument("--cache-dir", type=Path, default=resources.cache_dir(),
                        help=f"exports, jars, built programs, virtualenvs (default: ${resources.ENV_CACHE}, else .cache/ "
@@ -248,8 +250,9 @@ def run(args) -> int:  # pragma: no mutate block
     # conformance runs the whole TF Java matrix (expected failures included); check, the pinned version.
     java_versions = list(dict.fromkeys(args.java or (TF_JAVA_MATRIX if conformance else (TF_JAVA,))))
     plain = list(dict.fromkeys(args.java_plain or (() if conformance else (TF_JAVA,))))
-    on_device = [v for v in (args.on_device or TFLITE_ON_DEVICE) if v] if certifying else []
-    extra = [*(args.runtime or ()), *runtimes.on_device(on_device), *(runtimes.every_kind(tf_versions) if args.all_kinds else ())]
+    on_device = (runtimes.on_device(None if args.on_device is None else [v for v in args.on_device if v])
+                 if certifying else [])
+    extra = [*(args.runtime or ()), *on_device, *(runtimes.every_kind(tf_versions) if args.all_kinds else ())]
     names = runtimes.names(tf_versions, extra, java_versions, plain)
     planted = getattr(args, "plant_fault", None)
     if planted:  # test-only: the fault's kind replaces the registry's for this run (harness/testing/faults.py)

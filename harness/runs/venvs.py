@@ -1,6 +1,8 @@
 """Python interpreters with other TensorFlow versions: one virtualenv per version, built once by uv.
 
     interpreter("2.15.1", cache_dir)  -> cache_dir/venvs/tf-2.15.1-<digest>/bin/python
+    interpreter("2.21.0", cache_dir, beside=("ai-edge-litert==2.3.0",))
+                                      -> cache_dir/venvs/tf-2.21.0+ai-edge-litert-2.3.0-<digest>/bin/python
 
 A virtualenv holds what the exporter (harness/routes, data, spec, bundle, export_worker) and the
 Python runtime worker import: TensorFlow, numpy, Keras as that TensorFlow wants it and the
@@ -68,15 +70,17 @@ def pins(tf_version: str) -> list[str]:
     return requirements
 
 
-def interpreter(tf_version: str, cache_dir: Path) -> Path:
+def interpreter(tf_version: str, cache_dir: Path, beside: tuple[str, ...] = ()) -> Path:
     """The Python interpreter of a virtualenv with TensorFlow `tf_version` (built now if need be).
 
     The harness's own TensorFlow is the harness's own interpreter. Any other version the package
     index serves for this Python and platform is accepted, pre-releases included; an unknown one
-    is a HarnessError listing the versions that exist.
+    is a HarnessError listing the versions that exist. `beside`: exact pins ("name==version") installed
+    with TF's (a runtime that is a package of its own beside TF: litert.py); such a virtualenv is
+    always one of its own, never the harness's interpreter, so the harness never depends on them.
     """
     harness_tf = harness_tf_version()
-    if harness_tf is not None and _same_version(tf_version, harness_tf):
+    if not beside and harness_tf is not None and _same_version(tf_version, harness_tf):
         return Path(sys.executable)
     cache_dir = Path(cache_dir)
     try:
@@ -85,7 +89,8 @@ def interpreter(tf_version: str, cache_dir: Path) -> Path:
         check_available(tf_version, cache_dir)
         raise
     version = str(_version(tf_version))
-    root = cache_dir / "venvs" / f"tf-{version}-{_digest(requirements)}"
+    requirements += list(beside)
+    root = cache_dir / "venvs" / _name(version, requirements, beside)
     python = root / "bin" / "python"
     if _usable(root, cache_dir):
         return python
@@ -97,13 +102,20 @@ def interpreter(tf_version: str, cache_dir: Path) -> Path:
     return python
 
 
-def stamp(tf_version: str, cache_dir: Path) -> dict | None:
+def stamp(tf_version: str, cache_dir: Path, beside: tuple[str, ...] = ()) -> dict | None:
     """What a built virtualenv recorded (pins, installed versions, build time), or None if not built."""
     try:
-        root = Path(cache_dir) / "venvs" / f"tf-{_version(tf_version)}-{_digest(pins(tf_version))}"
+        requirements = pins(tf_version) + list(beside)
+        root = Path(cache_dir) / "venvs" / _name(str(_version(tf_version)), requirements, beside)
         return json.loads((root / STAMP).read_text())
     except (FileNotFoundError, json.JSONDecodeError, HarnessError):
         return None
+
+
+def _name(version: str, requirements: list[str], beside: tuple[str, ...]) -> str:
+    """tf-2.15.1-<digest>; with packages beside TF, tf-2.21.0+ai-edge-litert-2.3.0-<digest>."""
+    extra = "".join(f"+{pin.replace('==', '-')}" for pin in beside)
+    return f"tf-{version}{extra}-{_digest(requirements)}"
 
 
 def harness_tf_version() -> str | None:

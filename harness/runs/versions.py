@@ -14,6 +14,9 @@ TF_JAVA_MATRIX = ("1.1.0", "1.2.0")
 # The TFLite certify trains an export with (tflite-X, on-device trainability): TF 2.15.1's wheel links the
 # Flex delegate training needs; TF_PYTHON's (2.20 on) does not (google-ai-edge/LiteRT#6458), and says so.
 TFLITE_ON_DEVICE = ("2.15.1", TF_PYTHON)
+# The LiteRT (ai-edge-litert on PyPI, the interpreter TF 2.20+ points tf.lite users to) certify's on-device
+# section, --all-kinds and the benchmarks run (litert-X: harness/runtimes/litert.py); TF_PYTHON converts for it.
+LITERT = ("2.3.0",)
 # The TF each TF Java runs (tests/test_versions.py checks them). "API+native-N" is a row of its own:
 # tensorflow-core-api API on tensorflow-core-native N (harness/runtimes/maven.py), reported as what it is.
 TF_JAVA_NATIVE = {

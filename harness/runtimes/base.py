@@ -68,6 +68,12 @@ class Runtime:
         return self.not_saving if capability == "saves_by_saver" else self.not_restoring
 
     @classmethod
+    def own_versions(cls) -> tuple[str, ...]:
+        """Of a kind not versioned by TF: the versions --all-kinds and certify's on-device section run unasked
+        (litert: versions.LITERT); () for none (TF Java's come from --java)."""
+        return ()
+
+    @classmethod
     def tensorflow(cls, version: str) -> str:
         """The TensorFlow version the runtime `<kind>-<version>` runs ("" if unknown)."""
         return version if cls.versioned_by_tensorflow else ""

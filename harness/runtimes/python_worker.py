@@ -2,7 +2,8 @@
 
 One worker per TF version hosts both Python loaders ("python": tf.saved_model.load and the
 signatures; "python-session": the TF1 session loader, the C++ loader TF Java and the C API use);
-another, in the same virtualenv, that version's TFLite (tflite.py).
+another, in the same virtualenv, that version's TFLite (tflite.py); another, in a virtualenv of TF_PYTHON
+beside ai-edge-litert X, LiteRT X (litert.py).
 It imports only what that venv has: TensorFlow, numpy and this package's runtime-neutral modules.
 """
 
@@ -27,9 +28,14 @@ class PythonHost(worker.Host):
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
         self.threads = threads
+        import importlib
+
         from ..runs.venvs import modules
 
-        return modules()  # TensorFlow, Keras, tf-keras, numpy as this interpreter imports them
+        # TensorFlow, Keras, tf-keras, numpy as this interpreter imports them, and what the kind names beside
+        # them (litert.py: ai_edge_litert): a package that does not import is the worker's error, at start.
+        also = {name: importlib.import_module(name).__version__ for name in message.get("modules", ())}
+        return modules() | also
 
     def open(self, saved_model: Path, message: dict):
         from .python_runtime import EagerSession, GraphSession
@@ -37,10 +43,11 @@ class PythonHost(worker.Host):
         loader = message["loader"]  # the kind's (python.py, tflite.py)
         if loader == "eager":
             return EagerSession(saved_model, worker.tags_of(message))
-        if loader == "tflite":
-            from .tflite_session import TFLiteSession
+        if loader in ("tflite", "litert"):
+            from .tflite_session import TFLiteSession, litert_interpreter, tf_lite_interpreter
 
-            return TFLiteSession(saved_model, self.threads, worker.tags_of(message))
+            interpreter = litert_interpreter if loader == "litert" else tf_lite_interpreter
+            return TFLiteSession(saved_model, self.threads, worker.tags_of(message), interpreter)
         return GraphSession(saved_model, self.threads, worker.tags_of(message))
 
     def echo(self, array: np.ndarray) -> np.ndarray:

@@ -12,10 +12,11 @@ from .base import Runtime
 from .c import C
 from .java import Java
 from .java_plain import JavaPlain
+from .litert import LiteRT
 from .python import Python, PythonSession
 from .tflite import TFLite
 
-KINDS: dict[str, type[Runtime]] = {k.kind: k for k in (Python, PythonSession, Java, JavaPlain, C, TFLite)}
+KINDS: dict[str, type[Runtime]] = {k.kind: k for k in (Python, PythonSession, Java, JavaPlain, C, TFLite, LiteRT)}
 REFERENCE = Python  # the kind whose runtime of an export's TF version is that export's reference
 DEFAULT_PER_TF = (Python, PythonSession)  # what each TF Python version of a run gets without asking
 
@@ -62,14 +63,35 @@ def names(tf_versions, extra=(), java_versions=(), plain_java_versions=()) -> li
 
 
 def every_kind(tf_versions) -> list[str]:
-    """Each TF version's runtimes of every kind versioned by TF beyond the defaults (c-X, tflite-X), by version."""
+    """Each TF version's runtimes of every kind versioned by TF beyond the defaults (c-X, tflite-X), by version,
+    then every kind with versions of its own at those (litert-X)."""
     return [f"{k.kind}-{v}" for v in tf_versions for k in KINDS.values()
-            if k.versioned_by_tensorflow and k not in DEFAULT_PER_TF]
+            if k.versioned_by_tensorflow and k not in DEFAULT_PER_TF] + _own_versions(KINDS.values())
 
 
-def on_device(tf_versions) -> list[str]:
-    """The runtimes that train as on a device (Capabilities.on_device: tflite-X) for each TF version."""
-    return [f"{k.kind}-{v}" for v in tf_versions for k in KINDS.values() if k.capabilities.on_device]
+def on_device(versions=None) -> list[str]:
+    """The runtimes that train as on a device (Capabilities.on_device), for certify's --on-device values: a TF
+    version X is every such kind versioned by TF (tflite-X), a runtime's name is itself (litert-2.3.0). None:
+    the TF versions of versions.TFLITE_ON_DEVICE, then every such kind at its own versions."""
+    from ..runs.versions import TFLITE_ON_DEVICE
+
+    kinds = [k for k in KINDS.values() if k.capabilities.on_device]
+    if versions is None:
+        return on_device(TFLITE_ON_DEVICE) + _own_versions(kinds)
+    out = []
+    for value in versions:
+        if value[:1].isdigit():
+            out += [f"{k.kind}-{value}" for k in kinds if k.versioned_by_tensorflow]
+        elif is_on_device(value):
+            out.append(value)
+        else:
+            raise HarnessError(f"--on-device {value!r}: not a TF version nor an on-device runtime "
+                               f"({', '.join(k.kind + '-X' for k in kinds)})")
+    return out
+
+
+def _own_versions(kinds) -> list[str]:
+    return [f"{k.kind}-{v}" for k in kinds if not k.versioned_by_tensorflow for v in k.own_versions()]
 
 
 def is_on_device(name: str) -> bool:

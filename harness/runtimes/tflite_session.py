@@ -1,6 +1,7 @@
 """A SavedModel converted to TFLite and driven through the interpreter's signature runners, as on device.
 
-Run inside a worker of TF Python X's virtualenv (python_worker.py, loader "tflite"): X's converter
+Run inside a worker of TF Python X's virtualenv (python_worker.py, loader "tflite"; "litert": LiteRT's
+interpreter instead of tf.lite's on the same conversion, litert.py): X's converter
 (`supported_ops` TFLITE_BUILTINS + SELECT_TF_OPS, resource variables on, what TFLite's on-device
 training guide does) turns every signature of the export into a signature of one model; X's
 `tf.lite.Interpreter` runs them, its variables shared by the signatures. Gradients, SaveV2 and
@@ -65,14 +66,28 @@ def flex_ops(model: bytes) -> dict[str, list[str]]:
     return out
 
 
-class TFLiteSession:
-    """One interpreter on the converted export: a fresh one starts from the exported variables."""
+def tf_lite_interpreter(model: bytes, threads: int):
+    """(TF's tf.lite interpreter on `model`, what to call it in a failure)."""
+    with warnings.catch_warnings():  # "tf.lite.Interpreter is deprecated" (TF 2.18 on): it is what we test
+        warnings.simplefilter("ignore")
+        return tf.lite.Interpreter(model_content=model, num_threads=threads), f"TF {tf.__version__}'s tf.lite interpreter"
 
-    def __init__(self, saved_model: Path, threads: int, tags=("serve",)):
+
+def litert_interpreter(model: bytes, threads: int):
+    """(LiteRT's interpreter (ai-edge-litert, the package TF 2.20+ points tf.lite users to) on `model`, its name)."""
+    import ai_edge_litert
+    from ai_edge_litert.interpreter import Interpreter
+
+    return Interpreter(model_content=model, num_threads=threads), f"LiteRT {ai_edge_litert.__version__}'s interpreter"
+
+
+class TFLiteSession:
+    """One interpreter on the converted export: a fresh one starts from the exported variables.
+    `interpreter`: which interpreter runs the model (tf_lite_interpreter, litert_interpreter)."""
+
+    def __init__(self, saved_model: Path, threads: int, tags=("serve",), interpreter=tf_lite_interpreter):
         self.model = convert(saved_model, tags)
-        with warnings.catch_warnings():  # "tf.lite.Interpreter is deprecated" (TF 2.18 on): it is what we test
-            warnings.simplefilter("ignore")
-            self.interpreter = tf.lite.Interpreter(model_content=self.model, num_threads=threads)
+        self.interpreter, self.interpreter_name = interpreter(self.model, threads)
         self.runners: dict = {}
 
     def call(self, signature: str, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -85,7 +100,7 @@ class TFLiteSession:
                 raise
             ops = flex_ops(self.model)
             others = "; ".join(f"{name} needs {', '.join(used)}" for name, used in ops.items() if used and name != signature)
-            raise RuntimeFailure(f"TF {tf.__version__}'s tf.lite interpreter has no Flex delegate ({FLEX_ISSUE}), "
+            raise RuntimeFailure(f"{self.interpreter_name} has no Flex delegate ({FLEX_ISSUE}), "
                                  f"signature {signature} cannot run: it needs {', '.join(ops.get(signature, [])) or '(none)'}"
                                  + (f" (and {others})" if others else "")) from None
 
