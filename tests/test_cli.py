@@ -17,7 +17,7 @@ import tensorflow as tf
 from harness.reports import report as report_mod
 from harness.exports import spec
 from harness.reports.report import reproducible
-from harness.runs.versions import TF_PYTHON
+from harness.runs.versions import LITERT, TF_PYTHON
 
 from .conftest import CACHE, ROOT
 from .helpers import fingerprint
@@ -85,7 +85,8 @@ def test_check_certifies_a_user_export_without_writing_into_it(bundles, tmp_path
     device = json.loads((tmp_path / "out" / "certificate.json").read_text())["on_device"]
     assert device["tflite-2.15.1"]["trains"] and not device[f"tflite-{TF_PYTHON}"]["trains"], device
     assert device[f"tflite-{TF_PYTHON}"]["first_failure"]["cause"]["id"] == "tflite-no-flex"
-    report["results"] = [r for r in report["results"] if not r["runtime"].startswith("tflite-")]
+    assert device[f"litert-{LITERT[0]}"]["first_failure"]["cause"]["id"] == "tflite-no-flex"  # LiteRT: no Flex either
+    report["results"] = [r for r in report["results"] if not r["runtime"].startswith(("tflite-", "litert-"))]
     assert {r["outcome"] for r in report["results"]} == {"PASS", "N/A"}
     # Only the plain-Java program's restore part does not apply (java-1.1.0 checks restoring), and weights by
     # value: the zoo's exports have no get_weights/set_weights signatures

@@ -15,7 +15,7 @@ from harness.plan.interface import ZOO
 from harness.plan.trajectory import Restore
 from harness.runtimes.tflite import KERNELS_BAND
 from harness.runs import expectations
-from harness.runs.versions import TF_PYTHON
+from harness.runs.versions import LITERT, TF_PYTHON
 
 from .conftest import CACHE
 from .helpers import fingerprint
@@ -100,10 +100,12 @@ def test_an_export_that_does_not_convert_is_a_load_failure_in_one_line(tflite, b
 @pytest.mark.java
 def test_conformance_reports_tflite_columns_with_verdicts(tmp_path):
     """--runtime tflite-X of the registry: TFLite with Flex passes within its band (no saver: checkpoint.saver
-    does not apply, Python resumes from the save signature's checkpoint); without Flex, the listed finding."""
+    does not apply, Python resumes from the save signature's checkpoint); without Flex, the listed finding,
+    from TF 2.21's tf.lite and from LiteRT (litert-X, a column of its own)."""
     out = tmp_path / "out"
+    litert = f"litert-{LITERT[0]}"
     done = harness("conformance", "--spec", "mlp_regression", "--route", "raw_module", "--java", "1.1.0",
-                   "--runtime", f"tflite-{WITH_FLEX}", "--runtime", f"tflite-{TF_PYTHON}", "--out", out)
+                   "--runtime", f"tflite-{WITH_FLEX}", "--runtime", f"tflite-{TF_PYTHON}", "--runtime", litert, "--out", out)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     results = {(r["runtime"], r["check"]): r for r in json.loads((out / "conformance.json").read_text())["results"]}
     flex = f"tflite-{WITH_FLEX}"
@@ -115,5 +117,9 @@ def test_conformance_reports_tflite_columns_with_verdicts(tmp_path):
         assert results[flex, check]["outcome"] == "N/A" and results[flex, check]["detail"].startswith("TFLite has no saver")
     no_flex = results[f"tflite-{TF_PYTHON}", "train.loss"]
     assert no_flex["outcome"] == "XFAIL" and "has no Flex delegate" in no_flex["detail"]
+    no_flex = results[litert, "train.loss"]
+    assert no_flex["outcome"] == "XFAIL" and no_flex["detail"].startswith(
+        f"failed at train: LiteRT {LITERT[0]}'s interpreter has no Flex delegate"), no_flex
+    assert results[litert, "predict"]["outcome"] == "BLOCKED"  # the plan stops at train, as tflite's does
     header = next(line for line in done.stdout.splitlines() if "tflite" in line)
     assert header.count("tflite") == 2  # a column each, titled by the registry

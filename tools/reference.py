@@ -44,7 +44,8 @@ def tf_versions() -> str:
             ["`TF_PYTHON_MATRIX` (`nox -s matrix`)", ", ".join(versions.TF_PYTHON_MATRIX)],
             ["`TF_JAVA` (default Java runtime)", versions.TF_JAVA],
             ["`TF_JAVA_MATRIX` (`conformance` default)", ", ".join(versions.TF_JAVA_MATRIX)],
-            ["`TFLITE_ON_DEVICE` (`certify --on-device` default)", ", ".join(versions.TFLITE_ON_DEVICE)]]
+            ["`TFLITE_ON_DEVICE` (`certify --on-device` default)", ", ".join(versions.TFLITE_ON_DEVICE)],
+            ["`LITERT` (LiteRT's, beside them; `--all-kinds`)", ", ".join(versions.LITERT)]]
     rows += [[f"TF Java `{j}` runs TF", tf] for j, tf in versions.TF_JAVA_NATIVE.items()]
     return _table(["setting (`harness/runs/versions.py`)", "value"], rows)
 
