@@ -13,12 +13,13 @@ import pytest
 from harness import runtimes
 from harness.errors import HarnessError
 from harness.plan import compare
-from harness.plan.trajectory import WEIGHTS_KEY, Restore
+from harness.plan.trajectory import WEIGHTS_KEY, Restore, RuntimeFailure
 from harness.runtimes import registry
 from harness.runtimes.litert import PACKAGE
 from harness.runtimes.tflite import KERNELS_BAND
 from harness.runs import expectations, venvs
 from harness.runs.versions import LITERT, TF_PYTHON, TFLITE_ON_DEVICE
+from harness.testing import bench
 
 from . import foreign_exports
 from .conftest import CACHE
@@ -88,6 +89,16 @@ def test_trains_a_builtin_only_export_within_the_kernels_band(python, litert, tm
     assert max(c.max_scaled for c in measured.values()) < KERNELS_BAND["float32"] / 10, \
         {k: c.summary() for k, c in measured.items()}
     print({k: (c.verdict, c.max_ulp, c.max_scaled) for k, c in measured.items()})  # the figures, with -s
+    step = litert.bench_step(export, data, 4)  # bench.py's row: LiteRT times the step it trains
+    assert step["calls"] == 4 and 0 < step["min_us"] <= step["median_us"], step
+
+
+def test_a_bench_model_it_cannot_train_is_its_row_saying_why(litert, bundles):
+    export = bundles["tf_keras"]  # bench.MODELS' MLP: its gradients need Flex
+    with pytest.raises(RuntimeFailure, match=f"{NAME}: LiteRT .* has no Flex delegate .* FlexReluGrad"):
+        litert.bench_step(export.saved_model, export.data(), 2)
+    rows = bench.table({"train_step": {"mlp": {NAME: {"cannot_train": "no Flex"}}, "cnn": {}}, "other_kinds": [NAME]})
+    assert f"  {NAME:40s}{'n/a':>10}{'-':>10}" in rows and "    n/a, mlp: no Flex" in rows
 
 
 def test_an_export_that_needs_flex_is_the_named_finding(litert, bundles, tmp_path):

@@ -30,7 +30,7 @@ from typing import Callable
 
 from . import ipc
 from ..plan.interface import Interface
-from ..plan.trajectory import describe, restore_and_train, run
+from ..plan.trajectory import describe, is_runtimes, restore_and_train, run
 
 STAGE_MARK = "harness-stage:"  # written to stderr before each stage: names the stage of a crash
 
@@ -92,7 +92,7 @@ def serve(host: Host) -> None:
             elif op == "echo":
                 reply = host.echo(message["array"])
             elif op == "bench":
-                reply = bench(host, message)
+                reply = bench_or_failure(host, message)
             else:
                 raise ValueError(f"unknown op {op!r}")
         except Exception as e:  # a harness bug or a runtime that cannot start: the caller says which
@@ -141,6 +141,17 @@ def rss() -> int:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except OSError:
         return 0
+
+
+def bench_or_failure(host: Host, message: dict) -> dict:
+    """bench(), or {"failure": ...} when the runtime itself fails the step (LiteRT on an export that needs Flex):
+    a finding about the runtime, not a bug of the harness's worker."""
+    try:
+        return bench(host, message)
+    except Exception as e:
+        if not is_runtimes(e):
+            raise
+        return {"failure": describe(e)}
 
 
 def bench(host: Host, message: dict) -> dict:

@@ -291,11 +291,15 @@ class WorkerRuntime(Runtime):
     def bench(self, saved_model: Path, data: dict[str, np.ndarray], calls: int, warmup: int = 0,
               sample_every: int = 0, interface: Interface = ZOO, plain_java: dict | None = None) -> dict:
         """`calls` timed train steps of the plan in the worker, on one session (worker.bench has the fields);
-        with `plain_java` ({"jar", "inputs"}: TrainExport's jar and .npy inputs), each beside a plain-Java step."""
-        return self.worker.request({
+        with `plain_java` ({"jar", "inputs"}: TrainExport's jar and .npy inputs), each beside a plain-Java step.
+        RuntimeFailure when the runtime fails the step itself (worker.bench_or_failure)."""
+        reply = self.worker.request({
             "op": "bench", "loader": self.loader, "saved_model": str(saved_model), "data": data, "calls": calls,
             "warmup": warmup, "sample_every": sample_every, "threads": self.worker.threads,
             "interface": interface.to_dict(), "plain_java": plain_java})
+        if "failure" in reply:
+            raise RuntimeFailure(f"{self.name}: {reply['failure']}")
+        return reply
 
     def bench_step(self, saved_model: Path, data: dict[str, np.ndarray], calls: int, interface: Interface = ZOO) -> dict:
         us = self.bench(saved_model, data, calls, warmup=calls, interface=interface)["ns"] / 1000.0

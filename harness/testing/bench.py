@@ -15,7 +15,9 @@ Figures (each measured, none assumed; a noisy machine shows in `rounds` and the 
                  measured after the rounds: whether the worker's JVM runs Java any slower.
                  Every other kind with a benchmark step (Capabilities.benchmark_step) gets a row
                  of its own, Runtime.bench_step: c-X (the C program's --bench, timed in C) and
-                 tflite-X (the signature runner in its worker; X: the first TFLite with Flex).
+                 tflite-X (the signature runner in its worker; X: the first TFLite with Flex) and
+                 litert-X (X: versions.LITERT; a model it cannot train, for its Flex ops, is
+                 n/a with the runtime's reason: cannot_train).
                  Every loop first makes as many untimed calls as it times (JIT warm-up).
   transfer       a float32 array, numpy -> TF Java tensor -> numpy (runtime.echo) from the harness
                  process: gb_per_s = array bytes / round trip (gb_per_s_both_ways counts the bytes
@@ -72,6 +74,7 @@ def train_step(runtimes_by_kind: dict, cache_dir: Path, calls: int, rounds: int,
     """Per-call train step of each model in each runtime; the JPype / plain-Java ratio per model."""
     from ..runtimes import maven, plain_java
     from ..plan.interface import ZOO
+    from ..plan.trajectory import RuntimeFailure
 
     jar = str(plain_java.jar(maven.api_version(java_version), cache_dir))
     out = {}
@@ -83,7 +86,10 @@ def train_step(runtimes_by_kind: dict, cache_dir: Path, calls: int, rounds: int,
                 r = runtime.bench(b.saved_model, data, calls, warmup=calls)  # as plain Java: as many untimed first
                 model[kind] = summary(r["ns"], r["cpu_ns"])
             elif kind != "java":
-                model[kind] = runtime.bench_step(b.saved_model, data, calls)
+                try:
+                    model[kind] = runtime.bench_step(b.saved_model, data, calls)
+                except RuntimeFailure as e:  # it cannot train this model (LiteRT: Flex ops): the row says why
+                    model[kind] = {"cannot_train": str(e)}
         inputs, rows = work / label / "inputs", len(next(v for k, v in data.items() if k.startswith("train.")))
         plain_java.write_inputs(data, ZOO, range(0, rows), inputs)  # every row: call i trains row i % rows in both loops
         per_round = []
@@ -274,9 +280,12 @@ def _run(args, argv) -> int:
 
 
 def _bench_version(kind) -> str:
-    """The version a kind's bench row runs: TF_PYTHON's, or the TFLite with the Flex delegate training needs."""
+    """The version a kind's bench row runs: TF_PYTHON's, or the TFLite with the Flex delegate training needs,
+    or the first of a kind's own versions (LiteRT's)."""
     from ..runs.versions import TFLITE_ON_DEVICE
 
+    if not kind.versioned_by_tensorflow:
+        return kind.own_versions()[0]
     return TFLITE_ON_DEVICE[0] if kind.capabilities.on_device else TF_PYTHON
 
 
@@ -296,8 +305,11 @@ def table(result: dict) -> str:
             ("plain Java in its own JVM", "plain_java_own_jvm")]
     rows += [(name, name) for name in result.get("other_kinds", ())]
     for label, key in rows:
-        cells = [f"{steps[m][key]['median_us']:>10.1f}" if key in steps.get(m, {}) else f"{'-':>10}" for m in ("mlp", "cnn")]
+        cells = [f"{steps[m][key]['median_us']:>10.1f}" if "median_us" in steps.get(m, {}).get(key, {})
+                 else f"{'n/a' if key in steps.get(m, {}) else '-':>10}" for m in ("mlp", "cnn")]
         lines.append(f"  {label:40s}{''.join(cells)}")
+        cannot = [f"{m}: {steps[m][key]['cannot_train']}" for m in ("mlp", "cnn") if "cannot_train" in steps.get(m, {}).get(key, {})]
+        lines += [f"    n/a, {why}" for why in cannot]
     ratios = [f"{steps[m]['jpype_over_plain_java']:>10.2f}" if "jpype_over_plain_java" in steps.get(m, {}) else f"{'-':>10}"
               for m in ("mlp", "cnn")]
     lines.append(f"  {'jpype_over_plain_java (median of rounds)':40s}{''.join(ratios)}")
