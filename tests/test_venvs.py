@@ -164,6 +164,25 @@ def test_the_harness_version_is_the_harness_interpreter(tmp_path):
     assert not (tmp_path / "venvs").exists()
 
 
+
+def test_packages_beside_the_harness_version_get_a_virtualenv_of_their_own_named_by_them(tmp_path, monkeypatch):
+    """litert.py's: TF_PYTHON's pins and ai-edge-litert==X, never the harness's own interpreter."""
+    built, make = [], fake_build([], 0)
+
+    def build(root, version, requirements, cache_dir):
+        built.append(requirements)
+        make(root, version, requirements, cache_dir)
+
+    monkeypatch.setattr(venvs, "_build", build)
+    monkeypatch.setattr(venvs, "check_available", lambda version, cache_dir=None: None)
+    beside = ("ai-edge-litert==2.3.0",)
+    python = venvs.interpreter(versions.TF_PYTHON, tmp_path, beside)
+    assert python != Path(sys.executable) and python.parent.parent.name.startswith(f"tf-{versions.TF_PYTHON}+ai-edge-litert-2.3.0-")
+    assert built == [venvs.pins(versions.TF_PYTHON) + list(beside)]
+    assert venvs.interpreter(versions.TF_PYTHON, tmp_path, beside) == python and len(built) == 1  # built once
+    assert venvs.stamp(versions.TF_PYTHON, tmp_path, beside) is not None
+
+
 # -- routes a version cannot author ----------------------------------------------------------------
 
 KERAS2_MODULES = {"tensorflow": "2.15.1", "keras": "2.15.0", "tf_keras": "2.15.1"}  # as TF 2.15.1's venv imports them

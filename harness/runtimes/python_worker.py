@@ -40,7 +40,7 @@ class PythonHost(worker.Host):
     def open(self, saved_model: Path, message: dict):
         from .python_runtime import EagerSession, GraphSession
 
-        loader = message["loader"]  # the kind's (python.py, tflite.py)
+        loader = message["loader"]  # the kind's (python.py, tflite.py, litert.py)
         if loader == "eager":
             return EagerSession(saved_model, worker.tags_of(message))
         if loader in ("tflite", "litert"):
