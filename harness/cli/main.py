@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
                       help=f"TF Python version that exports the zoo and trains it (repeatable; default {TF_PYTHON})")
     conf.add_argument("--shard", type=_shard, metavar="K/N", help="run the K-th of N deterministic slices of the cases")
     rel = sub.add_parser("release", help="validate a TF release: the zoo exported by candidate and baseline, every runtime")
-    rel.add_argument("candidate", metavar="CANDIDATE", help="TF Python version under validation (any PyPI serves)")
+    rel.add_argument("candidate", metavar="CANDIDATE", help="TF Python version under validation (any PyPI serves: a release, an rc, a "
+                                                         "dated tf-nightly such as 2.23.0.dev20261026), or `nightly` (the newest)")
     rel.add_argument("--baseline", metavar="VERSION", help="version to compare with (default: the newest release before)")
     for p in (conf, rel):
         p.add_argument("--expectations", type=Path, default=resources.data("expectations"), metavar="DIR",
