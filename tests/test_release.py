@@ -101,3 +101,26 @@ def test_the_summary_tells_per_route_what_each_world_can_author_and_where_it_fai
     text = release.summary(release.changes(results, B, C))
     assert (f"  keras3_module    {B:10} not run\n  {'':16} {C:10} 1/2 exports pass every check; fails in "
             f"python-session-{C}") in text
+
+
+def test_a_candidate_that_does_not_install_is_one_result_with_its_reason(tmp_path, monkeypatch, capsys):
+    import json
+
+    from harness.cli import main as cli
+    from harness.errors import HarnessError
+    from harness.runs import venvs
+
+    def broken(version, cache_dir):
+        raise HarnessError(f"venv: TensorFlow {version} does not import after installing tf-nightly=={version}:\n"
+                           "ImportError: libfoo.so: cannot open shared object file")
+
+    monkeypatch.setattr(venvs, "check_available", lambda version, cache_dir=None: None)
+    monkeypatch.setattr(venvs, "available", lambda cache_dir=None, package="tensorflow": ["2.22.0rc0", "2.21.0"])
+    monkeypatch.setattr(venvs, "interpreter", broken)
+    status = cli.main(["release", "2.23.0.dev20261026", "--out", str(tmp_path), "--cache-dir", str(tmp_path)])
+    assert status == cli.DOES_NOT_INSTALL == 3
+    out, err = capsys.readouterr()
+    assert "release: candidate TF 2.23.0.dev20261026 does not install or import: " in out and "libfoo.so" in out
+    assert "Traceback" not in out + err
+    record = json.loads((tmp_path / "release.json").read_text())
+    assert record["installs"] is False and record["baseline"] == "2.21.0" and "libfoo.so" in record["reason"]

@@ -279,3 +279,33 @@ def test_mlp_tf_keras_exported_by_tf_2_15_1_loads_and_trains_in_the_harness_tf(k
 def test_a_keras3_route_under_tf_2_15_1_raises_not_applicable(keras2_python, mlp_spec):
     with pytest.raises(NotApplicable, match="keras3_archive under TF 2.15.1: .*no Keras 3"):
         bundle.build(mlp_spec, "keras3_archive", CACHE / "exports", tf_version=KERAS2_TF)
+
+
+# -- nightlies ---------------------------------------------------------------------------------------
+
+NIGHTLY = "2.23.0.dev20261026"
+
+
+def test_a_nightly_is_tf_nightly_with_the_tf_keras_nightly_dated_at_or_before_it():
+    assert venvs.package_of(NIGHTLY) == "tf-nightly" and venvs.package_of("2.22.0rc0") == "tensorflow"
+    assert requirement(venvs.pins(NIGHTLY), "tf-nightly").specifier == Requirement(f"x=={NIGHTLY}").specifier
+    assert requirement(venvs.pins(NIGHTLY), "tensorflow") is None  # tf-nightly's own dependency brings keras-nightly
+    tf_keras = requirement(venvs.pins(NIGHTLY), "tf-keras-nightly").specifier
+    assert tf_keras.contains("2.23.0.dev2026102618", prereleases=True)  # the same day, with its hour
+    assert not tf_keras.contains("2.23.0.dev2026102700", prereleases=True)  # the day after
+    assert not tf_keras.contains("2.22.0.dev2026101709", prereleases=True)  # another minor
+
+
+def test_a_nightlys_version_as_tensorflow_spells_it_is_that_nightly():
+    assert venvs._same_version("2.23.0-dev20261026", NIGHTLY) and venvs._canonical("2.23.0-dev20261026") == NIGHTLY
+
+
+def test_a_nightly_is_looked_up_among_the_nightlies_and_its_baseline_is_the_newest_release(tmp_path):
+    nightlies = venvs.installable(tmp_path, venvs.NIGHTLY)
+    assert venvs.newest_nightly(tmp_path) == nightlies[0] and Version(nightlies[0]).dev is not None
+    venvs.check_available(nightlies[-1], tmp_path)  # no error: it is on the index
+    with pytest.raises(HarnessError, match=r"'2.23.0.dev19990101' is not on .*\(tf-nightly\).*" + re.escape(nightlies[0])):
+        venvs.check_available("2.23.0.dev19990101", tmp_path)
+    releases = venvs.available(tmp_path)
+    newest_final = next(v for v in releases if not Version(v).is_prerelease)
+    assert venvs.previous_release(nightlies[0], releases) == newest_final

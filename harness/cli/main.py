@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
                       help=f"TF Python version that exports the zoo and trains it (repeatable; default {TF_PYTHON})")
     conf.add_argument("--shard", type=_shard, metavar="K/N", help="run the K-th of N deterministic slices of the cases")
     rel = sub.add_parser("release", help="validate a TF release: the zoo exported by candidate and baseline, every runtime")
-    rel.add_argument("candidate", metavar="CANDIDATE", help="TF Python version under validation (any PyPI serves)")
+    rel.add_argument("candidate", metavar="CANDIDATE", help="TF Python version under validation (any PyPI serves: a release, an rc, a "
+                                                         "dated tf-nightly such as 2.23.0.dev20261026), or `nightly` (the newest)")
     rel.add_argument("--baseline", metavar="VERSION", help="version to compare with (default: the newest release before)")
     for p in (conf, rel):
         p.add_argument("--expectations", type=Path, default=resources.data("expectations"), metavar="DIR",
@@ -125,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
                        help="end a runtime's worker when one request takes longer (default 900), report a timeout")
     add_report_command(sub)
     add_expectations_command(sub)
+    add_bisect_command(sub)
     args = parser.parse_args(argv)
     if args.command in ("report", "merge"):
         return run_report(args)
@@ -137,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no mutate block
             return run_expectations(args)
         if args.command == "replay":
             return run_replay(args)
+        if args.command == "bisect":
+            return run_bisect(args)
         validate(args)  # before anything heavy loads, and before the log file is made
         with quiet.tensorflow_to(args.out.resolve() / "logs" / "harness.log", args.verbose):
             return run(args)
@@ -235,16 +239,17 @@ def run(args) -> int:  # pragma: no mutate block
     from ..reports import progress, report, report_files
     from .. import runtimes  # imports TensorFlow: after argument parsing
 
-    runner.configure_tensorflow(args.threads)
     out = args.out.resolve()
+    if args.command == "release":  # before TensorFlow loads: a candidate that does not install is the result
+        uninstallable = _release_candidate(args, out)
+        if uninstallable is not None:
+            return uninstallable
+    runner.configure_tensorflow(args.threads)
     work = out / "work"
     shutil.rmtree(work, ignore_errors=True)  # our own scratch space from the previous run
     for logs in ("workers", "exports"):  # this run's logs only
         shutil.rmtree(out / "logs" / logs, ignore_errors=True)
     if args.command == "release":
-        from ..runs import venvs
-
-        args.baseline = args.baseline or venvs.previous_release(args.candidate, venvs.available())
         args.tf = [args.baseline, args.candidate]
     tf_versions = list(dict.fromkeys(args.tf or [TF_PYTHON])) if conformance else [TF_PYTHON]
     # conformance runs the whole TF Java matrix (expected failures included); check, the pinned version.
@@ -318,6 +323,31 @@ def run(args) -> int:  # pragma: no mutate block
     return status
 
 
+DOES_NOT_INSTALL = 3  # release: the candidate's virtualenv does not build or its TensorFlow does not import
+
+
+def _release_candidate(args, out: Path) -> int | None:
+    """Resolves `nightly` and the default baseline, and builds the candidate's virtualenv. A candidate that
+    does not install or import is one result (a line, release.json): returns DOES_NOT_INSTALL, else None."""
+    from .. import atomic
+    from ..runs import venvs
+
+    if args.candidate == "nightly":
+        args.candidate = venvs.newest_nightly(args.cache_dir)
+        print(f"nightly: TF {args.candidate} ({venvs.NIGHTLY})")
+    venvs.check_available(args.candidate, args.cache_dir)  # a version that does not exist is bad input (2)
+    args.baseline = args.baseline or venvs.previous_release(args.candidate, venvs.available(args.cache_dir))
+    try:
+        venvs.interpreter(args.candidate, args.cache_dir)
+    except HarnessError as e:
+        reason = " ".join(str(e).split())
+        print(f"release: candidate TF {args.candidate} does not install or import: {reason[:400]}")
+        atomic.write_json(out / "release.json", {"candidate": args.candidate, "baseline": args.baseline,
+                                                 "installs": False, "reason": str(e)})
+        return DOES_NOT_INSTALL
+    return None
+
+
 def _release_verdict(args, results, out: Path) -> int:
     """What changed from the baseline to the candidate; exit 1 on a new failure (or drift, if asked)."""
     from .. import atomic
@@ -327,9 +357,12 @@ def _release_verdict(args, results, out: Path) -> int:
     print()
     print(release.summary(changes))
     atomic.write_json(out / "release.json", {
-        "candidate": args.candidate, "baseline": args.baseline, "drift": changes.drift, "families": changes.families,
+        "candidate": args.candidate, "baseline": args.baseline, "installs": True, "drift": changes.drift,
+        "families": changes.families,
         "routes": changes.routes,
-        "new_failures": [got.id for _, _, got in changes.new_failures], "fixed": [got.id for _, _, got in changes.fixed]})
+        "new_failures": [got.id for _, _, got in changes.new_failures], "fixed": [got.id for _, _, got in changes.fixed],
+        # the same checks named without the candidate's version, comparable across candidates (bisect)
+        "new_failure_checks": sorted({got.id.replace(args.candidate, "CANDIDATE") for _, _, got in changes.new_failures})})
     # --fail-on-drift: drift beyond 0 ulp already failed its check (no band); this also fails on a baseline
     # export that the candidate's Python trains within a listed tolerance.
     return 1 if changes.new_failures or (args.fail_on_drift and changes.drifted) else 0
@@ -351,6 +384,71 @@ def add_report_command(sub) -> None:  # pragma: no mutate block (declares argume
     rep.add_argument("reports", type=Path, nargs="+", help="conformance.json of a run, or of each shard")
     rep.add_argument("--out", type=Path, default=resources.reports_dir(),
                      help="writes index.html; for several inputs also the merged conformance.json and junit.xml")
+
+
+def add_bisect_command(sub) -> None:  # pragma: no mutate block (declares arguments; test_bisect runs them)
+    bis = sub.add_parser("bisect", help="the first bad nightly of each check that fails in BAD and passes in GOOD")
+    bis.add_argument("good", nargs="?", metavar="GOOD", help="version or nightly date, e.g. 2.21.0 or 2026-10-20 "
+                                                              "(default: the newest release)")
+    bis.add_argument("bad", nargs="?", metavar="BAD", help="version or nightly date (default: the newest nightly)")
+    bis.add_argument("--spec", action="append", help="spec name in specs/ for BAD's run (repeatable; default: all)")
+    bis.add_argument("--route", action="append", help="authoring route for BAD's run (repeatable)")
+    bis.add_argument("--out", type=Path, default=resources.reports_dir(), help=f"bisect.json and each step's "
+                                                                              f"release reports (default: {REPORTS})")
+    bis.add_argument("--cache-dir", type=Path, default=resources.cache_dir(), help="as for release")
+    bis.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="as for release")
+
+
+def run_bisect(args) -> int:  # pragma: no mutate block (tests/test_bisect.py runs it with a fake step)
+    """bisect: each step is a `release VERSION --baseline GOOD` run in a subprocess (its own TensorFlow)."""
+    import subprocess
+
+    from packaging.version import Version
+
+    from .. import atomic
+    from ..runs import bisect, venvs
+
+    if args.jobs < 1:
+        raise HarnessError(f"-j must be at least 1, got {args.jobs}")
+    nightlies, releases = venvs.installable(args.cache_dir, venvs.NIGHTLY), venvs.available(args.cache_dir)
+    finals = [v for v in releases if not Version(v).is_prerelease]
+    good = bisect.resolve(args.good, nightlies, releases) if args.good else finals[0]
+    bad = bisect.resolve(args.bad, nightlies, releases) if args.bad else venvs.newest_nightly(args.cache_dir)
+    if Version(good) >= Version(bad):
+        raise HarnessError(f"GOOD {good} is not older than BAD {bad}")
+    out = args.out.resolve()
+    narrowed: list[str] = []  # after BAD's run: only the failing checks' specs and routes
+
+    def failing(version: str) -> set[str]:
+        step_out = out / "steps" / version
+        command = [sys.executable, "-m", "harness", "release", version, "--baseline", good, "--out", str(step_out),
+                   "--cache-dir", str(args.cache_dir), "-j", str(args.jobs)]
+        if narrowed:
+            command += narrowed
+        else:
+            command += [f for s in args.spec or () for f in ("--spec", s)] + [f for r in args.route or () for f in ("--route", r)]
+        done = subprocess.run(command, capture_output=True, text=True)
+        record = step_out / "release.json"
+        if done.returncode not in (0, 1, DOES_NOT_INSTALL) or not record.is_file():
+            raise HarnessError(f"release {version} --baseline {good} failed (exit {done.returncode}): "
+                               f"{(done.stderr.strip().splitlines() or ['(no message)'])[-1]}")
+        result = json.loads(record.read_text())
+        if not result.get("installs", True):  # cannot judge: counted as failing what BAD fails
+            return set(seen_bad) or {f"{version} does not install"}
+        checks = set(result["new_failure_checks"])
+        if not narrowed and checks:
+            cases = sorted({tuple(c.split("/")[-1].split(".")[:2]) for c in checks})  # (spec, route) of each
+            narrowed.extend(f for spec, route in cases for f in ("--spec", spec, "--route", route))
+            seen_bad.extend(sorted(checks))
+        return checks
+
+    seen_bad: list[str] = []
+    print(f"bisect: good TF {good}, bad TF {bad}", flush=True)
+    found = bisect.bisect(good, bad, nightlies, failing)
+    print(bisect.summary(found))
+    atomic.write_json(out / "bisect.json", bisect.as_json(found))
+    print(f"report: {out / 'bisect.json'}")
+    return 1 if found.found else 0
 
 
 def add_expectations_command(sub) -> None:  # pragma: no mutate block (declares arguments; test_expectations runs them)

@@ -44,6 +44,20 @@ FORMAT = 2  # bump when the way a virtualenv is built changes (2: its stamp reco
 STAMP = ".complete.json"
 LISTING_TTL = 600.0
 DEFAULT_INDEX = "https://pypi.org/simple"
+NIGHTLY = "tf-nightly"  # the package of TensorFlow's dated nightlies (2.23.0.dev20261026)
+
+
+def package_of(tf_version: str) -> str:
+    """The distribution that ships TensorFlow `tf_version`: a dev version is a nightly (tf-nightly)."""
+    return NIGHTLY if _version(tf_version).dev is not None else "tensorflow"
+
+
+def newest_nightly(cache_dir: Path | None = None) -> str:
+    """The newest tf-nightly the index serves for this Python and platform (`release nightly`)."""
+    nightlies = installable(cache_dir, NIGHTLY)
+    if not nightlies:
+        raise HarnessError(f"{_index()} serves no {NIGHTLY} wheel for this Python and platform")
+    return nightlies[0]
 
 
 def pins(tf_version: str) -> list[str]:
@@ -56,10 +70,15 @@ def pins(tf_version: str) -> list[str]:
       dependency is left to TF. numpy 2 from TF 2.18 on (2.16 and 2.17 require numpy<2).
     - tf-keras (Keras 2 under another name) of the same minor version, from 2.14 on; for a
       pre-release, the tf-keras pre-releases of that minor are admitted too.
+    - A nightly (2.23.0.dev20261026) is tf-nightly, whose own dependency brings keras-nightly; its
+      tf-keras is tf-keras-nightly of the same minor dated at or before it (those carry the hour too:
+      2.23.0.dev2026102618), so uv picks the nearest one.
     """
     v = _version(tf_version)
     minor = (v.major, v.minor)
     same_minor = f">={v.major}.{v.minor}.0{'rc0' if v.is_prerelease else ''},<{v.major}.{v.minor + 1}"
+    if v.dev is not None:
+        return [f"{NIGHTLY}=={v}", f"tf-keras-nightly>={v.major}.{v.minor}.0.dev0,<={v.base_version}.dev{v.dev}99"]
     requirements = [f"tensorflow=={v}"]
     if minor < (2, 16):
         requirements.append(f"keras>={v.major}.{v.minor}.0,<{v.major}.{v.minor + 1}")
@@ -207,31 +226,45 @@ def installable(cache_dir: Path | None = None, package: str = "tensorflow") -> l
 
 def check_available(tf_version: str, cache_dir: Path | None = None) -> None:
     """Raises a HarnessError unless the index serves TensorFlow `tf_version` for this Python and platform."""
-    versions = available(cache_dir)
+    package = "tensorflow"
+    with contextlib.suppress(HarnessError):
+        package = package_of(tf_version)
+    versions = available(cache_dir, package)
     try:
         wanted = Version(tf_version)
     except InvalidVersion:
         wanted = None
     if wanted is None or str(wanted) not in versions:
-        raise HarnessError(f"TensorFlow {tf_version!r} is not on {_index()}; versions that exist, newest first: "
-                           f"{', '.join(versions)}")
-    if str(wanted) not in installable(cache_dir):
+        raise HarnessError(f"TensorFlow {tf_version!r} is not on {_index()} ({package}); versions that exist, newest "
+                           f"first: {', '.join(versions)}")
+    if str(wanted) not in installable(cache_dir, package):
         python = f"CPython {sys.version_info.major}.{sys.version_info.minor}"
-        files = _files_by_version("tensorflow", _listing("tensorflow", cache_dir))[str(wanted)]
+        files = _files_by_version(package, _listing(package, cache_dir))[str(wanted)]
         built_for = sorted({t.interpreter for name in files if name.endswith(".whl")
                             for t in parse_wheel_filename(name)[3]})
         raise HarnessError(
             f"TensorFlow {wanted} has no wheel for {python} on this platform ({next(iter(sys_tags()))}); "
             f"its wheels are for {', '.join(built_for) or 'no Python (source only)'}; versions installable here, "
-            f"newest first: {', '.join(installable(cache_dir))}")
+            f"newest first: {', '.join(installable(cache_dir, package))}")
 
 
 def tf_keras_release(tf_version: str, cache_dir: Path | None = None) -> str | None:
-    """The newest tf-keras that `pins(tf_version)` admits and the index serves, or None."""
-    admitted = next((SpecifierSet(r[len("tf-keras"):]) for r in pins(tf_version) if r.startswith("tf-keras")), None)
-    if admitted is None:
+    """The newest tf-keras (tf-keras-nightly for a nightly) that `pins(tf_version)` admits and the index
+    serves, or None."""
+    pin = _tf_keras_pin(pins(tf_version))
+    if pin is None:
         return None
-    return next((v for v in available(cache_dir, "tf-keras") if admitted.contains(v, prereleases=True)), None)
+    package, admitted = pin
+    return next((v for v in available(cache_dir, package) if admitted.contains(v, prereleases=True)), None)
+
+
+def _tf_keras_pin(requirements: list[str]) -> tuple[str, SpecifierSet] | None:
+    """(tf-keras or tf-keras-nightly, the versions admitted) of a virtualenv's pins, None without one."""
+    for requirement in requirements:
+        for package in ("tf-keras-nightly", "tf-keras"):
+            if requirement.startswith(package) and requirement[len(package):][:1] in "<>=!~":
+                return package, SpecifierSet(requirement[len(package):])
+    return None
 
 
 def previous_release(version: str, available: list[str]) -> str:
@@ -266,7 +299,7 @@ def _build(root: Path, version: str, requirements: list[str], cache_dir: Path) -
     if check.returncode != 0:
         raise HarnessError(f"{root}: TensorFlow {version} does not import after installing "
                            f"{' '.join(requirements)}:\n{check.stderr[-3000:]}")
-    imported = check.stdout.split()[-1:]  # tf.__version__ spells an rc "2.22.0-rc0"
+    imported = check.stdout.split()[-1:]  # tf.__version__ spells an rc "2.22.0-rc0", a nightly "2.23.0-dev20261026"
     if not imported or not _same_version(imported[0], version):
         raise HarnessError(f"{root}: installing {' '.join(requirements)} gave TensorFlow {imported}, not {version}")
     atomic.write_json(root / STAMP, {
