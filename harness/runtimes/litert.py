@@ -68,11 +68,14 @@ class LiteRT(_Python):
         from ..runs import venvs
         from ..runs.versions import TF_PYTHON
 
-        served = venvs.installable(self.setting.cache_dir, PACKAGE)
-        if self.version not in served:
+        beside = (f"{PACKAGE}=={self.version}",)
+        # Asked of the index only until its virtualenv is built: a start needs no network after that.
+        built = venvs.stamp(TF_PYTHON, self.setting.cache_dir, beside) is not None
+        served = [] if built else venvs.installable(self.setting.cache_dir, PACKAGE)
+        if not built and self.version not in served:
             raise HarnessError(f"{PACKAGE} {self.version!r} has no wheel for this Python and platform on the index; "
                                f"versions installable here, newest first: {', '.join(served) or 'none'}")
-        python = venvs.interpreter(TF_PYTHON, self.setting.cache_dir, beside=(f"{PACKAGE}=={self.version}",))
+        python = venvs.interpreter(TF_PYTHON, self.setting.cache_dir, beside=beside)
         return WorkerStart([str(python), "-m", self.worker_module],
                            {"op": "start", "threads": self.setting.threads, "modules": ["ai_edge_litert"]},
                            f"LiteRT {self.version} (TensorFlow {TF_PYTHON} converts)")
