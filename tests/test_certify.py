@@ -5,9 +5,12 @@ input names, TF1 graphs, denied ops, a train call that never returns.
 """
 
 import json
+import shutil
+import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from harness.certify import discover
@@ -139,8 +142,9 @@ def test_the_corpus_is_certified_with_no_flags_and_no_data(foreign, tmp_path, na
     # The plain Java program (no Python, no JPype) saw exactly what the harness saw through JPype.
     same = results[PLAIN, "equals.java-1.1.0"]
     assert same["outcome"] == "PASS" and same["comparison"]["verdict"] == "bit-exact", same
-    rerun = (tmp_path / "cert" / "rerun-java.sh").read_text()
-    assert rerun.count("dev.conformance.TrainExport") == 1 and "a Java team reruns it without Python" in done.stdout
+    rerun = (tmp_path / "cert" / "java-rerun" / "rerun.sh").read_text()
+    assert rerun.count("dev.conformance.TrainExport") == 1 and "a Java team reruns it with Java 17 and Maven only" in done.stdout
+    assert certificate["rerun_java"] == "sh java-rerun/rerun.sh" and str(tmp_path) not in rerun  # no path of this machine
     tags = TAGS.get(name, "serve")
     assert ("--tags " in rerun) == (tags != "serve") and (tags == "serve" or f"--tags {tags}" in rerun)  # plain Java too
     assert (f"--metrics {','.join(expected.interface.metrics)}" in rerun) == bool(expected.interface.metrics)
@@ -164,6 +168,31 @@ def test_the_corpus_is_certified_with_no_flags_and_no_data(foreign, tmp_path, na
         for runtime in RUNTIMES:
             assert results[runtime, "restore.weights.variables"]["comparison"]["compared"] == 2  # w and b, by name
         assert results[PLAIN, "restore.weights.loss"]["outcome"] == "N/A"  # plain Java trains from the export only
+        assert_the_java_rerun_travels(tmp_path / "cert" / "java-rerun", tmp_path / "elsewhere")
+
+
+def assert_the_java_rerun_travels(folder, elsewhere):
+    """The certificate's java-rerun/, copied elsewhere, built by Maven from an empty local repository, trains
+    the export again and writes the same numbers, byte for byte (its own comparison, and this test's)."""
+    shutil.copytree(folder, elsewhere / "taken-away")
+    shutil.rmtree(folder)  # nothing of the certificate's folder is read
+    empty = elsewhere / "empty-m2"
+    done = subprocess.run(["sh", str(elsewhere / "taken-away" / "rerun.sh"), f"-Dmaven.repo.local={empty}"],
+                          capture_output=True, text=True, cwd=elsewhere, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert "same numbers as the certificate's run" in done.stdout and any(empty.rglob("tensorflow-core-api-*.jar"))
+    expected = sorted((elsewhere / "taken-away" / "expected").glob("*.npy"))
+    assert "losses.npy" in {p.name for p in expected}
+    for path in expected:
+        assert np.load(path).tobytes() == np.load(elsewhere / "taken-away" / "out" / path.name).tobytes(), path.name
+    # Its comparison can fail: one bit of the recorded loss flipped, the rerun says which file differs, exit 1.
+    losses = elsewhere / "taken-away" / "expected" / "losses.npy"
+    data = bytearray(losses.read_bytes())
+    data[-1] ^= 1
+    losses.write_bytes(bytes(data))
+    again = subprocess.run(["sh", str(elsewhere / "taken-away" / "rerun.sh"), f"-Dmaven.repo.local={empty}", "-o"],
+                           capture_output=True, text=True, cwd=elsewhere, timeout=600)
+    assert again.returncode == 1 and "differs from the certificate's run: out/losses.npy" in again.stdout, again.stdout
 
 
 @pytest.mark.java

@@ -108,8 +108,8 @@ IRREPRODUCIBLE = ("not certified: two Python runs of the same training steps dif
 
 
 def write(out: Path, prepared: Prepared, results: list[Result], facts: dict, work: Path) -> Path:
-    """certificate.json and rerun-java.sh beside the reports; returns the certificate's path."""
-    from ..runtimes import KINDS, is_on_device
+    """certificate.json and java-rerun/ (the plain-Java run, to take away) beside the reports; returns the certificate's path."""
+    from ..runtimes import is_on_device
 
     device = [r for r in results if is_on_device(r.runtime)]  # reported beside the verdict (on_device)
     results = [r for r in results if not is_on_device(r.runtime)]
@@ -123,10 +123,7 @@ def write(out: Path, prepared: Prepared, results: list[Result], facts: dict, wor
     irreproducible = any(r.check == "reference.deterministic" and r.passed is False for r in results)
     undecided = invalid_data or irreproducible
     d = prepared.discovery
-    rerun = sorted(p for kind in KINDS.values() if kind.capabilities.without_python
-                   for p in work.glob(f"*/{prepared.export.name}/{kind.kind}-*/rerun.sh"))
-    if rerun:
-        shutil.copyfile(rerun[0], out / "rerun-java.sh")
+    rerun = _java_rerun(out, prepared, work)
     certificate = {
         "export": str(prepared.source),
         "written_by_tensorflow": prepared.written_by,
@@ -147,13 +144,29 @@ def write(out: Path, prepared: Prepared, results: list[Result], facts: dict, wor
         "failing": [{"id": r.id, "outcome": r.outcome, "detail": r.detail, **_cause(r, failing)} for r in failing],
         "resume": conventions(d, results, prepared.export.reference_runtime),
         "trains_randomly": list(d.train_random),
-        "rerun_java": "sh rerun-java.sh" if rerun else None,
+        "rerun_java": f"sh {rerun.relative_to(out)}" if rerun else None,
         "planted_fault": prepared.planted,
         "on_device": on_device(device),
     }
     path = out / "certificate.json"
     atomic.write_json(path, certificate)
     return path
+
+
+JAVA_RERUN = "java-rerun"  # the folder of the certificate a Java team takes away
+
+
+def _java_rerun(out: Path, prepared: Prepared, work: Path) -> Path | None:
+    """The plain-Java run as a folder that travels (plain_java.travelling): its rerun.sh, or None without one."""
+    from ..runtimes import plain_java
+
+    runs = sorted(p.parent for p in work.glob(f"*/{prepared.export.name}/java-plain-*/{plain_java.TRAVELS}"))
+    for workdir in runs:
+        try:
+            return plain_java.travelling(workdir, out / JAVA_RERUN)
+        except HarnessError:  # a TF Java a pom cannot pin (API+native-N): the next one, if any
+            continue
+    return None
 
 
 def conventions(d: Discovery, results: list[Result], python: str) -> dict:
@@ -265,7 +278,7 @@ def summary(prepared: Prepared, certificate: Path, ok: bool) -> str:
             fix = failure.get("cause", {}).get("fix")
             if fix:
                 lines.append(f"    what to change: {fix}")
-    rerun = certificate.parent / "rerun-java.sh"
+    rerun = certificate.parent / JAVA_RERUN / "rerun.sh"
     if rerun.exists():
-        lines.append(f"  a Java team reruns it without Python: sh {rerun}")
+        lines.append(f"  a Java team reruns it with Java 17 and Maven only, anywhere (the folder travels): sh {rerun}")
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -106,22 +107,12 @@ def run(saved_model: Path, data: dict[str, np.ndarray], interface: Interface, st
     classpath = [*maven.classpath(version, cache_dir), str(jar(maven.api_version(version), cache_dir))]
     inputs, out = workdir / "inputs", workdir / "out"
     write_inputs(data, interface, steps, inputs)
-    cmd = [java_executable(), "-cp", os.pathsep.join(classpath), MAIN, "--export", str(saved_model),
-           "--inputs", str(inputs), "--out", str(out), "--steps", str(len(steps)), "--train", interface.train,
-           "--loss", interface.loss, "--save-dir", str(workdir / "saver"), "--threads", str(threads)]
-    if interface.predict:
-        cmd += ["--predict", interface.predict]
-    if interface.save:
-        cmd += ["--save-signature", interface.save, "--save-path-input", interface.save_path,
-                "--signature-dir", str(workdir / "signature")]
-    if interface.metrics:
-        cmd += ["--metrics", ",".join(interface.metrics)]
-    if interface.get_weights:
-        cmd += ["--weights", interface.get_weights]
-    if bench:
-        cmd += ["--bench", str(bench)]
-    if tuple(interface.tags) != ("serve",):
-        cmd += ["--tags", ",".join(interface.tags)]
+    cmd = [java_executable(), "-cp", os.pathsep.join(classpath), MAIN,
+           *_arguments(interface, len(steps), threads, bench, saved_model, inputs, out, workdir / "saver",
+                       workdir / "signature")]
+    # What travelling() needs to write a folder that reruns this run anywhere: paths relative to that folder.
+    atomic.write_json(workdir / TRAVELS, {"version": version, "export": str(saved_model), "arguments": _arguments(
+        interface, len(steps), threads, bench, "export", "inputs", "out", "out/saver", "out/signature")})
     command = shlex.join(cmd)
     atomic.write_text(workdir / "rerun.sh", f"#!/bin/sh\n# TF Java {version}, no Python: rerun as is.\n{command}\n")
     try:
@@ -187,6 +178,79 @@ def _java(cmd: list[str], timeout: float | None, running: Running) -> subprocess
     finally:
         running.discard(process)
     return subprocess.CompletedProcess(cmd, process.returncode, stdout, stderr)
+
+
+def _arguments(interface: Interface, steps: int, threads: int, bench: int, export, inputs, out, saver,
+               signature) -> list[str]:
+    """TrainExport's arguments for one run (the paths as given: absolute for the harness, relative in a travelling rerun)."""
+    args = ["--export", str(export), "--inputs", str(inputs), "--out", str(out), "--steps", str(steps),
+            "--train", interface.train, "--loss", interface.loss, "--save-dir", str(saver), "--threads", str(threads)]
+    if interface.predict:
+        args += ["--predict", interface.predict]
+    if interface.save:
+        args += ["--save-signature", interface.save, "--save-path-input", interface.save_path,
+                 "--signature-dir", str(signature)]
+    if interface.metrics:
+        args += ["--metrics", ",".join(interface.metrics)]
+    if interface.get_weights:
+        args += ["--weights", interface.get_weights]
+    if bench:
+        args += ["--bench", str(bench)]
+    if tuple(interface.tags) != ("serve",):
+        args += ["--tags", ",".join(interface.tags)]
+    return args
+
+
+TRAVELS = "travels.json"  # in a run's workdir: what travelling() reads
+RERUN = """#!/bin/sh
+# TF Java {version} (native TF {tensorflow}), with Java 17 and Maven only: builds TrainExport from java/, trains
+# export/ on inputs/ as the certificate's run did, and compares what it writes (out/) with that run's numbers
+# (expected/) byte for byte (on another CPU, TF's kernels may round differently: then compare within the band).
+# Copy this folder anywhere; arguments go to Maven (e.g. -Dmaven.repo.local=DIR, or -o offline).
+set -e
+cd "$(dirname "$0")"
+mvn -B -q -f java/pom.xml package dependency:build-classpath -Dmdep.outputFile="$PWD/java/target/classpath.txt" "$@"
+rm -rf out
+java -cp "java/target/train-export.jar:$(cat java/target/classpath.txt)" {main} {arguments}
+status=0
+for f in expected/*.npy; do
+  cmp -s "$f" "out/${{f#expected/}}" || {{ echo "differs from the certificate's run: out/${{f#expected/}}"; status=1; }}
+done
+[ "$status" = 0 ] && echo "same numbers as the certificate's run: $(ls expected | wc -l) files, byte for byte"
+exit "$status"
+"""
+
+
+def travelling(workdir: Path, dest: Path) -> Path:
+    """A folder, `dest`, that reruns the run of `workdir` anywhere with Java 17 and Maven only: java/ (the pom,
+    the TF Java version pinned, and TrainExport's sources), inputs/, export/ (a copy of what was trained),
+    expected/ (what the run wrote) and rerun.sh, the one command. Written beside, then moved into place.
+    Returns the script's path; HarnessError for a TF Java version Maven cannot resolve by itself."""
+    from ..runs.versions import TF_JAVA_NATIVE
+
+    record = json.loads((workdir / TRAVELS).read_text())
+    version = record["version"]
+    if maven.NATIVE in version:
+        raise HarnessError(f"TF Java {version}: a pom cannot pin it (its native jars are fetched one by one)")
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "java").mkdir(parents=True)
+    pom, pins = re.subn(r"<tensorflow-java\.version>[^<]*</tensorflow-java\.version>",
+                        f"<tensorflow-java.version>{version}</tensorflow-java.version>", maven.POM.read_text(), count=1)
+    if pins != 1:
+        raise HarnessError(f"{maven.POM}: no <tensorflow-java.version> property to pin")
+    (tmp / "java" / "pom.xml").write_text(pom)
+    shutil.copytree(maven.POM.parent / "src", tmp / "java" / "src")
+    shutil.copytree(workdir / "inputs", tmp / "inputs")
+    (tmp / "expected").mkdir()
+    for written in sorted((workdir / "out").glob("*.npy")):
+        shutil.copyfile(written, tmp / "expected" / written.name)
+    shutil.copytree(record["export"], tmp / "export")
+    (tmp / "rerun.sh").write_text(RERUN.format(version=version, tensorflow=TF_JAVA_NATIVE.get(version, "?"), main=MAIN,
+                                               arguments=shlex.join(record["arguments"])))
+    shutil.rmtree(dest, ignore_errors=True)  # a certificate written again into the same folder
+    os.replace(tmp, dest)
+    return dest / "rerun.sh"
 
 
 def write_inputs(data: dict[str, np.ndarray], interface: Interface, steps: range, directory: Path) -> None:
