@@ -142,9 +142,9 @@ def test_the_corpus_is_certified_with_no_flags_and_no_data(foreign, tmp_path, na
     # The plain Java program (no Python, no JPype) saw exactly what the harness saw through JPype.
     same = results[PLAIN, "equals.java-1.1.0"]
     assert same["outcome"] == "PASS" and same["comparison"]["verdict"] == "bit-exact", same
-    rerun = (tmp_path / "cert" / "java-rerun" / "rerun.sh").read_text()
+    rerun = (tmp_path / "cert" / "rerun-java" / "rerun.sh").read_text()
     assert rerun.count("dev.conformance.TrainExport") == 1 and "a Java team reruns it with Java 17 and Maven only" in done.stdout
-    assert certificate["rerun_java"] == "sh java-rerun/rerun.sh" and str(tmp_path) not in rerun  # no path of this machine
+    assert certificate["rerun_java"] == "sh rerun-java/rerun.sh" and str(tmp_path) not in rerun  # no path of this machine
     tags = TAGS.get(name, "serve")
     assert ("--tags " in rerun) == (tags != "serve") and (tags == "serve" or f"--tags {tags}" in rerun)  # plain Java too
     assert (f"--metrics {','.join(expected.interface.metrics)}" in rerun) == bool(expected.interface.metrics)
@@ -168,11 +168,11 @@ def test_the_corpus_is_certified_with_no_flags_and_no_data(foreign, tmp_path, na
         for runtime in RUNTIMES:
             assert results[runtime, "restore.weights.variables"]["comparison"]["compared"] == 2  # w and b, by name
         assert results[PLAIN, "restore.weights.loss"]["outcome"] == "N/A"  # plain Java trains from the export only
-        assert_the_java_rerun_travels(tmp_path / "cert" / "java-rerun", tmp_path / "elsewhere")
+        assert_the_java_rerun_travels(tmp_path / "cert" / "rerun-java", tmp_path / "elsewhere")
 
 
 def assert_the_java_rerun_travels(folder, elsewhere):
-    """The certificate's java-rerun/, copied elsewhere, built by Maven from an empty local repository, trains
+    """The certificate's rerun-java/, copied elsewhere, built by Maven from an empty local repository, trains
     the export again and writes the same numbers, byte for byte (its own comparison, and this test's)."""
     shutil.copytree(folder, elsewhere / "taken-away")
     shutil.rmtree(folder)  # nothing of the certificate's folder is read

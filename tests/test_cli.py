@@ -28,6 +28,28 @@ def harness(*args, env=None) -> subprocess.CompletedProcess:
                           env={**os.environ, **(env or {})}, timeout=900)
 
 
+def assert_it_says_where_its_seconds_went(report: dict) -> None:
+    """The report's timings (harness/runs/timing.py): each case's stages, timed one after the other, account
+    for its wall time; every runtime's plan stages and restored parts are there, and the fixed cost apart."""
+    timings = report["timings"]
+    walls = {(c["exporter"], c["case"]): c["seconds"] for c in timings["case seconds"]}
+    ran = {(r["exporter"], r["case"]) for r in report["results"] if r["case"] and r["check"] != "export"}
+    assert set(walls) == ran
+    staged: dict = {}
+    for row in timings["cases"]:
+        assert row["seconds"] >= 0, row
+        staged[(row["exporter"], row["case"])] = staged.get((row["exporter"], row["case"]), 0.0) + row["seconds"]
+    for case, wall in walls.items():  # what no stage names (the reference's checkpoint re-keyed...) is small
+        assert 0.8 * wall <= staged[case] <= wall + 0.01, (case, wall, staged[case])
+    stages = {(r["runtime"], r["stage"]) for r in timings["cases"] if r["case"] == "mlp_regression.tf_keras"}
+    for runtime in ("python-2.21.0", "python-session-2.21.0", "java-1.1.0"):
+        for stage in ("load", "train", "predict", "save", "restore.saver.load", "restore.signature.train",
+                      "restore.saver.restore", "transfer", "resume", "compare"):
+            assert (runtime, stage) in stages, (runtime, stage, sorted(stages))
+    assert ("python-2.21.0", "reference") in stages
+    assert timings["fixed"]["imports"] > 0 and timings["fixed"]["worker starts"] >= timings["starts"]["java-1.1.0"] > 0
+
+
 @pytest.mark.java
 def test_conformance_end_to_end(bundles, tmp_path):
     before = {route: fingerprint(b.root) for route, b in bundles.items()}
@@ -48,6 +70,7 @@ def test_conformance_end_to_end(bundles, tmp_path):
     assert outcome[f"{java}.keras3_module.train.loss"]["outcome"] == "XFAIL"
     assert "Could not find variable" in outcome[f"{java}.keras3_module.train.loss"]["detail"]
     assert outcome["java-1.2.0/setup"]["outcome"] == "XFAIL"
+    assert_it_says_where_its_seconds_went(report)
 
     # The zoo's CI subset: every spec and route ran, and Java trained the families step for step.
     ran = {(r["case"], r["runtime"]) for r in report["results"]}

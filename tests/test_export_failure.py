@@ -67,7 +67,7 @@ def test_the_run_goes_on_the_failed_export_fails_in_its_exporters_row_and_blocks
                               cache_dir=Path(__file__).resolve().parent.parent / ".cache", jobs=1, out=tmp_path)
     tf = "2.21.0"
     names = ["python-2.21.0", "python-session-2.21.0", "java-1.1.0"]
-    exports, not_run = cli._exports(args, [tf], names)
+    exports, not_run = cli._exports(args, cli._cases(args, [tf]), names)
     assert [e.name for e in exports] == ["mlp_regression.tf_keras"]  # the other export still runs
     by = {r.runtime: r for r in not_run}
     assert [(r.case, r.check, r.exporter) for r in not_run] == [("mlp_regression.raw_module", "export", tf)] * 3

@@ -197,8 +197,9 @@ def test_the_plan_asks_for_the_reference_checkpoints_of_step_k(store):
     # Python resumes from a copy of the export holding what the runtime saved (a bare checkpoint).
     assert store.copies == [(SAVED_MODEL, "rt/saver", WORK / "resume" / "export")]
     ((args, kwargs),) = python.calls
-    assert args + tuple(kwargs.values()) == (WORK / "resume" / "export" / "copied", DATA, range(STEPS, STEPS + RESUME),
-                                             WORK / "resume" / "run", FULL)
+    assert args == (WORK / "resume" / "export" / "copied", DATA, range(STEPS, STEPS + RESUME), WORK / "resume" / "run",
+                    FULL)
+    assert kwargs == {"variables_only": True}  # what a resume saves is read back as variables, never shipped
 
 
 def test_python_resumes_a_checkpoint_inside_a_saved_model_by_loading_that_saved_model(store, tmp_path):

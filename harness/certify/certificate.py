@@ -108,7 +108,7 @@ IRREPRODUCIBLE = ("not certified: two Python runs of the same training steps dif
 
 
 def write(out: Path, prepared: Prepared, results: list[Result], facts: dict, work: Path) -> Path:
-    """certificate.json and java-rerun/ (the plain-Java run, to take away) beside the reports; returns the certificate's path."""
+    """certificate.json and rerun-java/ (the plain-Java run, to take away) beside the reports; returns the certificate's path."""
     from ..runtimes import is_on_device
 
     device = [r for r in results if is_on_device(r.runtime)]  # reported beside the verdict (on_device)
@@ -153,7 +153,7 @@ def write(out: Path, prepared: Prepared, results: list[Result], facts: dict, wor
     return path
 
 
-JAVA_RERUN = "java-rerun"  # the folder of the certificate a Java team takes away
+JAVA_RERUN = "rerun-java"  # the folder of the certificate a Java team takes away
 
 
 def _java_rerun(out: Path, prepared: Prepared, work: Path) -> Path | None:

@@ -235,16 +235,17 @@ def run(args) -> int:  # pragma: no mutate block
     validate(args)
     # TensorFlow's C++ INFO/WARNING lines would bury the report; set before TF loads (workers inherit it).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    importing = time.monotonic()
     from ..runs import matrix, runner
     from ..reports import progress, report, report_files
     from .. import runtimes  # imports TensorFlow: after argument parsing
+    fixed = {"imports": time.monotonic() - importing}  # the run's fixed cost, seconds by what (report's timings)
 
     out = args.out.resolve()
     if args.command == "release":  # before TensorFlow loads: a candidate that does not install is the result
         uninstallable = _release_candidate(args, out)
         if uninstallable is not None:
             return uninstallable
-    runner.configure_tensorflow(args.threads)
     work = out / "work"
     shutil.rmtree(work, ignore_errors=True)  # our own scratch space from the previous run
     for logs in ("workers", "exports"):  # this run's logs only
@@ -263,16 +264,32 @@ def run(args) -> int:  # pragma: no mutate block
     if planted:  # test-only: the fault's kind replaces the registry's for this run (harness/testing/faults.py)
         print(f"warning: test-only fault planted: {planted} ({RUNTIME_FAULTS[planted].what})", file=sys.stderr)
     not_run = []  # results of cases that did not run: a route not applicable, an export that failed
-    if certifying:
-        from ..certify import certificate as certify
+    cases = None if certifying else _cases(args, tf_versions)  # a spec that does not exist: before anything starts
+    kinds = faults.planted_kinds(planted) if planted else None
+    # The workers start now, while this process imports TensorFlow and reads the exports: ended at once if
+    # those find the input wrong.
+    starting = matrix.Starting(names, 1 if certifying else min(args.jobs, len(cases)), cache_dir=args.cache_dir,
+                               log_dir=out / "logs" / "workers", threads=args.threads,
+                               call_timeout=args.call_timeout or runtimes.DEFAULT_CALL_TIMEOUT, kinds=kinds)
+    try:
+        importing = time.monotonic()
+        runner.configure_tensorflow(args.threads)
+        fixed["imports"] += time.monotonic() - importing
+        preparing = time.monotonic()
+        if certifying:
+            from ..certify import certificate as certify
 
-        prepared = certify.prepare(args, work)  # validates input before any runtime starts
-        prepared.planted = planted  # test-only runs say so in their certificate
-        exports = [prepared.export]
-    else:
-        exports, not_run = _exports(args, tf_versions, names)  # validates input before any runtime starts
-    expected = load_expectations(names, args.expectations if conformance else None,
-                                 stand_ins(names, args.candidate, args.baseline) if args.command == "release" else None)
+            prepared = certify.prepare(args, work)  # validates input before any case runs
+            prepared.planted = planted  # test-only runs say so in their certificate
+            exports = [prepared.export]
+        else:
+            exports, not_run = _exports(args, cases, names)  # validates input before any case runs
+        fixed["exports"] = time.monotonic() - preparing
+        expected = load_expectations(names, args.expectations if conformance else None,
+                                     stand_ins(names, args.candidate, args.baseline) if args.command == "release" else None)
+    except BaseException:
+        starting.kill()
+        raise
 
     def classified(export, results):  # per export, as it finishes, so progress counts expected failures right
         for name in names:
@@ -283,6 +300,7 @@ def run(args) -> int:  # pragma: no mutate block
         bar.finished(report.export_name(export.exporter, export.name), counted)
 
     interrupted = False
+    timings: dict = {}
     with progress.Progress(len(exports)) as bar:
         try:
             results, facts = matrix.run(
@@ -291,7 +309,7 @@ def run(args) -> int:  # pragma: no mutate block
                 on_started=lambda export: bar.started(report.export_name(export.exporter, export.name)),
                 on_finished=classified,
                 tolerance=lambda runtime, test_id, exporter: expected[runtime].relative_tolerance(test_id, exporter),
-                band=drift_band(args.fail_on_drift), kinds=faults.planted_kinds(planted) if planted else None)
+                band=drift_band(args.fail_on_drift), kinds=kinds, timings=timings, starting=starting)
         except matrix.Interrupted as stopped:  # every worker has ended: report what finished
             results, facts, interrupted = stopped.results, stopped.facts, True
     results += not_run
@@ -303,7 +321,7 @@ def run(args) -> int:  # pragma: no mutate block
 
     json_path, junit_path = report_files.write(out, results, env, time.monotonic() - started, runtimes=names,
                                          trajectories=report.trajectories_of(results), drift=drift(results),
-                                         interrupted=interrupted)
+                                         interrupted=interrupted, timings=run_timings(fixed, timings))
     # certify: on-device runtimes are informational: their own section (certify.summary), never in the verdict's table.
     verdict_names = [n for n in names if not (certifying and runtimes.is_on_device(n))]
     print(report.table([r for r in results if r.runtime in verdict_names], verdict_names))
@@ -321,6 +339,14 @@ def run(args) -> int:  # pragma: no mutate block
         if json.loads(certificate.read_text())["undecided"]:  # the harness's limit: no verdict on the export
             return 2
     return status
+
+
+def run_timings(fixed: dict, timings: dict) -> dict:
+    """The report's timings (runs/timing.py): the fixed cost (imports, exports, worker starts) and each case's stages."""
+    fixed = {**fixed, "worker starts": timings.get("worker starts", 0.0)}
+    return {"fixed": {k: round(v, 2) for k, v in fixed.items()},
+            "starts": {k: round(v, 2) for k, v in timings.get("starts", {}).items()},
+            "cases": timings.get("cases", []), "case seconds": timings.get("case seconds", [])}
 
 
 DOES_NOT_INSTALL = 3  # release: the candidate's virtualenv does not build or its TensorFlow does not import
@@ -543,13 +569,9 @@ def run_replay(args) -> int:  # pragma: no mutate block
     return 0
 
 
-def _exports(args, tf_versions: list[str], runtime_names: list[str]):  # pragma: no mutate block
-    """The exports of the run (each spec x route x exporter TF), and a not-applicable result per
-    runtime for each route an exporter cannot author."""
-    from .. import runtimes
-    from ..exports import spec, validate
-    from ..errors import ExportFailed, NotApplicable
-    from ..runs.runner import BLOCKED, NOT_APPLICABLE, Export, Result
+def _cases(args, tf_versions: list[str]) -> list[tuple]:
+    """The run's cases: (exporter TF, spec, route), of this shard."""
+    from ..exports import spec
 
     specs = [spec.find(name) for name in args.spec] if args.spec else spec.all_specs()
     shard = getattr(args, "shard", None)
@@ -558,6 +580,17 @@ def _exports(args, tf_versions: list[str], runtime_names: list[str]):  # pragma:
     if shard:  # deterministic: the case list does not depend on the machine or on earlier runs
         k, n = shard
         cases = cases[k - 1::n]
+    return cases
+
+
+def _exports(args, cases: list[tuple], runtime_names: list[str]):  # pragma: no mutate block
+    """The exports of the run's cases, and a not-applicable result per runtime for each route an
+    exporter cannot author."""
+    from .. import runtimes
+    from ..exports import validate
+    from ..errors import ExportFailed, NotApplicable
+    from ..runs.runner import BLOCKED, NOT_APPLICABLE, Export, Result
+
     built = _build_all(cases, args.cache_dir, args.jobs, args.out.resolve() / "logs" / "exports")
     exports, not_run = [], []
     for (exporter, s, route), b in zip(cases, built):

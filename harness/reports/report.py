@@ -141,13 +141,14 @@ def _drift_key(d: dict, column: dict) -> tuple:
 
 
 def to_json(results: list, env: dict, seconds: float, *, runtimes: list[str] | None = None,
-            trajectories: list[dict] | None = None, drift: list[dict] | None = None, interrupted: bool = False) -> dict:
+            trajectories: list[dict] | None = None, drift: list[dict] | None = None, interrupted: bool = False,
+            timings: dict | None = None) -> dict:
     """The JSON report: results (Result objects or dicts) in canonical order, and what the HTML plots.
 
     runtimes: the matrix's columns in order (default: as the results ran, runtime_order);
     trajectories: per export and runtime, the losses per step; drift: optional, across exporters;
     interrupted: the run was stopped (Ctrl-C): the results are those of the exports that finished, the
-    report is `partial` and not `ok`, whatever they say.
+    report is `partial` and not `ok`, whatever they say; timings: where the seconds went (runs/timing.py).
     """
     results = _dicts(results)
     runtimes = runtime_order(runtimes, results)
@@ -160,16 +161,18 @@ def to_json(results: list, env: dict, seconds: float, *, runtimes: list[str] | N
         out |= {"ok": False, "partial": True, "interrupted": True}
     if drift is not None:
         out["drift"] = sorted(drift, key=lambda d: _drift_key(d, column))
+    if timings is not None:
+        out["timings"] = timings
     return out
 
 
 def reproducible(report: dict, *outs: Path) -> dict:
     """What another run of the same cases (-j N, shards merged) must reproduce exactly: the report
-    without its timings (`seconds`), with its run folders `outs` written as <out>, without the
+    without its timings (`seconds`, `timings`), with its run folders `outs` written as <out>, without the
     wording of expected failures (which missing variable TF names first varies from run to run),
     and without the trajectories of exports that have an expected failure (`dropout_stateful` is
     nondeterministic by construction: its losses differ between two runs of the same code)."""
-    text = json.dumps({k: v for k, v in report.items() if k != "seconds"})
+    text = json.dumps({k: v for k, v in report.items() if k not in ("seconds", "timings")})
     for out in outs:
         text = text.replace(str(out), "<out>")
     kept = json.loads(text)
@@ -247,6 +250,7 @@ def merge(reports: list[dict]) -> dict:
     - environment: merged key by key (the per-runtime facts are united); a fact on which the shards
       disagree (another CPU) becomes the list of the shards' values, so it cannot go unnoticed;
     - seconds: the SUM of the shards' (the work an unsharded run does; parallel shards took the max);
+      timings: the shards' fixed costs summed, their cases' stages united;
     - summary and ok: recomputed from the merged results; partial and interrupted if any shard's is;
     - trajectories and drift: united (one per export, runtime and role / baseline), canonical order.
     """
@@ -274,9 +278,18 @@ def merge(reports: list[dict]) -> dict:
     if any("drift" in report for report in reports):
         drift = united("drift", lambda d: (d["exporter"], d["case"], d["runtime"], d["baseline_runtime"]))
     seconds = sum(report["seconds"] for report in reports)
+    timed = [report["timings"] for report in reports if "timings" in report]
+    timings = None
+    if timed:  # the work of every shard: fixed costs summed, every case's stages
+        fixed: dict[str, float] = {}
+        for t in timed:
+            for k, v in t.get("fixed", {}).items():
+                fixed[k] = round(fixed.get(k, 0.0) + v, 2)
+        timings = {"fixed": fixed, "cases": [row for t in timed for row in t.get("cases", [])],
+                   "case seconds": [row for t in timed for row in t.get("case seconds", [])]}
     return to_json(results, _merge_values([report["environment"] for report in reports]), seconds,
                    runtimes=runtimes, trajectories=trajectories, drift=drift,
-                   interrupted=any(report.get("interrupted") for report in reports))
+                   interrupted=any(report.get("interrupted") for report in reports), timings=timings)
 
 
 def partial_note(results: list) -> str:

@@ -11,6 +11,7 @@ trains the remaining steps, and must rejoin the reference trajectory too.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +25,10 @@ from .expectations import Expectation
 from ..plan.interface import ZOO, Interface
 from ..reports.outcomes import BLOCKED, FAIL, NOT_APPLICABLE, PASS, XFAIL, XPASS, Result  # noqa: F401 (the runner's vocabulary)
 from ..runtimes import registry
+from .timing import Clock, NoClock
 from ..plan.trajectory import RESTORE_WAYS, STAGES, WEIGHTS_KEY, Failure, Restore, RuntimeFailure, Trajectory, execute, restore_and_train, with_variables  # with_variables: runner's name for it
 
+NO_CLOCK = NoClock()
 PLAN_CHECKS = tuple(c.name for c in checks.PLAN)
 RESTORE_CHECKS = tuple(c.name for c in checks.RESTORE)
 CHECKS = PLAN_CHECKS + RESTORE_CHECKS
@@ -95,6 +98,15 @@ def reference(export: Export, python, workdir: Path) -> tuple[Trajectory, Trajec
     return first, second
 
 
+def second_run(export: Export, python, own_run: Trajectory | None, workdir: Path, clock: Clock) -> Trajectory:
+    """A second Python run of the first steps in a fresh load, to see nondeterminism: the reference runtime's
+    own run (`own_run`) when its losses and predictions are complete, else a repeat (which saves nothing)."""
+    if own_run is not None and not (own_run.failure and own_run.failure.stage in ("load", "train", "predict")):
+        return Trajectory(0, own_run.losses, own_run.metrics, own_run.predictions)
+    with clock.stage(python.name, "reference.repeat"):
+        return repeat(export, python, workdir / "reference-again")
+
+
 def _close(session) -> None:
     try:
         session.close()
@@ -117,23 +129,43 @@ def repeat(export: Export, python, workdir: Path) -> Trajectory:  # pragma: no m
 
 
 def check_export(export: Export, runtimes: list, python, workdir: Path,
-                 tolerance=lambda runtime, test_id, exporter: 0.0, band=lambda runtime, exporter: None) -> list[Result]:
+                 tolerance=lambda runtime, test_id, exporter: 0.0, band=lambda runtime, exporter: None,
+                 clock: Clock = NO_CLOCK) -> list[Result]:
     """All checks of one export: the reference's own (it trains, and trains the same twice), then each runtime.
 
     `python` is the reference runtime (python-<exporter>); tolerance(runtime name, test id, exporter)
     -> the case's relative tolerance (0: bit-exact required); band(runtime name, exporter) -> the
     cross-version drift band by dtype (compare.CROSS_VERSION_BAND) when that runtime runs another TF
-    than the exporter's, else None.
+    than the exporter's, else None. `clock` gets the seconds of each stage (timing.py).
     """
     def own(check: str, passed: bool, detail: str, **notes) -> Result:
         return Result(python.name, export.name, check, passed, detail, notes=notes)  # _stamp sets the exporter
 
     try:
-        ref = reference(export, python, workdir / "reference")
-        # Losses and predictions suffice to see nondeterminism: the repeat saves nothing.
-        again = repeat(export, python, workdir / "reference-again")
+        with clock.stage(python.name, "reference"):
+            ref = reference(export, python, workdir / "reference")
     except HarnessError as e:
         return _stamp([own("reference", False, str(e))] + _blocked(export, runtimes, "reference"), export)
+    ran, resumes = {}, {}  # runtime -> its run, Python's resume from what it saved
+    saver_restore = saver_checkpoint_for(export, ref[0], workdir)
+    weights_restore = weights_for(export, ref, python, workdir)
+    expected: dict[str, Trajectory] = {}  # way (or "resume") -> Python's own, where that checkpoint is not the whole state
+    judged = {}
+
+    def judge(runtime) -> None:
+        nonlocal expected
+        results = check_runtime(runtime, export, ref, workdir / runtime.name, python,
+                                lambda check, name=runtime.name: tolerance(name, f"{export.name}.{check}", export.exporter),
+                                ran, saver_restore, band(runtime.name, export.exporter), weights_restore,
+                                expected=dict(expected), resumes=resumes, clock=clock)
+        if runtime.name == python.name:
+            expected = own_resumes(results, ran[python.name], resumes.get(python.name), export)
+        judged[runtime.name] = results
+
+    ordered = sorted(runtimes, key=lambda r: r.name != python.name)  # the reference runtime first: see own_resumes
+    if ordered and ordered[0].name == python.name:
+        judge(ordered.pop(0))  # its run is also the second Python run (second_run)
+    again = second_run(export, python, ran.get(python.name), workdir, clock)
     repeated = compare.compare({**outputs_by_step(ref[0]), **ref[0].predictions},
                                {**outputs_by_step(again), **again.predictions})
     losses = ref[0].losses + ref[1].losses
@@ -142,20 +174,8 @@ def check_export(export: Export, runtimes: list, python, workdir: Path,
         return _stamp([own("reference", True, "ok", losses=losses), own("reference.deterministic", False, detail)]
                       + _blocked(export, runtimes, "reference.deterministic"), export)
     out = [own("reference", True, "ok", losses=losses), own("reference.deterministic", True, repeated.summary())]
-    ran: dict[str, Trajectory] = {}
-    resumes: dict[str, Trajectory] = {}
-    saver_restore = saver_checkpoint_for(export, ref[0], workdir)
-    weights_restore = weights_for(export, ref, python, workdir)
-    expected: dict[str, Trajectory] = {}  # way (or "resume") -> Python's own, where that checkpoint is not the whole state
-    judged = {}
-    for runtime in sorted(runtimes, key=lambda r: r.name != python.name):  # the reference runtime first: see own_resumes
-        results = check_runtime(runtime, export, ref, workdir / runtime.name, python,
-                                lambda check, name=runtime.name: tolerance(name, f"{export.name}.{check}", export.exporter),
-                                ran, saver_restore, band(runtime.name, export.exporter), weights_restore,
-                                expected=dict(expected), resumes=resumes)
-        if runtime.name == python.name:
-            expected = own_resumes(results, ran[python.name], resumes.get(python.name), export)
-        judged[runtime.name] = results
+    for runtime in ordered:
+        judge(runtime)
     for runtime in runtimes:
         out += judged[runtime.name]
     _without_reference_saver(out, ref[0], python.name)
@@ -278,17 +298,16 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
                   tolerance=lambda check: 0.0, ran: dict | None = None,
                   saver_restore: tuple[str | None, str] | None = None, band: dict | None = None,
                   weights_restore: tuple[str | None, str] | None = None, expected: dict | None = None,
-                  resumes: dict | None = None) -> list[Result]:
+                  resumes: dict | None = None, clock: Clock = NO_CLOCK) -> list[Result]:
     """Runs `runtime` on `export` and returns one Result per check in CHECKS (plus tensors.closed for Java).
 
     `python` (the reference runtime) resumes from what `runtime` saved; `ran`, if given, keeps the run.
-    `saver_restore`: (the checkpoint the runtime's saver restores, or None and why that cannot be
-    checked); by default the reference's own. `band`: the cross-version drift band every comparison of
-    this runtime is held to (None: same TF). `weights_restore`: (what set_weights is given, or None and
-    why not: weights_for), by default worked out here. `expected`: Python's own resumes that the restore
-    parts and the resume are compared with instead of the uninterrupted run (own_resumes); `resumes`, if
-    given, keeps Python's resume from what this runtime saved.
-    """
+    `saver_restore`: (the checkpoint the runtime's saver restores, or None and why that cannot be checked);
+    by default the reference's own. `band`: the cross-version drift band every comparison of this runtime
+    is held to (None: same TF). `weights_restore`: (what set_weights is given, or None and why not:
+    weights_for), by default worked out here. `expected`: Python's own resumes that the restore parts and
+    the resume are compared with instead of the uninterrupted run (own_resumes); `resumes`, if given, keeps
+    Python's resume from what this runtime saved. `clock` gets the seconds of each stage."""
     ref_first, ref_second = ref
     saver_prefix, saver_why_not = saver_restore or (ref_first.saver_checkpoint, "")
     weights_prefix, weights_why_not = weights_restore or weights_for(export, ref, python, workdir)
@@ -299,20 +318,19 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
                       None if not_restoring["saver"] else saver_prefix,
                       ref_first.signature_checkpoint if signature_restorable and not not_restoring["signature"] else None,
                       None if not_restoring["weights"] else weights_prefix)
-    got = runtime.run(export.saved_model, export.data, range(export.steps), workdir, export.interface, restore)
-    if ran is not None:
-        ran[runtime.name] = got
+    got = timed_run(runtime, export, workdir, restore, clock)
+    (ran if ran is not None else {})[runtime.name] = got
     resumed: list[Trajectory] = []
 
-    def resume_once() -> Trajectory:  # Python resuming from what this runtime saved, run once
-        if not resumed and not can.saves_by_saver:  # no saver: from its save signature's checkpoint, if any
-            if not signature_restorable:
-                raise NotApplicable(f"{runtime.not_saving}, and {checks.BY_NAME['restore.signature.loss'].missing}")
-            resumed.append(resume_by_signature(export, got.signature_checkpoint, workdir / "resume", python))
-        if not resumed:
-            resumed.append(resume(export, got.saver_checkpoint, workdir / "resume", python))
-        if resumes is not None:
-            resumes[runtime.name] = resumed[0]
+    def resume_once() -> Trajectory:  # Python resuming from what this runtime saved, run once (timed: resume)
+        with clock.stage(runtime.name, "resume"):
+            if not resumed and not can.saves_by_saver:  # no saver: from its save signature's checkpoint, if any
+                if not signature_restorable:
+                    raise NotApplicable(f"{runtime.not_saving}, and {checks.BY_NAME['restore.signature.loss'].missing}")
+                resumed.append(resume_by_signature(export, got.signature_checkpoint, workdir / "resume", python))
+            if not resumed:
+                resumed.append(resume(export, got.saver_checkpoint, workdir / "resume", python))
+        (resumes if resumes is not None else {})[runtime.name] = resumed[0]
         if resumed[0].failure:
             raise HarnessError(f"{python.name} could not resume from {runtime.name}'s checkpoint "
                                f"({resumed[0].failure.stage}): {resumed[0].failure.error}")
@@ -321,19 +339,37 @@ def check_runtime(runtime, export: Export, ref: tuple[Trajectory, Trajectory], w
     expected = expected or {}
     judging = Judging(export, ref_first, ref_second, got, tolerance, band, resume_once,
                       expected.get("resume" if can.saves_by_saver else "signature", ref_second))
-    out = [_plan_check(check, runtime, export, got, judging) for check in checks.PLAN]
-    for way in RESTORE_WAYS:
-        why_not = {  # what the export (or the harness) lacks first, then what the runtime cannot do
-            "saver": saver_why_not, "weights": weights_why_not,
-            "signature": "" if signature_restorable else checks.BY_NAME["restore.signature.loss"].missing}[way] \
-            or not_restoring[way]
-        out += _restore_checks(runtime.name, export, way, got, expected.get(way, ref_second), judging.variables,
-                               judging.trajectory, why_not)
+    with clock.checks(runtime.name):
+        out = [_plan_check(check, runtime, export, got, judging) for check in checks.PLAN]
+        for way in RESTORE_WAYS:
+            why_not = {  # what the export (or the harness) lacks first, then what the runtime cannot do
+                "saver": saver_why_not, "weights": weights_why_not,
+                "signature": "" if signature_restorable else checks.BY_NAME["restore.signature.loss"].missing}[way] \
+                or not_restoring[way]
+            out += _restore_checks(runtime.name, export, way, got, expected.get(way, ref_second), judging.variables,
+                                   judging.trajectory, why_not)
     unreleased = got.notes.get("unreleased_native_pointers")
     if unreleased is not None:
         out.append(Result(runtime.name, export.name, "tensors.closed", unreleased == 0,
                           f"{unreleased} native tensors still alive after the calls returned"))
     return out
+
+
+def timed_run(runtime, export: Export, workdir: Path, restore: Restore, clock: Clock) -> Trajectory:
+    """The runtime's run of the export's first steps and restore part, its seconds on `clock` by stage."""
+    started = time.perf_counter()
+    got = runtime.run(export.saved_model, export.data, range(export.steps), workdir, export.interface, restore)
+    clock.request(runtime.name, time.perf_counter() - started, worker_seconds(got))
+    return got
+
+
+def worker_seconds(got: Trajectory) -> dict[str, float]:
+    """The stages' seconds a worker reported for a run and its restored parts (worker.run_plan)."""
+    seconds = dict(got.notes.get("seconds", {}))
+    for part in got.restored.values():
+        for stage, s in part.notes.get("seconds", {}).items():
+            seconds[stage] = seconds.get(stage, 0.0) + s
+    return seconds
 
 
 @dataclass
@@ -435,7 +471,7 @@ def resume_by_signature(export: Export, prefix: str, workdir: Path, python) -> T
     (what a runtime with no saver, TFLite, leaves Python to resume from)."""
     steps = (export.steps, export.steps + export.resume_steps)
     ran = python.run(export.saved_model, export.data, range(0), workdir / "run", export.interface,
-                     Restore(steps, signature=prefix))
+                     Restore(steps, signature=prefix), variables_only=True)
     part = ran.restored.get("signature")
     if part is None:
         part = Trajectory(steps[0], failure=ran.failure or Failure("restore", "the restore part did not run"))
@@ -454,7 +490,7 @@ def resume(export: Export, prefix: str, workdir: Path, python) -> Trajectory:
     saved_model = Path(prefix).parent.parent
     if not (saved_model / "saved_model.pb").exists():
         saved_model = with_variables(export.saved_model, prefix, workdir / "export")
-    return python.run(saved_model, export.data, steps, workdir / "run", export.interface)
+    return python.run(saved_model, export.data, steps, workdir / "run", export.interface, variables_only=True)
 
 
 LISTED = " [listed in "  # how classify marks the detail of a listed check that failed otherwise

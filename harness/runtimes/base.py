@@ -83,8 +83,10 @@ class Runtime:
         raise NotImplementedError
 
     def run(self, saved_model: Path, data: dict[str, np.ndarray], steps: range, workdir: Path,
-            interface: Interface = ZOO, restore: Restore | None = None) -> Trajectory:
-        """The plan on `saved_model`, then its restore part if asked; failures are in the Trajectory."""
+            interface: Interface = ZOO, restore: Restore | None = None, variables_only: bool = False) -> Trajectory:
+        """The plan on `saved_model`, then its restore part if asked; failures are in the Trajectory.
+        `variables_only`: a run whose saves are only read back as variables (the reference runtime resuming
+        from another's checkpoint), where a runtime may skip what else its saver writes (Python's re-export)."""
         raise NotImplementedError
 
     def bench_step(self, saved_model: Path, data: dict[str, np.ndarray], calls: int, interface: Interface = ZOO) -> dict:

@@ -19,21 +19,27 @@ from ..plan.trajectory import with_variables
 class EagerSession:
     """`tf.saved_model.load`, calling the signatures: what Python users do. The reference."""
 
-    def __init__(self, saved_model: Path, tags=("serve",)):
-        self.saved_model = Path(saved_model)
+    def __init__(self, saved_model: Path, tags=("serve",), reexport: bool = True, restoring: bool = False):
+        """`restoring`: the first thing done is restore_variables, which loads the export with those variables:
+        the load here is skipped (a restored part, after the plan's run loaded the same export)."""
+        self.saved_model, self.reexport = Path(saved_model), reexport
         # Another tag set than serve only where the export has it: the reference's re-exports are tagged serve.
         self.tags = list(tags) if set(tags) != {"serve"} and set(tags) in _tag_sets(saved_model) else None
-        self.loaded = tf.saved_model.load(str(saved_model), tags=self.tags)
-        self.signatures = self.loaded.signatures
+        if not restoring:
+            self.loaded = tf.saved_model.load(str(saved_model), tags=self.tags)
+            self.signatures = self.loaded.signatures
 
     def call(self, signature, feeds):
         outputs = self.signatures[signature](**{k: tf.constant(v) for k, v in feeds.items()})
         return {k: v.numpy() for k, v in outputs.items()}
 
     def save_variables(self, directory: Path) -> str:
-        # Re-export: what a Python user does to ship a model trained further.
-        tf.saved_model.save(self.loaded, str(directory), signatures=dict(self.signatures))
-        return str(directory / "variables" / "variables")
+        prefix = directory / "variables" / "variables"
+        if self.reexport:  # what a Python user does to ship a model trained further
+            tf.saved_model.save(self.loaded, str(directory), signatures=dict(self.signatures))
+        else:  # the checkpoint of that re-export alone: what is read back as variables
+            tf.train.Checkpoint(root=self.loaded).write(str(prefix))
+        return str(prefix)
 
     def restore_variables(self, prefix: str) -> None:
         # The TF2 loader has no saver: what a Python user does is load the export with those variables.

@@ -41,8 +41,9 @@ class PythonHost(worker.Host):
         from .python_runtime import EagerSession, GraphSession
 
         loader = message["loader"]  # the kind's (python.py, tflite.py, litert.py)
-        if loader == "eager":
-            return EagerSession(saved_model, worker.tags_of(message))
+        if loader == "eager":  # re-exports only where that is what is checked (WorkerRuntime.run)
+            return EagerSession(saved_model, worker.tags_of(message), reexport=message.get("reexport", False),
+                                restoring=message.get("op") == "restore" and message.get("way") == "saver")
         if loader in ("tflite", "litert"):
             from .tflite_session import TFLiteSession, litert_interpreter, tf_lite_interpreter
 

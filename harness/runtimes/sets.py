@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
@@ -30,6 +31,7 @@ class WorkerSet:
         setting = Setting(cache_dir, log_dir, threads, call_timeout, index)
         self.workers: dict[tuple[str, str], Worker] = setting.workers
         self.runtimes: dict[str, Runtime] = {}
+        self.start_seconds: dict[str, float] = {}  # runtime -> seconds its worker (or itself) took to start
         for name in runtime_names:
             kind, version = parse(name)
             self.runtimes[name] = {**KINDS, **(kinds or {})}[kind](name, version, setting)
@@ -39,18 +41,22 @@ class WorkerSet:
         # What starts: each worker once (it serves every kind that shares it); other kinds themselves.
         starter = {name: getattr(runtime, "worker", runtime) for name, runtime in self.runtimes.items()}
         outcome: dict[object, dict | HarnessError] = {}
+        took: dict[object, float] = {}
 
         def one(thing) -> None:
+            started = time.perf_counter()
             try:
                 outcome[thing] = thing.start()
             except HarnessError as e:
                 outcome[thing] = e
+            took[thing] = time.perf_counter() - started
 
         things = list(dict.fromkeys(starter.values()))
         with ThreadPoolExecutor(max(1, len(things))) as pool:
             list(pool.map(one, things))
         facts = {}
         for name in self.runtimes:
+            self.start_seconds[name] = took[starter[name]]
             got = outcome[starter[name]]
             if isinstance(got, HarnessError):
                 on_error(name, got)

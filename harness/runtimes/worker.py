@@ -31,6 +31,7 @@ from typing import Callable
 from . import ipc
 from ..plan.interface import Interface
 from ..plan.trajectory import describe, is_runtimes, restore_and_train, run
+from ..runs.timing import Stopwatch
 
 STAGE_MARK = "harness-stage:"  # written to stderr before each stage: names the stage of a crash
 
@@ -123,11 +124,13 @@ def run_plan(host: Host, message: dict, restore: bool = False):
 
     data, steps, workdir = message["data"], range(*message["steps"]), Path(message["workdir"])
     interface = Interface.from_dict(message["interface"])
+    watch = Stopwatch(on_stage)
     if restore:
         trajectory = restore_and_train(open_session, message["way"], message["prefix"], data, steps, workdir,
-                                       interface, on_stage)
+                                       interface, watch)
     else:
-        trajectory = run(open_session, data, steps, workdir, interface, on_stage)
+        trajectory = run(open_session, data, steps, workdir, interface, watch)
+    trajectory.notes["seconds"] = watch.stop()  # where the request's time went (timing.py)
     unreleased = getattr(sessions[0], "unreleased", None) if sessions else None
     if unreleased is not None:
         trajectory.notes["unreleased_native_pointers"] = unreleased

@@ -238,19 +238,24 @@ class WorkerRuntime(Runtime):
         return self.worker.start()
 
     def run(self, saved_model: Path, data: dict[str, np.ndarray], steps: range, workdir: Path,
-            interface: Interface = ZOO, restore: Restore | None = None) -> Trajectory:
+            interface: Interface = ZOO, restore: Restore | None = None, variables_only: bool = False) -> Trajectory:
         """The plan on `saved_model`, then its restore part if asked (one request per way, so a crash
-        there loses only that way); a failure (a worker crash or timeout too) is in the Trajectory."""
+        there loses only that way); a failure (a worker crash or timeout too) is in the Trajectory.
+
+        Python's saver re-exports the SavedModel (what a Python user ships) in the plan's own run only: that
+        re-export is what checkpoint.saver and resume check. The restored parts' saves, and a run with
+        `variables_only`, are only read back as variables: there it writes the same checkpoint alone
+        (the same keys and values; a re-export costs ~0.3 s of tracing)."""
         message = {"op": "run", "loader": self.loader, "saved_model": str(saved_model), "data": data,
                    "threads": self.worker.threads, "steps": (steps.start, steps.stop), "workdir": str(workdir),
-                   "interface": interface.to_dict()}
+                   "interface": interface.to_dict(), "reexport": not variables_only}
         trajectory = self._request(message, steps.start)
         if trajectory.failure and trajectory.failure.stage == "load" or restore is None:
             return trajectory
         for way in RESTORE_WAYS:
             prefix = getattr(restore, way)
             if prefix is not None:
-                part = self._request({**message, "op": "restore", "way": way, "prefix": prefix,
+                part = self._request({**message, "op": "restore", "reexport": False, "way": way, "prefix": prefix,
                                       "steps": restore.steps, "workdir": str(workdir / f"restored-{way}")},
                                      restore.steps[0])
                 trajectory.restored[way] = part

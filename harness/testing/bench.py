@@ -27,7 +27,8 @@ Figures (each measured, none assumed; a noisy machine shows in `rounds` and the 
                  array here, is their ceiling (memcpy_gb_per_s: on one core).
   parallel       the conformance run at -j 1 and -j 2 (warm export cache): parallel_speedup =
                  seconds(-j 1) / seconds(-j 2); identical_results compares the two reports
-                 without their timings.
+                 without their timings; timings: where the -j 2 run's seconds went (the report's,
+                 runs/timing.py), printed as a stage x runtime table with the fixed cost apart.
   soak           N train calls on one TF Java session after --soak-warmup untimed ones: the
                  worker's RSS after the warm-up and at the end (rss_growth), tensors left open.
 """
@@ -187,7 +188,7 @@ def parallel(jobs: tuple[int, int], cache_dir: Path, work: Path, specs: list[str
         for route in s.ci_routes:
             export(s.name, route, cache_dir)
     chosen = [a for name in specs or () for a in ("--spec", name)]
-    seconds, reports = {}, {}
+    seconds, reports, timings = {}, {}, {}
     for j in jobs:
         out = work / f"j{j}"
         started = time.monotonic()
@@ -196,7 +197,8 @@ def parallel(jobs: tuple[int, int], cache_dir: Path, work: Path, specs: list[str
         seconds[j] = round(time.monotonic() - started, 1)
         if not (out / "conformance.json").exists():
             raise RuntimeError(f"conformance -j {j} wrote no report (exit {done.returncode}): {done.stderr[-2000:]}")
-        reports[j] = report.reproducible(json.loads((out / "conformance.json").read_text()), out)
+        written = json.loads((out / "conformance.json").read_text())
+        reports[j], timings[j] = report.reproducible(written, out), written.get("timings")
     a, b = jobs
     return {"set": " ".join(chosen) or "the CI subset", "seconds": {f"-j {j}": s for j, s in seconds.items()},
             "parallel_speedup": round(seconds[a] / seconds[b], 2), "ratio": round(seconds[b] / seconds[a], 2),
@@ -204,7 +206,7 @@ def parallel(jobs: tuple[int, int], cache_dir: Path, work: Path, specs: list[str
             "differing_fields": sorted(k for k in reports[a].keys() | reports[b].keys()
                                        if reports[a].get(k) != reports[b].get(k)),
             "reports": {f"-j {j}": str(work / f"j{j}" / "conformance.json") for j in jobs},
-            "cpu_count": os.cpu_count()}
+            "cpu_count": os.cpu_count(), "timings": timings[b]}  # where the -j 2 run's seconds went
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -328,6 +330,11 @@ def table(result: dict) -> str:
         lines.append(f"parallel ({p['set']}): {p['seconds']} -> speedup {p['parallel_speedup']} (ratio {p['ratio']}), "
                      f"identical results: {p['identical_results']}"
                      + ("" if p["identical_results"] else f" (differ: {', '.join(p['differing_fields'])}; {p['reports']})"))
+        if p.get("timings"):
+            from ..runs.timing import table as stage_table
+
+            lines += [f"where the -j {max(int(k.split()[-1]) for k in p['seconds'])} run's seconds went, stage x runtime:",
+                      stage_table(p["timings"])]
     return "\n".join(lines)
 
 

@@ -407,12 +407,13 @@ def planted_kind(kind: type, fault: RuntimeFault) -> type:
             command = [*real.command[:at], "-m", "harness.testing.planted_worker", *real.command[at + 1:]]
             return WorkerStart(command, real.hello, real.what, {**real.env, ENV: fault.name})
 
-        def run(self, saved_model, data, steps, workdir, interface=None, restore=None):
+        def run(self, saved_model, data, steps, workdir, interface=None, restore=None, **options):
             if restore is not None and restore.saver is not None:
                 restore = Restore(restore.steps, damage_given(fault, "saver", restore.saver,
                                                               workdir.parent / f"{workdir.name}.planted"),
                                   restore.signature)
-            trajectory = super().run(saved_model, data, steps, workdir, *([interface] if interface else []), restore)
+            trajectory = super().run(saved_model, data, steps, workdir, *([interface] if interface else []), restore,
+                                     **options)
             for part in (trajectory, *trajectory.restored.values()):
                 damage_returned(fault, part)
             return trajectory
