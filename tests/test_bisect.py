@@ -26,6 +26,28 @@ def test_first_bad_finds_every_position_in_log2_steps(first):
     assert NIGHTLIES[-1] not in asked  # the bad end is known bad: never asked again
 
 
+def test_an_unusable_middle_is_replaced_by_its_nearest_usable_neighbour():
+    asked = []
+    unusable, first = {NIGHTLIES[9]}, 14
+
+    def verdict(version):
+        asked.append(version)
+        return None if version in unusable else NIGHTLIES.index(version) >= first
+
+    low, high, skipped = bisect.bracket(NIGHTLIES, verdict)
+    assert (low, high, skipped) == (first - 1, first, [])  # exact: the skipped one was not next to the break
+    assert asked[:2] == [NIGHTLIES[9], NIGHTLIES[8]]
+    assert len(asked) == len(set(asked))
+
+
+def test_with_no_usable_version_left_between_the_range_brackets_the_skipped_ones():
+    unusable = set(NIGHTLIES[9:11])
+    low, high, skipped = bisect.bracket(NIGHTLIES, lambda v: None if v in unusable else NIGHTLIES.index(v) >= 11)
+    assert (low, high, skipped) == (8, 11, NIGHTLIES[9:11])
+    every_unusable = bisect.bracket(NIGHTLIES, lambda v: None if v != NIGHTLIES[-1] else True)
+    assert every_unusable == (-1, len(NIGHTLIES) - 1, NIGHTLIES[:-1])  # GOOD to BAD, nothing between known
+
+
 def planted(breaks: dict[str, str]):
     """failing(version): the planted checks, each from its version on."""
     return lambda version: {check for check, since in breaks.items() if version >= since}
@@ -45,7 +67,19 @@ def test_bisect_finds_the_version_a_planted_break_starts_from_for_each_check():
 def test_a_break_in_the_first_nightly_has_the_good_release_as_last_good():
     found = bisect.bisect("2.21.0", NIGHTLIES[-1], NIGHTLIES, planted({CHECK: NIGHTLIES[0]}))
     assert found.found[CHECK] == {"last_good": "2.21.0", "last_good_date": None,
-                                  "first_bad": NIGHTLIES[0], "first_bad_date": "2026-10-01"}
+                                  "first_bad": NIGHTLIES[0], "first_bad_date": "2026-10-01", "skipped": []}
+
+
+def test_nightlies_that_do_not_install_are_skipped_not_counted_as_failing():
+    unusable = set(NIGHTLIES[9:11])
+    breaks = planted({CHECK: NIGHTLIES[11]})
+    found = bisect.bisect("2.21.0", NIGHTLIES[-1], NIGHTLIES, lambda v: None if v in unusable else breaks(v))
+    assert found.found[CHECK] == {"last_good": NIGHTLIES[8], "last_good_date": "2026-10-09",
+                                  "first_bad": NIGHTLIES[11], "first_bad_date": "2026-10-12",
+                                  "skipped": NIGHTLIES[9:11]}
+    assert {s["version"]: s["installs"] for s in found.steps if s["version"] in unusable} == dict.fromkeys(unusable, False)
+    assert found.installs and found.complete
+    assert f"between them, not installing: {NIGHTLIES[9]}, {NIGHTLIES[10]}" in bisect.summary(found)
 
 
 def test_dates_name_the_nightly_of_that_day_and_anything_else_is_a_clear_error():
@@ -57,12 +91,11 @@ def test_dates_name_the_nightly_of_that_day_and_anything_else_is_a_clear_error()
         bisect.resolve("2.99.0", NIGHTLIES, ["2.21.0"])
 
 
-def test_the_cli_runs_a_release_per_step_narrowed_to_the_failing_cases(tmp_path, monkeypatch, capsys):
-    """End to end with a fake release step (a real one is a TensorFlow per nightly): the planted break is
-    found, bisect.json says so, and every step after BAD's runs only the failing check's spec and route."""
+def fake_release_steps(monkeypatch, step) -> list[list[str]]:
+    """Every `release` subprocess becomes step(version) -> (exit status, its release.json or None, stderr)
+    (a real one is a TensorFlow per nightly); returns the commands run, in order."""
     monkeypatch.setattr(venvs, "installable", lambda cache_dir, package="tensorflow": NIGHTLIES[::-1])
     monkeypatch.setattr(venvs, "available", lambda cache_dir, package="tensorflow": ["2.22.0rc0", "2.21.0"])
-    breaks = planted({CHECK: NIGHTLIES[11]})
     commands = []
     real_run = subprocess.run
 
@@ -71,11 +104,29 @@ def test_the_cli_runs_a_release_per_step_narrowed_to_the_failing_cases(tmp_path,
             return real_run(command, **kwargs)
         commands.append(command)
         version, out = command[4], Path(command[command.index("--out") + 1])
+        status, record, stderr = step(version)
         out.mkdir(parents=True)
-        (out / "release.json").write_text(json.dumps({"installs": True, "new_failure_checks": sorted(breaks(version))}))
-        return subprocess.CompletedProcess(command, 1 if breaks(version) else 0, "", "")
+        if record is not None:
+            (out / "release.json").write_text(json.dumps(record))
+        return subprocess.CompletedProcess(command, status, "", stderr)
 
     monkeypatch.setattr(subprocess, "run", fake_release)
+    return commands
+
+
+def released(breaks, does_not_install=()):
+    """step(version) of a release run: exit 3 for those that do not install, else 1 on a planted break."""
+    def step(version):
+        if version in does_not_install:
+            return 3, {"installs": False, "reason": f"No matching distribution for tf-nightly=={version}"}, ""
+        return int(bool(breaks(version))), {"installs": True, "new_failure_checks": sorted(breaks(version))}, ""
+    return step
+
+
+def test_the_cli_runs_a_release_per_step_narrowed_to_the_failing_cases(tmp_path, monkeypatch, capsys):
+    """End to end with a fake release step: the planted break is found, bisect.json says so, and every
+    step after BAD's runs only the failing check's spec and route."""
+    commands = fake_release_steps(monkeypatch, released(planted({CHECK: NIGHTLIES[11]})))
     status = cli.main(["bisect", "--out", str(tmp_path), "--cache-dir", str(tmp_path), "--spec", "mlp_regression"])
     assert status == 1
     report = json.loads((tmp_path / "bisect.json").read_text())
@@ -85,6 +136,43 @@ def test_the_cli_runs_a_release_per_step_narrowed_to_the_failing_cases(tmp_path,
     assert all(c[-4:] == ["--spec", "mlp_regression", "--route", "tf_keras"] for c in commands[1:])
     assert all(c[c.index("--baseline") + 1] == "2.21.0" for c in commands)
     assert "first bad 2.23.0.dev20261012 (2026-10-12)" in capsys.readouterr().out
+    assert report["complete"] and report["installs"]
+
+
+def test_the_cli_skips_a_nightly_whose_release_exits_3(tmp_path, monkeypatch):
+    unusable = NIGHTLIES[9:11]
+    fake_release_steps(monkeypatch, released(planted({CHECK: NIGHTLIES[11]}), unusable))
+    assert cli.main(["bisect", "--out", str(tmp_path), "--cache-dir", str(tmp_path)]) == 1
+    report = json.loads((tmp_path / "bisect.json").read_text())
+    assert report["found"][CHECK]["last_good"] == NIGHTLIES[8] and report["found"][CHECK]["first_bad"] == NIGHTLIES[11]
+    assert report["found"][CHECK]["skipped"] == unusable
+    assert [(s["version"], s["failing"]) for s in report["steps"] if not s["installs"]] == [(v, None) for v in unusable]
+
+
+@pytest.mark.parametrize("status", [2, -9])  # a harness error or bad usage; killed by a signal
+def test_a_step_without_a_verdict_stops_with_one_line_and_keeps_the_steps_done(tmp_path, monkeypatch, capsys, status):
+    broken = NIGHTLIES[9]  # the first middle: BAD's step is done before it
+    verdicts = released(planted({CHECK: NIGHTLIES[11]}))
+    commands = fake_release_steps(monkeypatch, lambda v: (status, None, "error: boom") if v == broken else verdicts(v))
+    assert cli.main(["bisect", "--out", str(tmp_path), "--cache-dir", str(tmp_path)]) == 2
+    assert [c[4] for c in commands] == [NIGHTLIES[-1], broken]  # stopped there
+    err = capsys.readouterr().err.strip().splitlines()
+    step_out = tmp_path.resolve() / "steps" / broken
+    assert len(err) == 1 and broken in err[0] and str(step_out) in err[0] and f"exited {status}" in err[0]
+    assert "error: boom" in (step_out / "release.log").read_text()  # the step's own output, kept
+    report = json.loads((tmp_path / "bisect.json").read_text())
+    assert report["complete"] is False and broken in report["error"] and report["found"] == {}
+    assert [s["version"] for s in report["steps"]] == [NIGHTLIES[-1]]
+
+
+def test_a_bad_that_does_not_install_is_one_line_and_exit_3(tmp_path, monkeypatch, capsys):
+    commands = fake_release_steps(monkeypatch, released(planted({}), [NIGHTLIES[-1]]))
+    assert cli.main(["bisect", "--out", str(tmp_path), "--cache-dir", str(tmp_path)]) == 3
+    assert len(commands) == 1  # nothing to search
+    out = capsys.readouterr().out
+    assert f"bisect: BAD TF {NIGHTLIES[-1]} does not install or import: No matching distribution" in out
+    report = json.loads((tmp_path / "bisect.json").read_text())
+    assert report["installs"] is False and report["steps"][0]["installs"] is False and report["found"] == {}
 
 
 def test_the_cli_refuses_a_good_not_older_than_bad_before_any_step(tmp_path, monkeypatch, capsys):

@@ -444,8 +444,10 @@ def run_bisect(args) -> int:  # pragma: no mutate block (tests/test_bisect.py ru
         raise HarnessError(f"GOOD {good} is not older than BAD {bad}")
     out = args.out.resolve()
     narrowed: list[str] = []  # after BAD's run: only the failing checks' specs and routes
+    reasons: dict[str, str] = {}  # version -> why it does not install or import (its release.json)
 
-    def failing(version: str) -> set[str]:
+    def failing(version: str) -> set[str] | None:
+        """The new failures of `version`'s release run; None when it does not install (skipped, not bad)."""
         step_out = out / "steps" / version
         command = [sys.executable, "-m", "harness", "release", version, "--baseline", good, "--out", str(step_out),
                    "--cache-dir", str(args.cache_dir), "-j", str(args.jobs)]
@@ -454,25 +456,36 @@ def run_bisect(args) -> int:  # pragma: no mutate block (tests/test_bisect.py ru
         else:
             command += [f for s in args.spec or () for f in ("--spec", s)] + [f for r in args.route or () for f in ("--route", r)]
         done = subprocess.run(command, capture_output=True, text=True)
+        # the step's own output beside its reports: a step that fails leaves its message somewhere
+        atomic.write_text(step_out / "release.log", f"$ {' '.join(command)}\n(exit {done.returncode})\n"
+                                                    f"{done.stdout}{done.stderr}")
         record = step_out / "release.json"
         if done.returncode not in (0, 1, DOES_NOT_INSTALL) or not record.is_file():
-            raise HarnessError(f"release {version} --baseline {good} failed (exit {done.returncode}): "
-                               f"{(done.stderr.strip().splitlines() or ['(no message)'])[-1]}")
+            last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+            raise bisect.StepFailed(f"bisect stopped: release {version} --baseline {good} exited {done.returncode} "
+                                    f"without a verdict: {last} (output and logs: {step_out})")
         result = json.loads(record.read_text())
-        if not result.get("installs", True):  # cannot judge: counted as failing what BAD fails
-            return set(seen_bad) or {f"{version} does not install"}
+        if done.returncode == DOES_NOT_INSTALL or not result.get("installs", True):
+            reasons[version] = " ".join(str(result.get("reason", "")).split())
+            return None
         checks = set(result["new_failure_checks"])
         if not narrowed and checks:
             cases = sorted({tuple(c.split("/")[-1].split(".")[:2]) for c in checks})  # (spec, route) of each
             narrowed.extend(f for spec, route in cases for f in ("--spec", spec, "--route", route))
-            seen_bad.extend(sorted(checks))
         return checks
 
-    seen_bad: list[str] = []
     print(f"bisect: good TF {good}, bad TF {bad}", flush=True)
     found = bisect.bisect(good, bad, nightlies, failing)
+    atomic.write_json(out / "bisect.json", bisect.as_json(found))  # also when incomplete: the steps done are kept
+    if not found.complete:
+        print(f"error: {found.error}", file=sys.stderr)
+        print(f"report (incomplete): {out / 'bisect.json'}")
+        return 2
+    if not found.installs:  # nothing to search: BAD's failures are unknown
+        print(f"bisect: BAD TF {bad} does not install or import: {reasons.get(bad, '')[:400]}")
+        print(f"report: {out / 'bisect.json'}")
+        return DOES_NOT_INSTALL
     print(bisect.summary(found))
-    atomic.write_json(out / "bisect.json", bisect.as_json(found))
     print(f"report: {out / 'bisect.json'}")
     return 1 if found.found else 0
 
