@@ -142,3 +142,17 @@ def test_every_other_kind_with_a_benchmark_step_times_it(name, bundles, tmp_path
     finally:
         runtime.stop()
     assert step["calls"] == 6 and 0 < step["min_us"] <= step["median_us"] and step["mean_us"] > 0, step
+
+
+def test_the_bench_table_says_where_the_parallel_runs_seconds_went():
+    from harness.testing import bench
+
+    rows = [{"exporter": "2.21.0", "case": "mlp_regression.tf_keras", "runtime": runtime, "stage": stage, "seconds": s}
+            for runtime, stage, s in (("java-1.1.0", "restore.saver.load", 3.0), ("python-2.21.0", "reference", 1.0))]
+    result = {"parallel": {"set": "the CI subset", "seconds": {"-j 1": 90.0, "-j 2": 60.0}, "parallel_speedup": 1.5,
+                           "ratio": 0.67, "identical_results": True, "differing_fields": [], "reports": {},
+                           "timings": {"cases": rows, "fixed": {"worker starts": 20.0, "imports": 9.0, "exports": 1.0}}}}
+    text = bench.table(result)
+    assert "where the -j 2 run's seconds went" in text
+    assert next(l for l in text.splitlines() if l.startswith("restore.saver ")).endswith("75.0%"), text
+    assert "worker starts 20.0 s wall" in text

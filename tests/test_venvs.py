@@ -309,3 +309,33 @@ def test_a_nightly_is_looked_up_among_the_nightlies_and_its_baseline_is_the_newe
     releases = venvs.available(tmp_path)
     newest_final = next(v for v in releases if not Version(v).is_prerelease)
     assert venvs.previous_release(nightlies[0], releases) == newest_final
+
+
+def test_a_nightlys_keras_nightly_is_the_newest_dated_at_or_before_it(tmp_path, monkeypatch):
+    listed = ["3.16.0.dev2026102704", "3.16.0.dev2026102604", "3.16.0.dev2026102504", "3.15.0.dev2026100104"]
+    monkeypatch.setattr(venvs, "available", lambda cache_dir=None, package="tensorflow":
+                        listed if package == "keras-nightly" else [])
+    assert venvs.keras_nightly_of(NIGHTLY, tmp_path) == "keras-nightly==3.16.0.dev2026102604"  # not the 27th's
+    assert venvs.keras_nightly_of("2.23.0.dev20261001", tmp_path) == "keras-nightly==3.15.0.dev2026100104"
+    assert venvs.keras_nightly_of("2.23.0.dev20260901", tmp_path) is None  # none so early: TF's dependency decides
+    assert venvs.keras_nightly_of("2.21.0", tmp_path) is None  # a release brings its own Keras
+    installed = []
+
+    def run(command, what):
+        installed.append(command)
+        if "install" in command:
+            raise HarnessError("stop: the command is what this test reads")
+
+    monkeypatch.setattr(venvs, "_run", run)
+    with pytest.raises(HarnessError, match="stop"):
+        venvs._build(tmp_path / "venv", NIGHTLY, venvs.pins(NIGHTLY), tmp_path)
+    assert "keras-nightly==3.16.0.dev2026102604" in installed[-1] and f"tf-nightly=={NIGHTLY}" in installed[-1]
+
+
+def test_on_the_real_index_a_nightlys_keras_nightly_is_the_last_one_dated_by_then(tmp_path):
+    chosen = Version(venvs.keras_nightly_of(NIGHTLY, tmp_path).split("==")[1])
+    day = NIGHTLY.split("dev")[1]
+    assert str(chosen.dev)[:8] <= day
+    listed = [Version(v) for v in venvs.available(tmp_path, "keras-nightly")]
+    assert not [v for v in listed if v > chosen and v.dev is not None and str(v.dev)[:8] <= day]
+    assert [v for v in listed if v.dev is not None and str(v.dev)[:8] > day]  # later ones exist, and were left out

@@ -258,6 +258,21 @@ def tf_keras_release(tf_version: str, cache_dir: Path | None = None) -> str | No
     return next((v for v in available(cache_dir, package) if admitted.contains(v, prereleases=True)), None)
 
 
+def keras_nightly_of(tf_version: str, cache_dir: Path | None = None) -> str | None:
+    """For a nightly, `keras-nightly==X`: the newest keras-nightly dated at or before it (keras-nightly's
+    versions carry the hour, 3.16.0.dev2026102704; its release number is Keras's own, so no version range
+    can say "dated at or before", hence a listing); None for a release, or when the index dates none so early.
+    Decided when the virtualenv is built (the stamp records it), never part of its name: a start needs no
+    network after that."""
+    dev = _version(tf_version).dev
+    if dev is None:
+        return None
+    day = str(dev)[:8]
+    dated = [v for v in available(cache_dir, "keras-nightly")
+             if (parsed := _parsed(v)) is not None and parsed.dev is not None and str(parsed.dev)[:8] <= day]
+    return f"keras-nightly=={dated[0]}" if dated else None
+
+
 def _tf_keras_pin(requirements: list[str]) -> tuple[str, SpecifierSet] | None:
     """(tf-keras or tf-keras-nightly, the versions admitted) of a virtualenv's pins, None without one."""
     for requirement in requirements:
@@ -290,6 +305,11 @@ def _build(root: Path, version: str, requirements: list[str], cache_dir: Path) -
             absent["tf-keras"] = (f"no {' '.join(r for r in requirements if r.startswith('tf-keras'))} "
                                   f"on {_index()} yet")
             requirements = [r for r in requirements if not r.startswith("tf-keras")]
+    keras = keras_nightly_of(version, cache_dir)
+    if keras:  # TF's own dependency would take the newest keras-nightly, however much later than the nightly
+        requirements = [*requirements, keras]
+    elif _version(version).dev is not None:
+        absent["keras-nightly"] = f"no keras-nightly dated at or before {version} on {_index()}: TF's dependency chose"
     _run([uv, "venv", "--no-project", "--no-config", "--python", sys.executable, str(root)], f"creating {root}")
     python = root / "bin" / "python"
     _run([uv, "pip", "install", "--no-config", "--python", str(python), *requirements],
@@ -342,6 +362,9 @@ def _usable(root: Path, cache_dir: Path) -> bool:
         return False
     if record.get("format") != FORMAT or not (root / "bin" / "python").exists():
         return False
+    if _version(record["tensorflow"]).dev is not None and "keras-nightly" not in record.get("absent", {}) \
+            and not any(p.startswith("keras-nightly==") for p in record.get("pins", [])):
+        return False  # a nightly built before its keras-nightly was bounded by date (keras_nightly_of)
     if record.get("absent", {}).get("tf-keras"):
         with contextlib.suppress(HarnessError):  # offline: the venv stays as it is
             if tf_keras_release(record["tensorflow"], cache_dir) is not None:
