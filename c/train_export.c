@@ -736,17 +736,24 @@ static int is_directory(const char *path) {
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static int file_safe(const char *name) {
-    if (!*name) {
-        return 0;
+/* An output's name as a file name (freed by the caller): bytes outside [A-Za-z0-9_.-] as %XX (an Estimator's
+   "predictions/probabilities"), every dot too if the name is only dots; as TrainExport.fileName does. */
+static char *file_name(const char *name) {
+    int dots = strspn(name, ".") == strlen(name);
+    char *out = malloc(3 * strlen(name) + 1), *at = out;
+    if (!out) {
+        fail("out of memory");
     }
-    for (const char *c = name; *c; c++) {
-        if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' ||
-              *c == '.' || *c == '-')) {
-            return 0;
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+        if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+            *c == '-' || (*c == '.' && !dots)) {
+            *at++ = (char)*c;
+        } else {
+            at += sprintf(at, "%%%02X", *c);
         }
     }
-    return strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+    *at = 0;
+    return out;
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -1009,12 +1016,6 @@ int main(int argc, char **argv) {
     Signature *predict = predict_name ? signature(predict_name, "--predict") : NULL;
     if (predict) {
         inputs_of(predict, "predict", 0, &predict_inputs);
-        for (int i = 0; i < predict->n_outputs; i++) {
-            if (!file_safe(predict->outputs[i].key)) {
-                bad("%s: signature %s output '%s' cannot be a file name", export_dir, predict_name,
-                    predict->outputs[i].key);
-            }
-        }
     }
     const char *save_name = option("--save-signature", NULL);
     const char *save_path_input = option("--save-path-input", "checkpoint_path");
@@ -1145,7 +1146,9 @@ int main(int argc, char **argv) {
             for (int d = 0; d < rank; d++) {
                 dims[d] = TF_Dim(t, d);
             }
-            char *path = xsprintf("%s/predict.%s.npy", out_dir, predict->outputs[i].key);
+            char *file = file_name(predict->outputs[i].key);
+            char *path = xsprintf("%s/predict.%s.npy", out_dir, file);
+            free(file);
             if (!npy_write(path, type, rank, dims, TF_TensorData(t), TF_TensorByteSize(t))) {
                 fail("%s: cannot be written: %s", path, strerror(errno));
             }

@@ -46,10 +46,7 @@ UNSTABLE = {
     "fedcampus_mcrnn_outputs": "random masks and near-zero slots across TF versions",
 }
 # Exports discovery still refuses, one entry per cause: the error it gives (strict, as LIMITS).
-REFUSED = {
-    "java_mnist_softmax_nosig": "no op in it trains",  # tf.losses.sparse_softmax_cross_entropy's loss is not found
-    "estimator_train_mode_export": "no signature updates variables",  # the same loss: the train op is not taken
-}
+REFUSED: dict[str, str] = {}
 SLOW = 90  # seconds: the bound per export of the zoo's size on 2 cores
 
 

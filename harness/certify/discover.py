@@ -25,6 +25,8 @@ flag that settles it.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -267,8 +269,9 @@ def _loss_of(graph: Graph, meta, reach: Reach, fed: tuple) -> str | None:
     found = [_graph_tensor(name) for name in sorted(graph.nodes) if name not in reach.graph_nodes
              and all(op in ("Shape", "ScalarSummary", "Identity") for op in consumers.get(name, []))
              and loss_like(_graph_tensor(name))]
-    if len(found) > 1:
-        found = [t for t in found if "loss" in t.lower()] or found  # the last tie-break: the name
+    if len(found) > 1:  # the last tie-breaks, by name: not under tf.gradients' scope, then named loss
+        found = [t for t in found if not re.match(r"gradients(_\d+)?/", t)] or found
+        found = [t for t in found if "loss" in t.lower()] or found
     return found[0] if len(found) == 1 else None
 
 

@@ -380,13 +380,18 @@ class Graph:
             origins = frozenset().union(*(self.origins(self._tensor(t, scope), scope, args) for t in values)) \
                 if values else frozenset()
             implicit = node.op in _SELF_UPDATES or node.op.startswith(_SELF_PREFIXES)
+            targets = []
             for index in updated:
                 target = resolve(node.input[index]) if index < len(node.input) else None
                 target = target if target is not None else f"{where}/{node.name}:{index}"
+                targets.append(target)
                 reach.targets.add(target)
                 kind = write_kind(origins, implicit or (VAR, target) in origins)
                 reach.writes.setdefault(target, set()).add(kind)
                 reach.feeds_writes |= {o[1] for o in origins if o[0] == VAR and o[1] != target}
+            # A fused optimizer step (ApplyAdagrad(var, accum, ...), ApplyAdam(var, m, v, ...)) updates its slots
+            # in the op that reads them into the variable's update: they feed that write as a separate assign would.
+            reach.feeds_writes |= set(targets[1:])
         for _, fname, call_args in _called_functions(node, data_inputs, self.library):
             bindings, arg_origins = {}, {}
             if call_args is not None and fname in self.library:

@@ -30,6 +30,7 @@ import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 import numpy as np
 
@@ -306,7 +307,7 @@ def _partial(out: Path, workdir: Path, failure: Failure, version: str, command: 
     order = (*STAGES, "bench")  # --bench runs after the saves
     done = order.index(failure.stage) if failure.stage in order else 0  # load or restore: nothing written
     losses = list(np.load(out / "losses.npy", allow_pickle=False)) if done > 1 and (out / "losses.npy").exists() else []
-    predictions = {p.name[len("predict."):-len(".npy")]: np.load(p, allow_pickle=False)
+    predictions = {unquote(p.name[len("predict."):-len(".npy")]): np.load(p, allow_pickle=False)  # file_name's %XX
                    for p in sorted(out.glob("predict.*.npy"))} if done > 2 else {}
     saver = str(workdir / "saver" / "variables") if done > 3 and "saver" in ways else None
     signature = str(workdir / "signature" / "checkpoint") if done > 4 and interface.save and "signature" in ways else None

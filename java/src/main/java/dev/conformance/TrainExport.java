@@ -160,7 +160,6 @@ public final class TrainExport {
                         + " (outputs: " + String.join(", ", train.outputNames()) + ")");
             }
         }
-        metrics.forEach(output -> fileSafe(output, trainName)); // each is written as metric.<output>.npy
         Map<String, Npy> trainInputs = inputsOf(train, "train", true);
         Npy first = trainInputs.values().stream().findFirst().orElse(null);
         long rows = first == null ? 0 : first.rows();
@@ -333,7 +332,7 @@ public final class TrainExport {
                     skipped.add(output.getKey());
                     continue;
                 }
-                Path file = out.resolve(role + "." + fileSafe(output.getKey(), name) + ".npy");
+                Path file = out.resolve(role + "." + fileName(output.getKey()) + ".npy");
                 Npy.write(file, type, output.getValue().shape().asArray(), Npy.bytesOf(output.getValue()));
                 files.put(role + "." + output.getKey(), file.toString());
             }
@@ -508,11 +507,20 @@ public final class TrainExport {
         return true;
     }
 
-    private String fileSafe(String output, String signature) {
-        if (!output.matches("[A-Za-z0-9_.-]+")) {
-            throw new BadInput(export + ": signature " + signature + " output '" + output + "' cannot be a file name");
+    /**
+     * An output's name as a file name: bytes outside [A-Za-z0-9_.-] of its UTF-8 as %XX (an Estimator's
+     * "predictions/probabilities"), every dot too if the name is only dots. The summary's keys keep the name.
+     */
+    static String fileName(String output) {
+        boolean dots = output.matches("\\.*");
+        StringBuilder name = new StringBuilder();
+        for (byte b : output.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            int c = b & 0xff;
+            boolean plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'
+                    || c == '-' || (c == '.' && !dots);
+            name.append(plain ? String.valueOf((char) c) : String.format("%%%02X", c));
         }
-        return output;
+        return name.toString();
     }
 
     private static Map<String, String> parse(String[] args) {
