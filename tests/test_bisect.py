@@ -180,3 +180,24 @@ def test_the_cli_refuses_a_good_not_older_than_bad_before_any_step(tmp_path, mon
     monkeypatch.setattr(venvs, "available", lambda cache_dir, package="tensorflow": ["2.21.0"])
     assert cli.main(["bisect", "2026-10-09", "2026-10-02", "--out", str(tmp_path)]) == 2
     assert "GOOD 2.23.0.dev20261009 is not older than BAD 2.23.0.dev20261002" in capsys.readouterr().err
+
+
+def test_with_fixed_it_finds_the_first_nightly_that_fixed_what_good_fails(tmp_path, monkeypatch, capsys):
+    """--fixed: the checks GOOD fails and BAD passes (release.json's fixed_checks), each searched for the first
+    nightly that passes it; a fix is no failure (exit 0)."""
+    fixes = planted({CHECK: NIGHTLIES[5]})  # fixed from that nightly on
+
+    def step(version):
+        return 0, {"installs": True, "new_failure_checks": [], "fixed_checks": sorted(fixes(version))}, ""
+
+    commands = fake_release_steps(monkeypatch, step)
+    assert cli.main(["bisect", "--fixed", "--out", str(tmp_path), "--cache-dir", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "bisect.json").read_text())
+    assert report["searched"] == "fixes"
+    assert report["found"][CHECK] == {"last_failing": NIGHTLIES[4], "last_failing_date": "2026-10-05",
+                                      "first_fixed": NIGHTLIES[5], "first_fixed_date": "2026-10-06", "skipped": []}
+    assert len(commands) <= 1 + math.ceil(math.log2(len(NIGHTLIES)))
+    assert "last still failing 2.23.0.dev20261005 (2026-10-05), first fixed 2.23.0.dev20261006" in capsys.readouterr().out
+    # without --fixed the same steps have nothing to search: no new failure
+    assert cli.main(["bisect", "--out", str(tmp_path / "breaks"), "--cache-dir", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "breaks" / "bisect.json").read_text())["found"] == {}

@@ -388,7 +388,8 @@ def _release_verdict(args, results, out: Path) -> int:
         "routes": changes.routes,
         "new_failures": [got.id for _, _, got in changes.new_failures], "fixed": [got.id for _, _, got in changes.fixed],
         # the same checks named without the candidate's version, comparable across candidates (bisect)
-        "new_failure_checks": sorted({got.id.replace(args.candidate, "CANDIDATE") for _, _, got in changes.new_failures})})
+        "new_failure_checks": sorted({got.id.replace(args.candidate, "CANDIDATE") for _, _, got in changes.new_failures}),
+        "fixed_checks": sorted({got.id.replace(args.candidate, "CANDIDATE") for _, _, got in changes.fixed})})
     # --fail-on-drift: drift beyond 0 ulp already failed its check (no band); this also fails on a baseline
     # export that the candidate's Python trains within a listed tolerance.
     return 1 if changes.new_failures or (args.fail_on_drift and changes.drifted) else 0
@@ -419,6 +420,8 @@ def add_bisect_command(sub) -> None:  # pragma: no mutate block (declares argume
     bis.add_argument("bad", nargs="?", metavar="BAD", help="version or nightly date (default: the newest nightly)")
     bis.add_argument("--spec", action="append", help="spec name in specs/ for BAD's run (repeatable; default: all)")
     bis.add_argument("--route", action="append", help="authoring route for BAD's run (repeatable)")
+    bis.add_argument("--fixed", action="store_true", help="the other way round: for each check that fails in GOOD and "
+                                                         "passes in BAD, the first nightly that fixed it (exit 0)")
     bis.add_argument("--out", type=Path, default=resources.reports_dir(), help=f"bisect.json and each step's "
                                                                               f"release reports (default: {REPORTS})")
     bis.add_argument("--cache-dir", type=Path, default=resources.cache_dir(), help="as for release")
@@ -446,8 +449,11 @@ def run_bisect(args) -> int:  # pragma: no mutate block (tests/test_bisect.py ru
     narrowed: list[str] = []  # after BAD's run: only the failing checks' specs and routes
     reasons: dict[str, str] = {}  # version -> why it does not install or import (its release.json)
 
+    changed = "fixed_checks" if args.fixed else "new_failure_checks"  # the checks searched: what BAD changed
+
     def failing(version: str) -> set[str] | None:
-        """The new failures of `version`'s release run; None when it does not install (skipped, not bad)."""
+        """The new failures (--fixed: the fixes) of `version`'s release run; None when it does not install
+        (skipped, not bad)."""
         step_out = out / "steps" / version
         command = [sys.executable, "-m", "harness", "release", version, "--baseline", good, "--out", str(step_out),
                    "--cache-dir", str(args.cache_dir), "-j", str(args.jobs)]
@@ -468,14 +474,14 @@ def run_bisect(args) -> int:  # pragma: no mutate block (tests/test_bisect.py ru
         if done.returncode == DOES_NOT_INSTALL or not result.get("installs", True):
             reasons[version] = " ".join(str(result.get("reason", "")).split())
             return None
-        checks = set(result["new_failure_checks"])
+        checks = set(result[changed])
         if not narrowed and checks:
             cases = sorted({tuple(c.split("/")[-1].split(".")[:2]) for c in checks})  # (spec, route) of each
             narrowed.extend(f for spec, route in cases for f in ("--spec", spec, "--route", route))
         return checks
 
     print(f"bisect: good TF {good}, bad TF {bad}", flush=True)
-    found = bisect.bisect(good, bad, nightlies, failing)
+    found = bisect.bisect(good, bad, nightlies, failing, fixes=args.fixed)
     atomic.write_json(out / "bisect.json", bisect.as_json(found))  # also when incomplete: the steps done are kept
     if not found.complete:
         print(f"error: {found.error}", file=sys.stderr)
@@ -487,7 +493,7 @@ def run_bisect(args) -> int:  # pragma: no mutate block (tests/test_bisect.py ru
         return DOES_NOT_INSTALL
     print(bisect.summary(found))
     print(f"report: {out / 'bisect.json'}")
-    return 1 if found.found else 0
+    return 1 if found.found and not found.fixes else 0
 
 
 def add_expectations_command(sub) -> None:  # pragma: no mutate block (declares arguments; test_expectations runs them)

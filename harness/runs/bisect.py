@@ -67,6 +67,7 @@ class Bisection:
     # each version run: {"version", "seconds", "installs", "failing"}; failing None where it does not install
     steps: list[dict] = field(default_factory=list)
     error: str | None = None  # why the bisection stopped before every check was searched (a StepFailed)
+    fixes: bool = False  # searched the fixes (failing in GOOD, passing in BAD): "bad" then means "fixed"
 
     @property
     def seconds(self) -> float:
@@ -82,12 +83,14 @@ class Bisection:
         return self.steps[0]["installs"] if self.steps else None
 
 
-def bisect(good: str, bad: str, nightlies: list[str], failing: Callable[[str], set[str] | None]) -> Bisection:
+def bisect(good: str, bad: str, nightlies: list[str], failing: Callable[[str], set[str] | None],
+           fixes: bool = False) -> Bisection:
     """Runs `bad` (its failing checks are those to search), then each check's binary search over the
     nightlies after `good` up to `bad`. A version is run at most once. A BAD that does not install leaves
-    nothing to search (`installs` False); a StepFailed stops the search with the steps done so far."""
+    nothing to search (`installs` False); a StepFailed stops the search with the steps done so far. With
+    `fixes`, failing(version) gives the checks that version fixed: the same search finds the first fixed."""
     between = sorted((v for v in nightlies if Version(good) < Version(v) < Version(bad)), key=Version)
-    out = Bisection(good, bad, [*between, bad])
+    out = Bisection(good, bad, [*between, bad], fixes=fixes)
     seen: dict[str, set[str] | None] = {}
 
     def run(version: str) -> set[str] | None:
@@ -138,20 +141,27 @@ def resolve(text: str, nightlies: list[str], releases: list[str]) -> str:
 
 
 def summary(b: Bisection) -> str:
-    lines = [f"Bisect: good TF {b.good}, bad TF {b.bad}; {len(b.nightlies) - 1} nightlies between; "
-             f"{len(b.steps)} steps, {b.seconds / 60:.1f} min",
-             f"Failing in {b.bad} and not in {b.good}: {len(b.found)}"]
+    before, after, what = ("still failing", "fixed", "Fixed") if b.fixes else ("good", "bad", "Failing")
+    lines = [f"Bisect{' (fixes)' if b.fixes else ''}: good TF {b.good}, bad TF {b.bad}; {len(b.nightlies) - 1} nightlies "
+             f"between; {len(b.steps)} steps, {b.seconds / 60:.1f} min",
+             f"{what} in {b.bad} and not in {b.good}: {len(b.found)}" if not b.fixes else
+             f"{what} in {b.bad}, failing in {b.good}: {len(b.found)}"]
     for check, f in b.found.items():
         unknown = f"; between them, not installing: {', '.join(f['skipped'])}" if f["skipped"] else ""
-        lines.append(f"  {check}: last good {f['last_good']} ({f['last_good_date'] or 'release'}), "
-                     f"first bad {f['first_bad']} ({f['first_bad_date']}){unknown}")
+        lines.append(f"  {check}: last {before} {f['last_good']} ({f['last_good_date'] or 'release'}), "
+                     f"first {after} {f['first_bad']} ({f['first_bad_date']}){unknown}")
     for s in b.steps:
-        verdict = f"{len(s['failing'])} failing" if s["installs"] else "does not install or import, skipped"
+        verdict = (f"{len(s['failing'])} {'fixed' if b.fixes else 'failing'}" if s["installs"]
+                   else "does not install or import, skipped")
         lines.append(f"  step {s['version']}: {verdict} ({s['seconds']:.0f} s)")
     return "\n".join(lines)
 
 
 def as_json(b: Bisection) -> dict:
-    return {"good": b.good, "bad": b.bad, "nightlies": b.nightlies, "installs": b.installs, "found": b.found,
-            "steps": b.steps, "step_count": len(b.steps), "seconds": round(b.seconds, 1),
-            "complete": b.complete, "error": b.error}
+    """bisect.json; with fixes, each check's versions are named for what they are (last_failing, first_fixed)."""
+    names = {"last_good": "last_failing", "last_good_date": "last_failing_date", "first_bad": "first_fixed",
+             "first_bad_date": "first_fixed_date"} if b.fixes else {}
+    found = {check: {names.get(k, k): v for k, v in f.items()} for check, f in b.found.items()}
+    return {"good": b.good, "bad": b.bad, "searched": "fixes" if b.fixes else "breaks", "nightlies": b.nightlies,
+            "installs": b.installs, "found": found, "steps": b.steps, "step_count": len(b.steps),
+            "seconds": round(b.seconds, 1), "complete": b.complete, "error": b.error}
