@@ -429,9 +429,7 @@ def add_bisect_command(sub) -> None:  # pragma: no mutate block (declares argume
 
 
 def run_bisect(args) -> int:  # pragma: no mutate block (tests/test_bisect.py runs it with a fake step)
-    """bisect: each step is a `release VERSION --baseline GOOD` run in a subprocess (its own TensorFlow)."""
-    import subprocess
-
+    """bisect: each step is a `release VERSION --baseline GOOD` run in a subprocess (_bisect_step)."""
     from packaging.version import Version
 
     from .. import atomic
@@ -448,37 +446,10 @@ def run_bisect(args) -> int:  # pragma: no mutate block (tests/test_bisect.py ru
     out = args.out.resolve()
     narrowed: list[str] = []  # after BAD's run: only the failing checks' specs and routes
     reasons: dict[str, str] = {}  # version -> why it does not install or import (its release.json)
-
     changed = "fixed_checks" if args.fixed else "new_failure_checks"  # the checks searched: what BAD changed
 
     def failing(version: str) -> set[str] | None:
-        """The new failures (--fixed: the fixes) of `version`'s release run; None when it does not install
-        (skipped, not bad)."""
-        step_out = out / "steps" / version
-        command = [sys.executable, "-m", "harness", "release", version, "--baseline", good, "--out", str(step_out),
-                   "--cache-dir", str(args.cache_dir), "-j", str(args.jobs)]
-        if narrowed:
-            command += narrowed
-        else:
-            command += [f for s in args.spec or () for f in ("--spec", s)] + [f for r in args.route or () for f in ("--route", r)]
-        done = subprocess.run(command, capture_output=True, text=True)
-        # the step's own output beside its reports: a step that fails leaves its message somewhere
-        atomic.write_text(step_out / "release.log", f"$ {' '.join(command)}\n(exit {done.returncode})\n"
-                                                    f"{done.stdout}{done.stderr}")
-        record = step_out / "release.json"
-        if done.returncode not in (0, 1, DOES_NOT_INSTALL) or not record.is_file():
-            last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
-            raise bisect.StepFailed(f"bisect stopped: release {version} --baseline {good} exited {done.returncode} "
-                                    f"without a verdict: {last} (output and logs: {step_out})")
-        result = json.loads(record.read_text())
-        if done.returncode == DOES_NOT_INSTALL or not result.get("installs", True):
-            reasons[version] = " ".join(str(result.get("reason", "")).split())
-            return None
-        checks = set(result[changed])
-        if not narrowed and checks:
-            cases = sorted({tuple(c.split("/")[-1].split(".")[:2]) for c in checks})  # (spec, route) of each
-            narrowed.extend(f for spec, route in cases for f in ("--spec", spec, "--route", route))
-        return checks
+        return _bisect_step(args, version, good, out, changed, narrowed, reasons)
 
     print(f"bisect: good TF {good}, bad TF {bad}", flush=True)
     found = bisect.bisect(good, bad, nightlies, failing, fixes=args.fixed)
@@ -494,6 +465,43 @@ def run_bisect(args) -> int:  # pragma: no mutate block (tests/test_bisect.py ru
     print(bisect.summary(found))
     print(f"report: {out / 'bisect.json'}")
     return 1 if found.found and not found.fixes else 0
+
+
+def _bisect_step(args, version: str, good: str, out: Path, changed: str, narrowed: list[str],
+                 reasons: dict[str, str]) -> set[str] | None:  # pragma: no mutate block (test_bisect fakes the release)
+    """One bisect step: `release VERSION --baseline GOOD` in a subprocess (its own TensorFlow); the checks it
+    changed (release.json's `changed`: new failures, or with --fixed the fixes), None when the version does not
+    install (skipped, not bad; `reasons` gets why). After BAD's step, `narrowed` holds only their specs and routes."""
+    import subprocess
+
+    from .. import atomic
+    from ..runs import bisect
+
+    step_out = out / "steps" / version
+    command = [sys.executable, "-m", "harness", "release", version, "--baseline", good, "--out", str(step_out),
+               "--cache-dir", str(args.cache_dir), "-j", str(args.jobs)]
+    if narrowed:
+        command += narrowed
+    else:
+        command += [f for s in args.spec or () for f in ("--spec", s)] + [f for r in args.route or () for f in ("--route", r)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    # the step's own output beside its reports: a step that fails leaves its message somewhere
+    atomic.write_text(step_out / "release.log", f"$ {' '.join(command)}\n(exit {done.returncode})\n"
+                                                f"{done.stdout}{done.stderr}")
+    record = step_out / "release.json"
+    if done.returncode not in (0, 1, DOES_NOT_INSTALL) or not record.is_file():
+        last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+        raise bisect.StepFailed(f"bisect stopped: release {version} --baseline {good} exited {done.returncode} "
+                                f"without a verdict: {last} (output and logs: {step_out})")
+    result = json.loads(record.read_text())
+    if done.returncode == DOES_NOT_INSTALL or not result.get("installs", True):
+        reasons[version] = " ".join(str(result.get("reason", "")).split())
+        return None
+    checks = set(result[changed])
+    if not narrowed and checks:
+        cases = sorted({tuple(c.split("/")[-1].split(".")[:2]) for c in checks})  # (spec, route) of each
+        narrowed.extend(f for spec, route in cases for f in ("--spec", spec, "--route", route))
+    return checks
 
 
 def add_expectations_command(sub) -> None:  # pragma: no mutate block (declares arguments; test_expectations runs them)
