@@ -82,9 +82,9 @@ def run(exports: list[Export], runtime_names: list[str], *, jobs: int, cache_dir
     """Every check of every export; returns the results and, per runtime, its facts (or why it did not start).
 
     `starting`: the worker sets, started ahead (Starting); by default started here, min(jobs, exports) of them.
-    `timings`, if given, gets "cases" (per export, runtime and stage, timing.Clock.rows), "case seconds"
-    (each export's wall), "worker starts"
-    (the wall seconds until every set had started) and "starts" (per runtime, the slowest set's seconds)."""
+    `timings`, if given, gets "cases" (per export, runtime and stage, timing.Clock.rows), "case seconds" (each
+    export's wall), "worker starts" (the wall seconds until every set had started, from Starting's creation)
+    and "starts" (per runtime, the slowest set's seconds)."""
     timings = {} if timings is None else timings
     timings.setdefault("cases", [])
     timings.setdefault("case seconds", [])
