@@ -248,7 +248,9 @@ def test_ctrl_c_or_sigterm_reports_what_finished_and_ends_every_worker(bundles, 
     run = subprocess.Popen([sys.executable, "-m", "harness", "conformance", "--spec", "mlp_regression",
                             "--route", "tf_keras", "--route", "raw_module", "--java", "1.1.0", "--java-plain", "1.1.0",
                             "-j", "1", "--out", out, "--cache-dir", CACHE], cwd=ROOT, text=True,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "CI": "1"})
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "CI": "1"},
+                           # as from a terminal: a shell's background job (`cmd &`) starts with SIGINT ignored
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         first = ""
         for line in run.stdout:  # progress: one line per finished export (CI set: no live bar)
